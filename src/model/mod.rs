@@ -1,0 +1,22 @@
+//! The role model: which operations exist, who may call them, and what a caller must see.
+//!
+//! - [`catalogue`]: the operations, loaded from `fixtures/operations.csv`;
+//! - [`principal`]: the callers a check can play;
+//! - [`rules`]: the documented rules, each with its source;
+//! - [`expect`]: the oracle (principal x operation -> outcome) and the judge;
+//! - [`readings`]: switches for the ambiguous places in the docs.
+
+pub mod catalogue;
+pub mod expect;
+pub mod principal;
+pub mod readings;
+pub mod rules;
+
+pub use catalogue::{
+    ApiVersion, CallerKind, Callers, Catalogue, CatalogueError, Gate, Grant, Operation, ProbeStyle,
+    Safety, Source,
+};
+pub use expect::{expect, judge, Expectation, Judgement, Mode, Observed, Outcome, Verdict};
+pub use principal::Principal;
+pub use readings::Readings;
+pub use rules::Rule;

@@ -1,0 +1,147 @@
+//! finAPI-shaped errors: `ErrorMessage` for everything but 401, `{error, error_description}`
+//! for 401.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::{json, Value};
+
+use crate::model::ApiVersion;
+
+/// `ErrorDetails.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    Business,
+    Technical,
+}
+
+/// An error a handler or the guard answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 401 with a BadCredentialsError body.
+    Unauthenticated {
+        error: &'static str,
+        description: String,
+    },
+    /// Any other status with an ErrorMessage body.
+    Message {
+        status: u16,
+        code: &'static str,
+        message: String,
+        kind: ErrorType,
+    },
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Message {
+            status,
+            code,
+            message: message.into(),
+            kind: ErrorType::Technical,
+        }
+    }
+    pub fn business(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Message {
+            status,
+            code,
+            message: message.into(),
+            kind: ErrorType::Business,
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(400, "BAD_REQUEST", message)
+    }
+    pub fn missing_field(field: &str) -> Self {
+        ApiError::new(400, "MISSING_FIELD", format!("field `{field}` is required"))
+    }
+    pub fn illegal_field(message: impl Into<String>) -> Self {
+        ApiError::new(400, "ILLEGAL_FIELD_VALUE", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(403, "UNAUTHORIZED_ACCESS", message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(404, "UNKNOWN_ENTITY", format!("{what} not found"))
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(422, code, message)
+    }
+    pub fn invalid_token() -> Self {
+        ApiError::Unauthenticated {
+            error: "invalid_token",
+            description: "Invalid, expired or revoked access token".into(),
+        }
+    }
+    pub fn missing_token() -> Self {
+        ApiError::Unauthenticated {
+            error: "unauthorized",
+            description: "Full authentication is required to access this resource".into(),
+        }
+    }
+    pub fn bad_client_credentials() -> Self {
+        ApiError::Unauthenticated {
+            error: "invalid_client",
+            description: "Bad client credentials".into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthenticated { .. } => 401,
+            ApiError::Message { status, .. } => *status,
+        }
+    }
+
+    /// The response body for this error.
+    pub fn body(&self, ctx: &ErrorContext<'_>) -> Value {
+        match self {
+            ApiError::Unauthenticated { error, description } => {
+                json!({ "error": error, "error_description": description })
+            }
+            ApiError::Message {
+                code,
+                message,
+                kind,
+                ..
+            } => {
+                let mut body = json!({
+                    "errors": [{
+                        "message": message,
+                        "code": code,
+                        "type": match kind { ErrorType::Business => "BUSINESS", ErrorType::Technical => "TECHNICAL" },
+                        "multiStepAuthentication": null,
+                    }],
+                    "date": format_date(ctx.version, ctx.now),
+                    "requestId": ctx.request_id,
+                    "endpoint": ctx.endpoint,
+                    "authContext": ctx.auth_context,
+                    "bank": null,
+                });
+                if ctx.version == ApiVersion::V2 {
+                    // V2 makes `bank` optional and leaves it out when there is none.
+                    body.as_object_mut().map(|o| o.remove("bank"));
+                }
+                body
+            }
+        }
+    }
+}
+
+/// What an error body says about the request it answers.
+pub struct ErrorContext<'a> {
+    pub version: ApiVersion,
+    pub now: DateTime<Utc>,
+    pub request_id: &'a str,
+    pub endpoint: &'a str,
+    pub auth_context: Option<&'a str>,
+}
+
+/// V1: `YYYY-MM-DD HH:MM:SS.SSS`; V2: RFC 3339 with milliseconds and offset.
+pub fn format_date(version: ApiVersion, now: DateTime<Utc>) -> String {
+    match version {
+        ApiVersion::V1 => now.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        ApiVersion::V2 => now
+            .with_timezone(&FixedOffset::east_opt(0).expect("zero offset"))
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string(),
+    }
+}

@@ -1,0 +1,216 @@
+//! The role guard every request passes: authenticate the bearer token, bind the API version,
+//! check the caller kind against the catalogue row, check the client's feature gates.
+//!
+//! The caller rules come from the catalogue (`Operation::callers`); this file only applies
+//! them. The deliberate breaks of [`crate::faults`] that concern authentication and roles are
+//! applied here too, each at the one place it bends.
+
+use crate::faults::Violation;
+use crate::model::{CallerKind, Gate};
+use crate::sim::error::ApiError;
+use crate::sim::ops::{self, Ctx};
+use crate::sim::state::{MandatorIx, State};
+use crate::sim::Handled;
+
+/// Who is calling, after authentication (and after any fault-induced impersonation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub mandator: MandatorIx,
+    pub client: String,
+    pub kind: CallerKind,
+    /// Lower-cased user id for user tokens.
+    pub user: Option<String>,
+}
+
+/// Guard and handle one routed request.
+pub fn run(ctx: &Ctx<'_>, state: &mut State, auth_context: &mut Option<String>) -> Handled {
+    if ctx.op.is_token_endpoint() {
+        return ops::oauth::token(ctx, state);
+    }
+    let caller = authenticate(ctx, state)?;
+    *auth_context = Some(format!(
+        "{}/{}",
+        caller.client,
+        caller.user.as_deref().unwrap_or("-")
+    ));
+    let bound = state.mandators[caller.mandator].api_version;
+    if ctx.op.version != bound && !ctx.faults.has(Violation::ApiVersionUnenforced) {
+        return Err(ApiError::forbidden(format!(
+            "API version mismatch: this client is bound to API {}",
+            bound.label()
+        )));
+    }
+    let caller = authorize(ctx, state, caller)?;
+    check_gate(ctx, state, &caller)?;
+    ops::dispatch(ctx, state, &caller)
+}
+
+/// Resolve the bearer token to a caller, or 401.
+pub fn authenticate(ctx: &Ctx<'_>, state: &State) -> Result<Caller, ApiError> {
+    let header = match ctx.req.headers.get(http::header::AUTHORIZATION) {
+        None => {
+            return impersonate_first_app_client(ctx, state, Violation::NoTokenAccepted)
+                .ok_or_else(ApiError::missing_token)
+        }
+        Some(h) => h,
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 8192);
+    let Some(token) = token else {
+        return Err(ApiError::invalid_token());
+    };
+    let Some(record) = state.tokens.get(token) else {
+        return impersonate_first_app_client(ctx, state, Violation::UnknownTokenAccepted)
+            .ok_or_else(ApiError::invalid_token);
+    };
+    if record.revoked && !ctx.faults.has(Violation::RevokedTokenAccepted) {
+        return Err(ApiError::invalid_token());
+    }
+    let expired = record.expires_at.is_some_and(|t| ctx.now >= t);
+    if expired && !ctx.faults.has(Violation::ExpiredTokenAccepted) {
+        return Err(ApiError::invalid_token());
+    }
+    let client = state
+        .clients
+        .get(&record.client)
+        .ok_or_else(ApiError::invalid_token)?;
+    if let Some(user) = &record.user {
+        // A deleted user's tokens die with the user.
+        state
+            .user(record.mandator, user)
+            .ok_or_else(ApiError::invalid_token)?;
+    }
+    Ok(Caller {
+        mandator: record.mandator,
+        client: record.client.clone(),
+        kind: if record.user.is_some() {
+            CallerKind::User
+        } else {
+            client.kind
+        },
+        user: record.user.clone(),
+    })
+}
+
+fn impersonate_first_app_client(ctx: &Ctx<'_>, state: &State, fault: Violation) -> Option<Caller> {
+    if !ctx.faults.has(fault) {
+        return None;
+    }
+    let mandator = state
+        .mandators
+        .iter()
+        .position(|m| m.api_version == ctx.op.version)
+        .unwrap_or(0);
+    let client = state.first_app_client(mandator)?;
+    Some(Caller {
+        mandator,
+        client: client.id.clone(),
+        kind: CallerKind::AppClient,
+        user: None,
+    })
+}
+
+/// Check the caller kind against the catalogue row, or 403.
+pub fn authorize(ctx: &Ctx<'_>, state: &State, caller: Caller) -> Result<Caller, ApiError> {
+    let op = ctx.op;
+    if op.callers.contains(caller.kind) {
+        return Ok(caller);
+    }
+    let f = ctx.faults;
+    let admin_op = op.callers.contains(CallerKind::MandatorAdmin) && !op.is_revoke();
+    let app_op = op.callers.contains(CallerKind::AppClient);
+    let user_op = op.callers.contains(CallerKind::User);
+    let kind = caller.kind;
+    let bent = match caller.kind {
+        CallerKind::AppClient
+            if op.id == "getUserList" && f.has(Violation::AppClientListsUsers) =>
+        {
+            Some(caller)
+        }
+        CallerKind::AppClient
+            if op.id == "deleteUsers" && f.has(Violation::AppClientDeletesUsers) =>
+        {
+            Some(caller)
+        }
+        CallerKind::AppClient if admin_op && f.has(Violation::AppClientReachesAdminSections) => {
+            Some(caller)
+        }
+        CallerKind::AppClient if user_op && f.has(Violation::ClientTokenReadsUserData) => {
+            as_first_user(state, caller)
+        }
+        CallerKind::MandatorAdmin if app_op && f.has(Violation::AdminReachesClientServices) => {
+            Some(caller)
+        }
+        CallerKind::MandatorAdmin if user_op && f.has(Violation::AdminReadsUserData) => {
+            as_first_user(state, caller)
+        }
+        CallerKind::User if app_op && f.has(Violation::UserTokenReachesClientServices) => {
+            Some(Caller {
+                kind: CallerKind::AppClient,
+                user: None,
+                ..caller
+            })
+        }
+        CallerKind::User if admin_op && f.has(Violation::UserTokenReachesAdmin) => Some(Caller {
+            kind: CallerKind::MandatorAdmin,
+            user: None,
+            ..caller
+        }),
+        _ => None,
+    };
+    bent.ok_or_else(|| {
+        ApiError::forbidden(format!(
+            "a {} token may not call {}",
+            caller_name(kind),
+            op.id
+        ))
+    })
+}
+
+fn caller_name(kind: CallerKind) -> &'static str {
+    match kind {
+        CallerKind::AppClient => "app client",
+        CallerKind::MandatorAdmin => "mandator admin client",
+        CallerKind::User => "user",
+        CallerKind::None => "missing",
+    }
+}
+
+fn as_first_user(state: &State, caller: Caller) -> Option<Caller> {
+    let user = state.users.get(caller.mandator)?.keys().next()?.clone();
+    Some(Caller {
+        kind: CallerKind::User,
+        user: Some(user),
+        ..caller
+    })
+}
+
+/// Feature gates of the client configuration (PFM, payments, development mode).
+fn check_gate(ctx: &Ctx<'_>, state: &State, caller: &Caller) -> Result<(), ApiError> {
+    let Some(gate) = ctx.op.gate else {
+        return Ok(());
+    };
+    let Some(client) = state.clients.get(&caller.client) else {
+        return Ok(());
+    };
+    let s = &client.settings;
+    let (on, name) = match gate {
+        Gate::Pfm => (s.pfm_services_enabled, "PFM services"),
+        Gate::Pis => (s.payments_enabled, "payment services"),
+        Gate::Dev => (s.development_mode, "development mode"),
+    };
+    if on {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            403,
+            "FORBIDDEN",
+            format!("{name} are not enabled for this client"),
+        ))
+    }
+}

@@ -1,0 +1,331 @@
+//! The transport-free finAPI simulator: a request in, a response out.
+//!
+//! Every request passes the same pipeline: route ([`router`]), authenticate and authorize
+//! ([`guard`], reading the caller rules from the catalogue), then the operation's handler
+//! ([`ops`]). Both front doors ([`crate::mock`] on wiremock and [`crate::serve`] on hyper) call
+//! [`Simulator::handle`].
+
+pub mod clock;
+pub mod error;
+pub mod guard;
+pub mod ops;
+pub mod router;
+pub mod state;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+pub use clock::Clock;
+pub use error::ApiError;
+pub use state::State;
+
+use crate::faults::{Faults, Violation};
+use crate::model::{ApiVersion, Catalogue, Readings};
+use crate::world::World;
+use error::ErrorContext;
+use router::{RouteError, Router};
+
+/// A request as the simulator sees it, independent of the transport.
+#[derive(Debug, Clone, Copy)]
+pub struct SimRequest<'a> {
+    pub method: &'a Method,
+    /// Path without the query string.
+    pub path: &'a str,
+    /// Raw query string without `?`.
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// A response, ready for any transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimResponse {
+    pub status: u16,
+    pub content_type: Option<&'static str>,
+    pub request_id: String,
+    pub body: Bytes,
+}
+
+impl SimResponse {
+    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// What a handler answers on success.
+#[derive(Debug)]
+pub enum Reply {
+    Json(u16, Value),
+    Empty(u16),
+}
+
+/// Handler result.
+pub type Handled = Result<Reply, ApiError>;
+
+/// Settings of a simulator beyond its world.
+#[derive(Debug, Clone, Default)]
+pub struct SimConfig {
+    pub readings: Readings,
+    pub faults: Faults,
+    pub clock: Clock,
+}
+
+struct Shared {
+    catalogue: Catalogue,
+    router: Router,
+    state: Mutex<State>,
+    clock: Clock,
+    faults: Faults,
+    readings: Readings,
+}
+
+/// The simulator. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Simulator {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("faults", &self.shared.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Header carrying the request id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+impl Simulator {
+    /// A simulator of `world` with the default readings, no faults and the system clock.
+    pub fn new(world: &World) -> Simulator {
+        Simulator::with_config(world, SimConfig::default())
+    }
+
+    pub fn with_config(world: &World, config: SimConfig) -> Simulator {
+        let catalogue = Catalogue::embedded().with_readings(&config.readings);
+        let router = Router::new(&catalogue);
+        let state = State::from_world(world, config.clock.now());
+        Simulator {
+            shared: Arc::new(Shared {
+                catalogue,
+                router,
+                state: Mutex::new(state),
+                clock: config.clock,
+                faults: config.faults,
+                readings: config.readings,
+            }),
+        }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// The catalogue this simulator serves (with its readings applied).
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.shared.catalogue
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    pub fn readings(&self) -> &Readings {
+        &self.shared.readings
+    }
+
+    /// Look at (or change) the state directly, for test set-up and invariant checks.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.shared.state.lock())
+    }
+
+    /// Answer one request.
+    pub fn handle(&self, req: &SimRequest<'_>) -> SimResponse {
+        let now = self.shared.clock.now();
+        let (request_id, id_error) = request_id(req.headers);
+        let method = effective_method(req);
+        let version = version_of_path(req.path);
+        let endpoint = format!("{} {}", method, req.path);
+        let mut auth_context = None;
+        let result = match id_error {
+            Some(e) => Err(e),
+            None => match self
+                .shared
+                .router
+                .route(&self.shared.catalogue, &method, req.path)
+            {
+                Err(RouteError::NotFound) => Err(ApiError::not_found("Resource")),
+                Err(RouteError::MethodNotAllowed) => Err(ApiError::new(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    format!("{method} is not supported here"),
+                )),
+                Ok(routed) => {
+                    let mut state = self.shared.state.lock();
+                    let ctx = ops::Ctx {
+                        op: routed.op,
+                        params: &routed.params,
+                        req,
+                        now,
+                        faults: &self.shared.faults,
+                        readings: &self.shared.readings,
+                        catalogue: &self.shared.catalogue,
+                    };
+                    let out = guard::run(&ctx, &mut state, &mut auth_context);
+                    state.sweep(
+                        now,
+                        self.shared.faults.has(Violation::RevokedTokenAccepted)
+                            || self.shared.faults.has(Violation::ExpiredTokenAccepted),
+                    );
+                    out
+                }
+            },
+        };
+        match result {
+            Ok(Reply::Json(status, value)) => SimResponse {
+                status,
+                content_type: Some("application/json"),
+                request_id,
+                body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+            },
+            Ok(Reply::Empty(status)) => SimResponse {
+                status,
+                content_type: None,
+                request_id,
+                body: Bytes::new(),
+            },
+            Err(err) => {
+                let err = self.apply_error_faults(err);
+                if self.shared.faults.has(Violation::PlainTextErrors) && err.status() == 403 {
+                    return SimResponse {
+                        status: 403,
+                        content_type: Some("text/plain"),
+                        request_id,
+                        body: Bytes::from_static(b"Access is denied"),
+                    };
+                }
+                let ctx = ErrorContext {
+                    version,
+                    now,
+                    request_id: &request_id,
+                    endpoint: &endpoint,
+                    auth_context: auth_context.as_deref(),
+                };
+                let status = match &err {
+                    ApiError::Message { status, .. } => *status,
+                    ApiError::Unauthenticated { .. } => 401,
+                };
+                SimResponse {
+                    status,
+                    content_type: Some("application/json"),
+                    body: Bytes::from(serde_json::to_vec(&err.body(&ctx)).unwrap_or_default()),
+                    request_id,
+                }
+            }
+        }
+    }
+
+    fn apply_error_faults(&self, err: ApiError) -> ApiError {
+        match err {
+            ApiError::Message {
+                status: 403,
+                code: "UNAUTHORIZED_ACCESS",
+                message,
+                kind,
+            } if self.shared.faults.has(Violation::ForbiddenAs401) => ApiError::Message {
+                status: 401,
+                code: "UNAUTHORIZED_ACCESS",
+                message,
+                kind,
+            },
+            other => other,
+        }
+    }
+
+    /// Run a request given as parts; a convenience for tests and fuzzing.
+    pub fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> SimResponse {
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_and_query, None),
+        };
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                map.append(k, v);
+            }
+        }
+        self.handle(&SimRequest {
+            method: &method,
+            path,
+            query,
+            headers: &map,
+            body,
+        })
+    }
+}
+
+/// Operations whose path belongs to a version: `/api/v1/..` and `/oauth/..` are V1.
+pub fn version_of_path(path: &str) -> ApiVersion {
+    if path.starts_with("/api/v1") || path.starts_with("/oauth") {
+        ApiVersion::V1
+    } else {
+        ApiVersion::V2
+    }
+}
+
+/// `X-HTTP-Method-Override: PATCH|DELETE` on a POST.
+fn effective_method(req: &SimRequest<'_>) -> Method {
+    if *req.method == Method::POST {
+        if let Some(v) = req
+            .headers
+            .get("x-http-method-override")
+            .and_then(|v| v.to_str().ok())
+        {
+            match v.trim().to_ascii_uppercase().as_str() {
+                "PATCH" => return Method::PATCH,
+                "DELETE" => return Method::DELETE,
+                _ => {}
+            }
+        }
+    }
+    req.method.clone()
+}
+
+/// The request id to echo, and an error if the presented one is unusable.
+fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
+    let fresh = || format!("selfgen-{}", state::random_uuid());
+    match headers.get(REQUEST_ID) {
+        None => (fresh(), None),
+        Some(v) => match v.to_str() {
+            Ok(s) if !s.is_empty() && s.len() <= 255 => (s.to_string(), None),
+            Ok(s) if s.len() > 255 => (
+                fresh(),
+                Some(ApiError::bad_request(
+                    "X-Request-Id must not exceed 255 characters",
+                )),
+            ),
+            _ => (
+                fresh(),
+                Some(ApiError::bad_request(
+                    "X-Request-Id must be 1 to 255 visible ASCII characters",
+                )),
+            ),
+        },
+    }
+}

@@ -1,0 +1,353 @@
+//! Mandator Administration: the user list, bulk user deletion, client secret rotation, the
+//! API version switch, and the mandator-wide IBAN and keyword rules.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use crate::faults::Violation;
+use crate::model::ApiVersion;
+use crate::sim::error::ApiError;
+use crate::sim::guard::Caller;
+use crate::sim::ops::{page_of, paging, required_str, single, users, Ctx};
+use crate::sim::state::{MandatorIx, Owner, State};
+use crate::sim::{Handled, Reply};
+
+/// How a deleted user's id appears in the user list: first and last character kept, the rest
+/// replaced by `X` (`user` becomes `uXXr`).
+pub fn mask_user_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 2 {
+        return "X".repeat(chars.len());
+    }
+    let mut out = String::new();
+    out.push(chars[0]);
+    out.extend(std::iter::repeat_n('X', chars.len() - 2));
+    out.push(chars[chars.len() - 1]);
+    out
+}
+
+fn mandators_in_view(ctx: &Ctx<'_>, state: &State, caller: &Caller) -> Vec<MandatorIx> {
+    if ctx.faults.has(Violation::OtherMandatorVisible) {
+        (0..state.mandators.len()).collect()
+    } else {
+        vec![caller.mandator]
+    }
+}
+
+fn date_filter(query: &[(String, String)], key: &str) -> Result<Option<NaiveDate>, ApiError> {
+    single(query, key)?
+        .map(|v| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request(format!("`{key}` must be a date YYYY-MM-DD")))
+        })
+        .transpose()
+}
+
+fn bool_filter(query: &[(String, String)], key: &str) -> Result<Option<bool>, ApiError> {
+    match single(query, key)? {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "`{key}` must be true or false"
+        ))),
+    }
+}
+
+pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let query = ctx.query()?;
+    let (page, per_page) = paging(&query)?;
+    let user_id = single(&query, "userId")?.map(str::to_lowercase);
+    let is_deleted = bool_filter(&query, "isDeleted")?;
+    let is_locked = bool_filter(&query, "isLocked")?;
+    let min_reg = date_filter(&query, "minRegistrationDate")?;
+    let max_reg = date_filter(&query, "maxRegistrationDate")?;
+    for key in [
+        "minDeletionDate",
+        "maxDeletionDate",
+        "minLastActiveDate",
+        "maxLastActiveDate",
+    ] {
+        date_filter(&query, key)?;
+    }
+    bool_filter(&query, "includeMonthlyStats")?;
+    let descending = match single(&query, "order")? {
+        None | Some("userId") | Some("userId,asc") => false,
+        Some("userId,desc") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`order` must be userId,asc or userId,desc",
+            ))
+        }
+    };
+    let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let in_range = |d: chrono::DateTime<chrono::Utc>| {
+        let d = d.date_naive();
+        min_reg.is_none_or(|m| d >= m) && max_reg.is_none_or(|m| d <= m)
+    };
+    let mut rows: Vec<(String, Value)> = Vec::new();
+    for m in mandators_in_view(ctx, state, caller) {
+        if is_deleted != Some(true) {
+            for (key, u) in &state.users[m] {
+                if user_id.as_ref().is_some_and(|id| id != key)
+                    || is_locked.is_some_and(|l| l != u.locked)
+                    || !in_range(u.registered)
+                {
+                    continue;
+                }
+                let connections = state
+                    .resources
+                    .get(&(Owner::User(m, key.clone()), "bankConnections".to_string()))
+                    .map_or(0, |r| r.len());
+                rows.push((
+                    key.clone(),
+                    json!({
+                        "userId": u.id,
+                        "registrationDate": date(u.registered),
+                        "deletionDate": null,
+                        "lastActiveDate": u.last_active.map(date),
+                        "bankConnectionCount": connections,
+                        "latestBankConnectionImportDate": null,
+                        "latestBankConnectionDeletionDate": null,
+                        "monthlyStats": null,
+                        "isLocked": u.locked,
+                    }),
+                ));
+            }
+        }
+        if is_deleted != Some(false) && is_locked != Some(true) {
+            for d in &state.deleted_users[m] {
+                if user_id
+                    .as_ref()
+                    .is_some_and(|id| *id != d.id.to_lowercase())
+                    || !in_range(d.registered)
+                {
+                    continue;
+                }
+                let shown = if ctx.faults.has(Violation::DeletedUserIdsUnmasked) {
+                    d.id.clone()
+                } else {
+                    mask_user_id(&d.id)
+                };
+                rows.push((
+                    d.id.to_lowercase(),
+                    json!({
+                        "userId": shown,
+                        "registrationDate": date(d.registered),
+                        "deletionDate": date(d.deleted),
+                        "lastActiveDate": null,
+                        "bankConnectionCount": 0,
+                        "latestBankConnectionImportDate": null,
+                        "latestBankConnectionDeletionDate": null,
+                        "monthlyStats": null,
+                        "isLocked": false,
+                    }),
+                ));
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    if descending {
+        rows.reverse();
+    }
+    let (users, paging) = page_of(rows.into_iter().map(|(_, v)| v).collect(), page, per_page);
+    Ok(Reply::Json(
+        200,
+        json!({ "users": users, "paging": paging }),
+    ))
+}
+
+pub fn delete_users(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let ids = body
+        .get("userIds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing_field("userIds"))?;
+    let mut deleted = BTreeSet::new();
+    for id in ids {
+        let id = id
+            .as_str()
+            .ok_or_else(|| ApiError::illegal_field("`userIds` must hold strings"))?;
+        let key = id.to_lowercase();
+        let owner = mandators_in_view(ctx, state, caller)
+            .into_iter()
+            .find(|m| state.users[*m].contains_key(&key));
+        // Unknown ids (and other mandators' users) land in neither list.
+        if let Some(m) = owner {
+            let shown = state.users[m][&key].id.clone();
+            users::delete_user(state, m, &key, ctx.now);
+            deleted.insert(shown);
+        }
+    }
+    // No simulated internal process ever holds a user, so nothing is left undeleted.
+    Ok(Reply::Json(
+        200,
+        json!({ "deletedUsers": deleted, "nonDeletedUsers": [] }),
+    ))
+}
+
+pub fn change_client_credentials(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let client_id = required_str(&body, "clientId")?;
+    let old = required_str(&body, "oldClientSecret")?;
+    let new = required_str(&body, "newClientSecret")?;
+    if ctx.op.version == ApiVersion::V2 {
+        if client_id.is_empty() || client_id.chars().count() > 45 {
+            return Err(ApiError::bad_request("`clientId` has 1 to 45 characters"));
+        }
+        if old.chars().count() != 36 || new.chars().count() != 36 {
+            return Err(ApiError::bad_request(
+                "client secrets have exactly 36 characters",
+            ));
+        }
+        if !new.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(ApiError::bad_request(
+                "`newClientSecret` may contain only letters, digits and -",
+            ));
+        }
+    } else if new.is_empty() {
+        return Err(ApiError::bad_request("`newClientSecret` must not be empty"));
+    }
+    let unknown = || {
+        ApiError::unprocessable(
+            "ILLEGAL_FIELD_VALUE",
+            "The clientId is unknown or the oldClientSecret is incorrect",
+        )
+    };
+    let client = state
+        .clients
+        .get_mut(client_id)
+        .filter(|c| c.mandator == caller.mandator)
+        .ok_or_else(unknown)?;
+    if !client.secret_matches(old) && !ctx.faults.has(Violation::WrongOldSecretAccepted) {
+        return Err(unknown());
+    }
+    client.set_secret(new);
+    let id = client_id.to_string();
+    if !ctx.faults.has(Violation::SecretRotationKeepsTokens) {
+        let keep = ctx.faults.has(Violation::RevokedTokenAccepted);
+        state.revoke_access(keep, |t| t.client == id && t.user.is_none());
+    }
+    if ctx.faults.has(Violation::SecretRotationRevokesUserTokens) {
+        state.revoke_access(false, |t| t.client == id && t.user.is_some());
+        state.revoke_refresh(false, |t| t.client == id);
+    }
+    Ok(Reply::Empty(200))
+}
+
+/// Days within which a mandator that moved to V2 may move back to V1.
+pub const SWITCH_BACK_DAYS: i64 = 7;
+
+pub fn switch_api_version(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let target = match required_str(&body, "apiVersion")? {
+        "V1" => ApiVersion::V1,
+        "V2" => ApiVersion::V2,
+        _ => return Err(ApiError::bad_request("`apiVersion` must be V1 or V2")),
+    };
+    let mandator = &mut state.mandators[caller.mandator];
+    if mandator.api_version == target {
+        return Err(ApiError::unprocessable(
+            "ILLEGAL_ENTITY_STATE",
+            format!("the mandator already uses API {}", target.label()),
+        ));
+    }
+    if target == ApiVersion::V1 {
+        let recent = mandator
+            .switched_at
+            .is_some_and(|t| ctx.now - t <= chrono::Duration::days(SWITCH_BACK_DAYS));
+        if !recent {
+            return Err(ApiError::unprocessable(
+                "ILLEGAL_ENTITY_STATE",
+                format!("switching back to V1 is possible only within {SWITCH_BACK_DAYS} days of the switch to V2"),
+            ));
+        }
+    }
+    mandator.api_version = target;
+    mandator.switched_at = Some(ctx.now);
+    Ok(Reply::Empty(200))
+}
+
+/// `ibanRules` or `keywordRules`, from the operation's path.
+fn rule_kind(ctx: &Ctx<'_>) -> &'static str {
+    if ctx.op.path.contains("ibanRules") {
+        "ibanRules"
+    } else {
+        "keywordRules"
+    }
+}
+
+pub fn list_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let kind = rule_kind(ctx);
+    let query = ctx.query()?;
+    let (page, per_page) = paging(&query)?;
+    let items: Vec<Value> = state
+        .resources
+        .get(&(Owner::Mandator(caller.mandator), kind.to_string()))
+        .map(|r| r.values().cloned().collect())
+        .unwrap_or_default();
+    let (items, paging) = page_of(items, page, per_page);
+    Ok(Reply::Json(200, json!({ kind: items, "paging": paging })))
+}
+
+pub fn create_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let kind = rule_kind(ctx);
+    let body = ctx.json_required()?;
+    let rules = body
+        .get(kind)
+        .and_then(Value::as_array)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::missing_field(kind))?;
+    if !rules.iter().all(|r| {
+        r.as_object()
+            .is_some_and(|o| o.contains_key("categoryId") && o.contains_key("direction"))
+    }) {
+        return Err(ApiError::missing_field("categoryId / direction"));
+    }
+    let created: Vec<Value> = rules
+        .iter()
+        .map(|rule| {
+            let id = state.insert_resource(Owner::Mandator(caller.mandator), kind, rule.clone());
+            state.resources[&(Owner::Mandator(caller.mandator), kind.to_string())][&id].clone()
+        })
+        .collect();
+    Ok(Reply::Json(ctx.op.success, json!({ kind: created })))
+}
+
+pub fn delete_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let kind = rule_kind(ctx);
+    let body = ctx.json_required()?;
+    let ids = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| ApiError::missing_field("ids"))?;
+    let store = state
+        .resources
+        .entry((Owner::Mandator(caller.mandator), kind.to_string()))
+        .or_default();
+    let mut removed = Vec::new();
+    for id in ids {
+        let id = id
+            .as_u64()
+            .ok_or_else(|| ApiError::illegal_field("`ids` must hold whole numbers"))?;
+        if store.remove(&id).is_some() {
+            removed.push(id);
+        }
+    }
+    Ok(Reply::Json(200, json!({ "identifiers": removed })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_user_id;
+
+    #[test]
+    fn masking_keeps_the_ends() {
+        assert_eq!(mask_user_id("user"), "uXXr");
+        assert_eq!(mask_user_id("ab"), "XX");
+        assert_eq!(mask_user_id("alice"), "aXXXe");
+    }
+}

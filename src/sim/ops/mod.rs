@@ -1,0 +1,209 @@
+//! Operation handlers, one file per API area. Each handler runs after the guard and sees the
+//! authenticated [`Caller`].
+//!
+//! To give an operation stateful behaviour, add a handler in the file of its area and a line to
+//! [`dispatch`]; every operation without one is served by [`resources`], the generic
+//! per-owner store.
+
+pub mod client_config;
+pub mod mandator_admin;
+pub mod oauth;
+pub mod resources;
+pub mod users;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::faults::Faults;
+use crate::model::{Catalogue, Operation, Readings};
+use crate::sim::error::ApiError;
+use crate::sim::guard::Caller;
+use crate::sim::state::State;
+use crate::sim::{Handled, SimRequest};
+
+/// Everything a handler may read about the request.
+pub struct Ctx<'a> {
+    pub op: &'a Operation,
+    pub params: &'a [(&'a str, String)],
+    pub req: &'a SimRequest<'a>,
+    pub now: DateTime<Utc>,
+    pub faults: &'a Faults,
+    pub readings: &'a Readings,
+    pub catalogue: &'a Catalogue,
+}
+
+/// Route an authorized request to its handler.
+pub fn dispatch(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    match ctx.op.id.as_str() {
+        "revokeToken" => oauth::revoke(ctx, state, caller),
+        "createUser" => users::create(ctx, state, caller),
+        "verifyUser" => users::verify(ctx, state, caller),
+        "getVerificationStatus" => users::verification_status(ctx, state, caller),
+        "deleteUnverifiedUser" => users::delete_unverified(ctx, state, caller),
+        "requestPasswordChange" => users::request_password_change(ctx, state, caller),
+        "executePasswordChange" => users::execute_password_change(ctx, state, caller),
+        "getAuthorizedUser" => users::get_authorized(ctx, state, caller),
+        "editAuthorizedUser" => users::edit_authorized(ctx, state, caller),
+        "deleteAuthorizedUser" => users::delete_authorized(ctx, state, caller),
+        "getClientConfiguration" => client_config::get(ctx, state, caller),
+        "editClientConfiguration" => client_config::edit(ctx, state, caller),
+        "getUserList" => mandator_admin::user_list(ctx, state, caller),
+        "deleteUsers" => mandator_admin::delete_users(ctx, state, caller),
+        "changeClientCredentials" => mandator_admin::change_client_credentials(ctx, state, caller),
+        "switchApiVersion" => mandator_admin::switch_api_version(ctx, state, caller),
+        "getIbanRuleList" | "getKeywordRuleList" => mandator_admin::list_rules(ctx, state, caller),
+        "createIbanRules" | "createKeywordRules" => {
+            mandator_admin::create_rules(ctx, state, caller)
+        }
+        "deleteIbanRules" | "deleteKeywordRules" => {
+            mandator_admin::delete_rules(ctx, state, caller)
+        }
+        "importBankConnection" => resources::import_bank_connection(ctx, state, caller),
+        _ => resources::generic(ctx, state, caller),
+    }
+}
+
+impl Ctx<'_> {
+    /// A path parameter by its documented name.
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// The query string as pairs; 400 when it is not valid form encoding.
+    pub fn query(&self) -> Result<Vec<(String, String)>, ApiError> {
+        parse_form(self.req.query.unwrap_or("").as_bytes())
+            .ok_or_else(|| ApiError::bad_request("the query string is not valid URL encoding"))
+    }
+
+    /// The form-encoded body as pairs (token and V2 revoke endpoints).
+    pub fn form(&self) -> Result<Vec<(String, String)>, ApiError> {
+        if let Some(ct) = self.content_type() {
+            if !ct.starts_with("application/x-www-form-urlencoded") {
+                return Err(ApiError::new(
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "expected application/x-www-form-urlencoded",
+                ));
+            }
+        }
+        parse_form(self.req.body)
+            .ok_or_else(|| ApiError::bad_request("the body is not valid form encoding"))
+    }
+
+    fn content_type(&self) -> Option<String> {
+        self.req.headers.get(http::header::CONTENT_TYPE).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The JSON body as an object; `None` when the body is empty. 400 for anything that is not
+    /// a JSON object, 415 for a non-JSON content type.
+    pub fn json(&self) -> Result<Option<Map<String, Value>>, ApiError> {
+        if self.req.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if let Some(ct) = self.content_type() {
+            if !ct.contains("json") {
+                return Err(ApiError::new(
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "expected application/json",
+                ));
+            }
+        }
+        match serde_json::from_slice::<Value>(self.req.body) {
+            Ok(Value::Object(map)) => Ok(Some(map)),
+            Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+            Err(_) => Err(ApiError::bad_request("the body is not valid JSON")),
+        }
+    }
+
+    /// The JSON body, required to be a non-empty object.
+    pub fn json_required(&self) -> Result<Map<String, Value>, ApiError> {
+        match self.json()? {
+            Some(map) if !map.is_empty() => Ok(map),
+            _ => Err(ApiError::new(
+                400,
+                "MISSING_FIELD",
+                "a request body is required",
+            )),
+        }
+    }
+}
+
+/// Parse `a=1&b=2`; duplicate keys are kept (callers decide).
+pub fn parse_form(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    std::str::from_utf8(bytes).ok()?;
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).ok()
+}
+
+/// The single value of `key`; 400 when it is given more than once.
+pub fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut found = pairs.iter().filter(|(k, _)| k == key);
+    let first = found.next().map(|(_, v)| v.as_str());
+    if found.next().is_some() {
+        return Err(ApiError::bad_request(format!(
+            "parameter `{key}` is given more than once"
+        )));
+    }
+    Ok(first)
+}
+
+/// An optional string field of a JSON body; 400 when present with another type.
+pub fn str_field<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::illegal_field(format!("`{key}` must be a string"))),
+    }
+}
+
+/// A required string field.
+pub fn required_str<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
+    str_field(body, key)?.ok_or_else(|| ApiError::missing_field(key))
+}
+
+/// `page` and `perPage` from the query (1-based page, perPage 1..=500, default 20).
+pub fn paging(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+    let page =
+        match single(query, "page")? {
+            None => 1,
+            Some(v) => v.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                ApiError::bad_request("`page` must be a whole number of at least 1")
+            })?,
+        };
+    let per_page = match single(query, "perPage")? {
+        None => 20,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=500).contains(p))
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "ILLEGAL_PAGE_SIZE",
+                    "`perPage` must be between 1 and 500",
+                )
+            })?,
+    };
+    Ok((page, per_page))
+}
+
+/// One page of `items` and the `paging` object that describes it.
+pub fn page_of(items: Vec<Value>, page: usize, per_page: usize) -> (Vec<Value>, Value) {
+    let total = items.len();
+    let page_count = total.div_ceil(per_page).max(1);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    let paging = serde_json::json!({ "page": page, "perPage": per_page, "pageCount": page_count, "totalCount": total });
+    (slice, paging)
+}

@@ -1,0 +1,409 @@
+//! The token endpoint (three grants) and token revocation.
+//!
+//! Which client kind may use which grant is read from the catalogue's grant rows
+//! (`getToken.password` and friends); this file applies the lifecycle: reuse while unexpired,
+//! validity from the client configuration, refresh tokens only for the password grant,
+//! lockout, verification, and revocation by `token_type_hint`.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::faults::Violation;
+use crate::model::{ApiVersion, CallerKind, Grant};
+use crate::sim::error::ApiError;
+use crate::sim::guard::Caller;
+use crate::sim::ops::{single, Ctx};
+use crate::sim::state::{random_token, AccessToken, Client, MandatorIx, RefreshToken, State};
+use crate::sim::{Handled, Reply};
+
+/// `POST /oauth/token` (V1) and `POST /api/v2/oauth/token` (V2).
+pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
+    let form = ctx.form()?;
+    let client = authenticate_client(ctx, state, &form)?;
+    let bound = state.mandators[client.mandator].api_version;
+    if bound != ctx.op.version && !ctx.faults.has(Violation::ApiVersionUnenforced) {
+        return Err(ApiError::forbidden(format!(
+            "API version mismatch: this client is bound to API {}",
+            bound.label()
+        )));
+    }
+    let grant = match single(&form, "grant_type")? {
+        None => return Err(ApiError::bad_request("grant_type is required")),
+        Some(g) => {
+            Grant::parse(g).ok_or_else(|| ApiError::bad_request("unsupported grant_type"))?
+        }
+    };
+    let row = ctx.catalogue.grant(ctx.op.version, grant);
+    let bent = match grant {
+        Grant::Password => ctx.faults.has(Violation::AdminGetsUserToken),
+        Grant::RefreshToken => ctx.faults.has(Violation::AdminRefreshesUserToken),
+        Grant::ClientCredentials => false,
+    };
+    if !row.callers.contains(client.kind) && !bent {
+        return Err(ApiError::forbidden(format!(
+            "this client may not use the {} grant",
+            grant.as_str()
+        )));
+    }
+    match grant {
+        Grant::ClientCredentials => client_credentials(ctx, state, &client),
+        Grant::Password => password(ctx, state, &client, &form),
+        Grant::RefreshToken => refresh(ctx, state, &client, &form),
+    }
+}
+
+/// Client credentials from the form body, or from HTTP Basic.
+fn authenticate_client(
+    ctx: &Ctx<'_>,
+    state: &State,
+    form: &[(String, String)],
+) -> Result<Client, ApiError> {
+    let (id, secret) = match (single(form, "client_id")?, single(form, "client_secret")?) {
+        (Some(id), Some(secret)) => (id.to_string(), secret.to_string()),
+        _ => basic_credentials(ctx).ok_or_else(ApiError::missing_token)?,
+    };
+    let client = state.clients.get(&id).filter(|c| c.secret_matches(&secret));
+    client.cloned().ok_or_else(ApiError::bad_client_credentials)
+}
+
+fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
+    let value = ctx
+        .req
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
+    (validity > 0)
+        .then(|| now + chrono::Duration::seconds(validity.min(i64::MAX as u64 / 2_000) as i64))
+}
+
+fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
+    match at {
+        None => 0,
+        Some(at) => ((at - now).num_milliseconds() + 999)
+            .div_euclid(1000)
+            .max(1),
+    }
+}
+
+fn token_body(access: &str, refresh: Option<&str>, expires: i64) -> Value {
+    let mut body = json!({ "access_token": access, "token_type": "bearer", "expires_in": expires, "scope": "all" });
+    if let Some(r) = refresh {
+        body["refresh_token"] = Value::from(r);
+    }
+    body
+}
+
+/// The token last issued to (client, user), if it is still alive.
+fn reusable(
+    ctx: &Ctx<'_>,
+    state: &State,
+    client: &str,
+    user: Option<&str>,
+) -> Option<(String, Option<DateTime<Utc>>, u64)> {
+    if ctx.faults.has(Violation::TokenNotReused) {
+        return None;
+    }
+    let key = (client.to_string(), user.map(str::to_string));
+    let token = state.current.get(&key)?;
+    let record = state.tokens.get(token).filter(|t| t.is_alive(ctx.now))?;
+    Some((token.clone(), record.expires_at, record.grant))
+}
+
+fn issue_access(
+    state: &mut State,
+    now: DateTime<Utc>,
+    client: &str,
+    mandator: MandatorIx,
+    user: Option<String>,
+    grant: u64,
+    validity: u64,
+) -> (String, Option<DateTime<Utc>>) {
+    let token = random_token();
+    let expires_at = expiry(now, validity);
+    state.tokens.insert(
+        token.clone(),
+        AccessToken {
+            client: client.to_string(),
+            mandator,
+            user: user.clone(),
+            grant,
+            expires_at,
+            revoked: false,
+        },
+    );
+    state
+        .current
+        .insert((client.to_string(), user), token.clone());
+    (token, expires_at)
+}
+
+fn client_credentials(ctx: &Ctx<'_>, state: &mut State, client: &Client) -> Handled {
+    if let Some((token, at, _)) = reusable(ctx, state, &client.id, None) {
+        return Ok(Reply::Json(
+            200,
+            token_body(&token, None, expires_in(ctx.now, at)),
+        ));
+    }
+    let grant = state.next_grant();
+    let validity = client.settings.client_access_token_validity;
+    let (token, at) = issue_access(
+        state,
+        ctx.now,
+        &client.id,
+        client.mandator,
+        None,
+        grant,
+        validity,
+    );
+    Ok(Reply::Json(
+        200,
+        token_body(&token, None, expires_in(ctx.now, at)),
+    ))
+}
+
+fn bad_user_credentials() -> ApiError {
+    ApiError::bad_request("Bad user credentials")
+}
+
+fn password(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    client: &Client,
+    form: &[(String, String)],
+) -> Handled {
+    let username = single(form, "username")?.ok_or_else(|| ApiError::missing_field("username"))?;
+    let presented = single(form, "password")?.ok_or_else(|| ApiError::missing_field("password"))?;
+    let mandator = client.mandator;
+    let keep_dead = ctx.faults.has(Violation::RevokedTokenAccepted);
+    let key = username.to_lowercase();
+    let user = state
+        .user(mandator, &key)
+        .ok_or_else(bad_user_credentials)?;
+    if ctx.faults.has(Violation::SecondAppClientIsolated)
+        && client.kind == CallerKind::AppClient
+        && user.created_by != client.id
+    {
+        return Err(bad_user_credentials());
+    }
+    if user.locked && !ctx.faults.has(Violation::LockedUserGetsToken) {
+        return Err(ApiError::new(423, "LOCKED", "User is locked"));
+    }
+    if !user.password_matches(presented) {
+        let max = client.settings.max_user_login_attempts;
+        let count_failures = !ctx.faults.has(Violation::LockoutDisabled);
+        let user = state
+            .user_mut(mandator, &key)
+            .expect("user looked up above");
+        if count_failures {
+            user.failed_logins += 1;
+            if max > 0 && user.failed_logins >= max && !user.locked {
+                user.locked = true;
+                state.revoke_user(keep_dead, mandator, &key);
+            }
+        }
+        return Err(bad_user_credentials());
+    }
+    let auto = client.settings.user_auto_verification;
+    if !user.verified && !auto && !ctx.faults.has(Violation::UnverifiedUserGetsToken) {
+        return Err(ApiError::new(
+            403,
+            "USER_NOT_VERIFIED",
+            "The user is not verified",
+        ));
+    }
+    {
+        let user = state
+            .user_mut(mandator, &key)
+            .expect("user looked up above");
+        user.verified |= auto;
+        user.failed_logins = 0;
+        user.last_active = Some(ctx.now);
+    }
+    if let Some((token, at, grant)) = reusable(ctx, state, &client.id, Some(&key)) {
+        let refresh = state.grant_refresh.get(&grant).cloned();
+        if let Some(refresh) = refresh.filter(|r| {
+            state
+                .refresh_tokens
+                .get(r)
+                .is_some_and(|t| t.is_alive(ctx.now))
+        }) {
+            return Ok(Reply::Json(
+                200,
+                token_body(&token, Some(&refresh), expires_in(ctx.now, at)),
+            ));
+        }
+    }
+    let grant = state.next_grant();
+    let validity = client.settings.user_access_token_validity;
+    let (token, at) = issue_access(
+        state,
+        ctx.now,
+        &client.id,
+        mandator,
+        Some(key.clone()),
+        grant,
+        validity,
+    );
+    let refresh = random_token();
+    state.refresh_tokens.insert(
+        refresh.clone(),
+        RefreshToken {
+            client: client.id.clone(),
+            mandator,
+            user: key,
+            grant,
+            expires_at: expiry(ctx.now, client.settings.refresh_token_validity),
+            revoked: false,
+        },
+    );
+    state.grant_refresh.insert(grant, refresh.clone());
+    Ok(Reply::Json(
+        200,
+        token_body(&token, Some(&refresh), expires_in(ctx.now, at)),
+    ))
+}
+
+fn refresh(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    client: &Client,
+    form: &[(String, String)],
+) -> Handled {
+    let presented =
+        single(form, "refresh_token")?.ok_or_else(|| ApiError::missing_field("refresh_token"))?;
+    let invalid = || ApiError::bad_request("Invalid refresh token");
+    let record = state
+        .refresh_tokens
+        .get(presented)
+        .filter(|t| t.is_alive(ctx.now))
+        .cloned()
+        .ok_or_else(invalid)?;
+    let admin_bent = ctx.faults.has(Violation::AdminRefreshesUserToken)
+        && client.kind == CallerKind::MandatorAdmin
+        && record.mandator == client.mandator;
+    if record.client != client.id && !admin_bent {
+        return Err(invalid());
+    }
+    let user = state
+        .user(record.mandator, &record.user)
+        .ok_or_else(invalid)?;
+    if user.locked && !ctx.faults.has(Violation::LockedUserGetsToken) {
+        return Err(ApiError::new(423, "LOCKED", "User is locked"));
+    }
+    let validity = client.settings.user_access_token_validity;
+    let (token, at) = issue_access(
+        state,
+        ctx.now,
+        &client.id,
+        record.mandator,
+        Some(record.user.clone()),
+        record.grant,
+        validity,
+    );
+    Ok(Reply::Json(
+        200,
+        token_body(&token, Some(presented), expires_in(ctx.now, at)),
+    ))
+}
+
+/// `POST /oauth/revoke` (V1: query parameters) and `POST /api/v2/oauth/revoke` (V2: form body).
+pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let params = match ctx.op.version {
+        ApiVersion::V1 => ctx.query()?,
+        ApiVersion::V2 => ctx.form()?,
+    };
+    let token = single(&params, "token")?
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::missing_field("token"))?;
+    #[derive(PartialEq)]
+    enum Hint {
+        Access,
+        Refresh,
+        None,
+    }
+    let hint = match single(&params, "token_type_hint")? {
+        None | Some("") => Hint::None,
+        Some("access_token") => Hint::Access,
+        Some("refresh_token") => Hint::Refresh,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "The service does not support the revocation of this token type",
+            ))
+        }
+    };
+    // What was presented, and whose it is. An unknown or dead token is a no-op (200).
+    let (is_refresh, client, mandator, user, grant) =
+        if let Some(t) = state.tokens.get(token).filter(|t| !t.revoked) {
+            (false, t.client.clone(), t.mandator, t.user.clone(), t.grant)
+        } else if let Some(t) = state.refresh_tokens.get(token).filter(|t| !t.revoked) {
+            (
+                true,
+                t.client.clone(),
+                t.mandator,
+                Some(t.user.clone()),
+                t.grant,
+            )
+        } else {
+            return Ok(Reply::Empty(200));
+        };
+    if mandator != caller.mandator {
+        return Ok(Reply::Empty(200));
+    }
+    match (&user, caller.kind) {
+        (Some(_), CallerKind::MandatorAdmin)
+            if !ctx.faults.has(Violation::AdminRevokesUserToken) =>
+        {
+            return Err(ApiError::forbidden(
+                "the mandator admin client may not revoke user tokens",
+            ));
+        }
+        (Some(_), CallerKind::AppClient)
+            if client != caller.client && !ctx.readings.cross_client_user_token_revoke =>
+        {
+            return Ok(Reply::Empty(200));
+        }
+        (None, _) if client != caller.client => return Ok(Reply::Empty(200)),
+        _ => {}
+    }
+    let keep = ctx.faults.has(Violation::RevokedTokenAccepted);
+    let presented = token.to_string();
+    if ctx.faults.has(Violation::RevokeIgnoresHint) {
+        if !is_refresh {
+            revoke_one_access(state, keep, &presented);
+        }
+        return Ok(Reply::Empty(200));
+    }
+    if hint == Hint::Access && !is_refresh {
+        revoke_one_access(state, keep, &presented);
+    } else {
+        // A refresh token (whatever the hint) or no hint: the whole grant goes.
+        state.revoke_access(keep, |t| t.grant == grant);
+        state.revoke_refresh(keep, |t| t.grant == grant);
+    }
+    Ok(Reply::Empty(200))
+}
+
+fn revoke_one_access(state: &mut State, keep: bool, token: &str) {
+    if keep {
+        if let Some(t) = state.tokens.get_mut(token) {
+            t.revoked = true;
+        }
+    } else {
+        state.tokens.remove(token);
+    }
+}

@@ -1,0 +1,305 @@
+//! Users: creation and verification by app clients, password changes, and the authorized
+//! user's own record.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::faults::Violation;
+use crate::sim::error::ApiError;
+use crate::sim::guard::Caller;
+use crate::sim::ops::{required_str, single, str_field, Ctx};
+use crate::sim::state::{random_token, random_uuid, DeletedUser, MandatorIx, State, User};
+use crate::sim::{Handled, Reply};
+
+/// A user id: 1 to 36 characters of `[a-zA-Z0-9-_.+@]`.
+pub fn check_user_id(id: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.+@".contains(c);
+    if id.is_empty() || id.chars().count() > 36 {
+        return Err("a user id has 1 to 36 characters".into());
+    }
+    if !id.chars().all(ok_char) {
+        return Err("a user id may contain only letters, digits and - _ . + @".into());
+    }
+    Ok(())
+}
+
+/// A password: 6 to 128 characters.
+pub fn check_password(password: &str) -> Result<(), String> {
+    match password.chars().count() {
+        6..=128 => Ok(()),
+        _ => Err("a password has 6 to 128 characters".into()),
+    }
+}
+
+fn user_json(user: &User, password: &str) -> Value {
+    json!({
+        "id": user.id,
+        "password": password,
+        "email": user.email,
+        "phone": user.phone,
+        "isAutoUpdateEnabled": user.auto_update,
+    })
+}
+
+/// Find a user the calling app client may see: its mandator's users (all app clients share
+/// them). Returns the mandator and the lower-cased key.
+pub fn locate(
+    ctx: &Ctx<'_>,
+    state: &State,
+    caller: &Caller,
+    id: &str,
+) -> Option<(MandatorIx, String)> {
+    let key = id.to_lowercase();
+    let visible = |m: MandatorIx| -> bool {
+        state.users[m].get(&key).is_some_and(|u| {
+            !(ctx.faults.has(Violation::SecondAppClientIsolated) && u.created_by != caller.client)
+        })
+    };
+    if visible(caller.mandator) {
+        return Some((caller.mandator, key));
+    }
+    if ctx.faults.has(Violation::OtherMandatorVisible) {
+        return (0..state.users.len())
+            .find(|m| visible(*m))
+            .map(|m| (m, key));
+    }
+    None
+}
+
+fn located(
+    ctx: &Ctx<'_>,
+    state: &State,
+    caller: &Caller,
+    id: &str,
+) -> Result<(MandatorIx, String), ApiError> {
+    locate(ctx, state, caller, id).ok_or_else(|| ApiError::not_found("User"))
+}
+
+/// Remove a user: keep a deletion record, end its tokens, drop its data.
+pub fn delete_user(state: &mut State, mandator: MandatorIx, key: &str, now: DateTime<Utc>) {
+    if let Some(user) = state.users[mandator].remove(key) {
+        state.deleted_users[mandator].push(DeletedUser {
+            id: user.id,
+            registered: user.registered,
+            deleted: now,
+        });
+        state.revoke_user(false, mandator, key);
+        state.remove_user_data(mandator, key);
+    }
+}
+
+pub fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json()?.unwrap_or_default();
+    let id = match str_field(&body, "id")? {
+        Some(id) => {
+            check_user_id(id).map_err(ApiError::bad_request)?;
+            id.to_string()
+        }
+        None => random_uuid(),
+    };
+    let password = match str_field(&body, "password")? {
+        Some(pw) => {
+            check_password(pw).map_err(ApiError::bad_request)?;
+            pw.to_string()
+        }
+        None => random_token()[..24].to_string(),
+    };
+    let email = str_field(&body, "email")?.map(str::to_string);
+    if email.as_ref().is_some_and(|e| e.chars().count() > 320) {
+        return Err(ApiError::bad_request(
+            "an email address has at most 320 characters",
+        ));
+    }
+    let phone = str_field(&body, "phone")?.map(str::to_string);
+    if phone.as_ref().is_some_and(|p| p.chars().count() > 50) {
+        return Err(ApiError::bad_request(
+            "a phone number has at most 50 characters",
+        ));
+    }
+    let auto_update = bool_field(&body, "isAutoUpdateEnabled")?.unwrap_or(false);
+    let key = id.to_lowercase();
+    if state.users[caller.mandator].contains_key(&key) {
+        return Err(ApiError::unprocessable(
+            "ENTITY_EXISTS",
+            "A user with this id exists already",
+        ));
+    }
+    let verified = state
+        .clients
+        .get(&caller.client)
+        .is_some_and(|c| c.settings.user_auto_verification);
+    let user = User {
+        id,
+        password: password.clone(),
+        email,
+        phone,
+        auto_update,
+        verified,
+        locked: false,
+        failed_logins: 0,
+        registered: ctx.now,
+        last_active: None,
+        created_by: caller.client.clone(),
+        password_change_token: None,
+    };
+    let body = user_json(&user, &password);
+    state.users[caller.mandator].insert(key, user);
+    Ok(Reply::Json(201, body))
+}
+
+fn bool_field(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::illegal_field(format!(
+            "`{key}` must be true or false"
+        ))),
+    }
+}
+
+pub fn verify(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let (m, key) = located(ctx, state, caller, ctx.param("userId"))?;
+    let user = state.users[m].get_mut(&key).expect("located");
+    if user.verified {
+        return Err(ApiError::unprocessable(
+            "USER_ALREADY_VERIFIED",
+            "User already verified",
+        ));
+    }
+    user.verified = true;
+    Ok(Reply::Empty(200))
+}
+
+pub fn verification_status(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let query = ctx.query()?;
+    let id = single(&query, "userId")?.ok_or_else(|| ApiError::missing_field("userId"))?;
+    let (m, key) = located(ctx, state, caller, id)?;
+    let user = &state.users[m][&key];
+    Ok(Reply::Json(
+        200,
+        json!({ "userId": user.id, "isUserVerified": user.verified }),
+    ))
+}
+
+pub fn delete_unverified(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let (m, key) = located(ctx, state, caller, ctx.param("userId"))?;
+    if state.users[m][&key].verified {
+        return Err(ApiError::unprocessable(
+            "ILLEGAL_ENTITY_STATE",
+            "The user is already verified",
+        ));
+    }
+    delete_user(state, m, &key, ctx.now);
+    Ok(Reply::Empty(200))
+}
+
+pub fn request_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let id = required_str(&body, "userId")?;
+    let (m, key) = located(ctx, state, caller, id)?;
+    let user = state.users[m].get_mut(&key).expect("located");
+    if !user.verified {
+        return Err(ApiError::unprocessable(
+            "USER_NOT_VERIFIED",
+            "User is not verified",
+        ));
+    }
+    // finAPI encrypts these with the mandator's data decryption key; the mock has no such key
+    // and returns them as they are (documented in the README).
+    let token = random_uuid();
+    user.password_change_token = Some(token.clone());
+    Ok(Reply::Json(
+        200,
+        json!({ "userId": user.id, "userEmail": user.email, "passwordChangeToken": token }),
+    ))
+}
+
+pub fn execute_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let id = required_str(&body, "userId")?;
+    let password = required_str(&body, "password")?;
+    let token = required_str(&body, "passwordChangeToken")?;
+    check_password(password).map_err(ApiError::bad_request)?;
+    let well_formed = token.len() == 36 && token.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if !well_formed {
+        return Err(ApiError::bad_request(
+            "passwordChangeToken has the wrong format",
+        ));
+    }
+    let (m, key) = located(ctx, state, caller, id)?;
+    let user = state.users[m].get_mut(&key).expect("located");
+    if user.password_change_token.as_deref() != Some(token) {
+        return Err(ApiError::unprocessable(
+            "ILLEGAL_FIELD_VALUE",
+            "passwordChangeToken is not valid for this user",
+        ));
+    }
+    user.password = password.to_string();
+    user.password_change_token = None;
+    user.locked = false;
+    user.failed_logins = 0;
+    if ctx.faults.has(Violation::PasswordChangeKeepsTokens) {
+        return Ok(Reply::Empty(200));
+    }
+    if ctx
+        .faults
+        .has(Violation::PasswordChangeKeepsOtherClientTokens)
+    {
+        let client = caller.client.clone();
+        state.revoke_access(false, |t| {
+            t.mandator == m && t.user.as_deref() == Some(&key) && t.client == client
+        });
+        state.revoke_refresh(false, |t| {
+            t.mandator == m && t.user == key && t.client == client
+        });
+    } else {
+        let keep = ctx.faults.has(Violation::RevokedTokenAccepted);
+        state.revoke_user(keep, m, &key);
+    }
+    Ok(Reply::Empty(200))
+}
+
+fn authorized<'s>(state: &'s mut State, caller: &Caller) -> Result<&'s mut User, ApiError> {
+    let key = caller.user.as_deref().unwrap_or("");
+    state
+        .users
+        .get_mut(caller.mandator)
+        .and_then(|u| u.get_mut(key))
+        .ok_or_else(ApiError::invalid_token)
+}
+
+pub fn get_authorized(_ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let user = authorized(state, caller)?;
+    Ok(Reply::Json(200, user_json(user, "XXXXX")))
+}
+
+pub fn edit_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json()?.unwrap_or_default();
+    let email = str_field(&body, "email")?.map(str::to_string);
+    let phone = str_field(&body, "phone")?.map(str::to_string);
+    let auto_update = bool_field(&body, "isAutoUpdateEnabled")?;
+    if email.as_ref().is_some_and(|e| e.chars().count() > 320)
+        || phone.as_ref().is_some_and(|p| p.chars().count() > 50)
+    {
+        return Err(ApiError::bad_request("email or phone is too long"));
+    }
+    let user = authorized(state, caller)?;
+    // An empty string clears a field.
+    if let Some(e) = email {
+        user.email = (!e.is_empty()).then_some(e);
+    }
+    if let Some(p) = phone {
+        user.phone = (!p.is_empty()).then_some(p);
+    }
+    if let Some(a) = auto_update {
+        user.auto_update = a;
+    }
+    Ok(Reply::Json(200, user_json(user, "XXXXX")))
+}
+
+pub fn delete_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let key = caller.user.clone().unwrap_or_default();
+    authorized(state, caller)?;
+    delete_user(state, caller.mandator, &key, ctx.now);
+    Ok(Reply::Empty(200))
+}

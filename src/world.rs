@@ -1,0 +1,348 @@
+//! The world a simulator starts from: mandators, their clients and users.
+//!
+//! A world is built in code ([`World::demo`], [`World::builder`]) or read from a TOML world
+//! file (`serve --world FILE`; see `fixtures/world.example.toml` and the README).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ApiVersion;
+
+/// Client configuration as finAPI keeps it per client (the parts the simulator acts on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSettings {
+    /// Seconds; 0 = never expires.
+    pub user_access_token_validity: u64,
+    /// Seconds; 0 = never expires.
+    pub client_access_token_validity: u64,
+    /// Seconds; 0 = never expires.
+    pub refresh_token_validity: u64,
+    /// Users created through this client are verified at once.
+    pub user_auto_verification: bool,
+    /// Failed logins in a row before a user is locked; 0 = no limit.
+    pub max_user_login_attempts: u32,
+    pub pfm_services_enabled: bool,
+    pub payments_enabled: bool,
+    pub development_mode: bool,
+    pub application_name: Option<String>,
+    pub user_notification_callback_url: Option<String>,
+    pub user_synchronization_callback_url: Option<String>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            user_access_token_validity: 3600,
+            client_access_token_validity: 3600,
+            refresh_token_validity: 0,
+            user_auto_verification: false,
+            max_user_login_attempts: 3,
+            pfm_services_enabled: true,
+            payments_enabled: true,
+            development_mode: true,
+            application_name: None,
+            user_notification_callback_url: None,
+            user_synchronization_callback_url: None,
+        }
+    }
+}
+
+/// An app client or admin client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    pub secret: String,
+    #[serde(default)]
+    pub config: ClientSettings,
+}
+
+impl ClientSpec {
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        ClientSpec {
+            id: id.into(),
+            secret: secret.into(),
+            config: ClientSettings::default(),
+        }
+    }
+}
+
+/// A user that exists when the simulator starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub id: String,
+    pub password: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default = "yes")]
+    pub verified: bool,
+    #[serde(default)]
+    pub locked: bool,
+    /// Give the user one resource of every user-data kind (account, transaction, label, ...).
+    #[serde(default = "yes")]
+    pub sample_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl UserSpec {
+    pub fn new(id: impl Into<String>, password: impl Into<String>) -> Self {
+        UserSpec {
+            id: id.into(),
+            password: password.into(),
+            email: None,
+            verified: true,
+            locked: false,
+            sample_data: true,
+        }
+    }
+}
+
+/// A customer of finAPI: one user base, several app clients, one admin client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MandatorSpec {
+    pub id: String,
+    #[serde(default = "v2")]
+    pub api_version: ApiVersion,
+    pub app_clients: Vec<ClientSpec>,
+    pub admin_client: ClientSpec,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+}
+
+fn v2() -> ApiVersion {
+    ApiVersion::V2
+}
+
+/// Everything a simulator starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    pub mandators: Vec<MandatorSpec>,
+}
+
+/// A world file or world definition that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("cannot read world file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("world file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("world: {0}")]
+    Invalid(String),
+}
+
+/// Secrets of the demo world. They guard nothing: the demo world exists on loopback only.
+pub mod demo {
+    pub const MANDATOR: &str = "demo";
+    pub const APP_CLIENT: (&str, &str) = ("demo-app-1", "demo-app-1-secret-000000000000000000");
+    pub const APP_CLIENT2: (&str, &str) = ("demo-app-2", "demo-app-2-secret-000000000000000000");
+    pub const ADMIN_CLIENT: (&str, &str) = ("demo-admin", "demo-admin-secret-00000000000000000");
+    pub const OTHER_MANDATOR: &str = "other";
+    pub const OTHER_APP_CLIENT: (&str, &str) =
+        ("other-app-1", "other-app-1-secret-00000000000000000");
+    pub const OTHER_ADMIN_CLIENT: (&str, &str) =
+        ("other-admin", "other-admin-secret-0000000000000000");
+    pub const LEGACY_MANDATOR: &str = "legacy";
+    pub const LEGACY_APP_CLIENT: (&str, &str) =
+        ("legacy-app-1", "legacy-app-1-secret-0000000000000000");
+    pub const LEGACY_ADMIN_CLIENT: (&str, &str) =
+        ("legacy-admin", "legacy-admin-secret-000000000000000");
+    /// Users of the demo mandator: (id, password).
+    pub const USERS: [(&str, &str); 2] = [("alice", "alice-password"), ("bob", "bob-password")];
+    /// An unverified user of the demo mandator.
+    pub const UNVERIFIED_USER: (&str, &str) = ("carol", "carol-password");
+    pub const OTHER_USER: (&str, &str) = ("mallory", "mallory-password");
+    pub const LEGACY_USER: (&str, &str) = ("victor", "victor-password");
+}
+
+impl World {
+    /// An empty world, to be filled with [`World::mandator`].
+    pub fn empty() -> World {
+        World {
+            mandators: Vec::new(),
+        }
+    }
+
+    /// The default demo world (documented in the README):
+    /// - mandator `demo` (V2): app clients `demo-app-1`, `demo-app-2`, admin `demo-admin`,
+    ///   verified users `alice` and `bob`, unverified user `carol`;
+    /// - mandator `other` (V2): app client `other-app-1`, admin `other-admin`, user `mallory`;
+    /// - mandator `legacy` (V1): app client `legacy-app-1`, admin `legacy-admin`, user `victor`.
+    pub fn demo() -> World {
+        let user = |(id, pw): (&str, &str)| UserSpec::new(id, pw);
+        let client = |(id, secret): (&str, &str)| ClientSpec::new(id, secret);
+        let mut carol = user(demo::UNVERIFIED_USER);
+        carol.verified = false;
+        World {
+            mandators: vec![
+                MandatorSpec {
+                    id: demo::MANDATOR.into(),
+                    api_version: ApiVersion::V2,
+                    app_clients: vec![client(demo::APP_CLIENT), client(demo::APP_CLIENT2)],
+                    admin_client: client(demo::ADMIN_CLIENT),
+                    users: vec![user(demo::USERS[0]), user(demo::USERS[1]), carol],
+                },
+                MandatorSpec {
+                    id: demo::OTHER_MANDATOR.into(),
+                    api_version: ApiVersion::V2,
+                    app_clients: vec![client(demo::OTHER_APP_CLIENT)],
+                    admin_client: client(demo::OTHER_ADMIN_CLIENT),
+                    users: vec![user(demo::OTHER_USER)],
+                },
+                MandatorSpec {
+                    id: demo::LEGACY_MANDATOR.into(),
+                    api_version: ApiVersion::V1,
+                    app_clients: vec![client(demo::LEGACY_APP_CLIENT)],
+                    admin_client: client(demo::LEGACY_ADMIN_CLIENT),
+                    users: vec![user(demo::LEGACY_USER)],
+                },
+            ],
+        }
+    }
+
+    /// Add a mandator.
+    pub fn mandator(mut self, mandator: MandatorSpec) -> World {
+        self.mandators.push(mandator);
+        self
+    }
+
+    /// Change the settings of one client (any mandator); unknown ids are ignored.
+    pub fn configure_client(
+        mut self,
+        client_id: &str,
+        f: impl FnOnce(&mut ClientSettings),
+    ) -> World {
+        if let Some(c) = self.clients_mut().find(|c| c.id == client_id) {
+            f(&mut c.config);
+        }
+        self
+    }
+
+    /// Change the settings of every client.
+    pub fn configure_all_clients(mut self, f: impl Fn(&mut ClientSettings)) -> World {
+        self.clients_mut().for_each(|c| f(&mut c.config));
+        self
+    }
+
+    fn clients_mut(&mut self) -> impl Iterator<Item = &mut ClientSpec> {
+        self.mandators.iter_mut().flat_map(|m| {
+            m.app_clients
+                .iter_mut()
+                .chain(std::iter::once(&mut m.admin_client))
+        })
+    }
+
+    /// Read and validate a TOML world file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<World, WorldError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| WorldError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        World::from_toml(&text).map_err(|e| match e {
+            WorldError::Parse { message, .. } => WorldError::Parse {
+                path: shown,
+                message,
+            },
+            WorldError::Invalid(message) => WorldError::Parse {
+                path: shown,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parse and validate a world in TOML.
+    pub fn from_toml(text: &str) -> Result<World, WorldError> {
+        let world: World = toml::from_str(text).map_err(|e| WorldError::Parse {
+            path: "<inline>".into(),
+            message: e.message().replace('\n', " "),
+        })?;
+        world.validate()?;
+        Ok(world)
+    }
+
+    /// Check the world can be simulated: unique ids, sane values.
+    pub fn validate(&self) -> Result<(), WorldError> {
+        let bad = |m: String| Err(WorldError::Invalid(m));
+        if self.mandators.is_empty() {
+            return bad("no mandator defined".into());
+        }
+        let mut mandators = HashSet::new();
+        let mut clients = HashSet::new();
+        for m in &self.mandators {
+            if m.id.trim().is_empty() {
+                return bad("a mandator has an empty id".into());
+            }
+            if !mandators.insert(m.id.as_str()) {
+                return bad(format!("mandator `{}` is defined twice", m.id));
+            }
+            if m.app_clients.is_empty() {
+                return bad(format!("mandator `{}` has no app client", m.id));
+            }
+            for c in m.app_clients.iter().chain(std::iter::once(&m.admin_client)) {
+                if c.id.is_empty() || c.id.len() > 45 {
+                    return bad(format!("client id `{}` must have 1 to 45 characters", c.id));
+                }
+                if c.secret.is_empty() {
+                    return bad(format!("client `{}` has an empty secret", c.id));
+                }
+                if !clients.insert(c.id.as_str()) {
+                    return bad(format!("client `{}` is defined twice", c.id));
+                }
+                for (name, v) in [
+                    (
+                        "user_access_token_validity",
+                        c.config.user_access_token_validity,
+                    ),
+                    (
+                        "client_access_token_validity",
+                        c.config.client_access_token_validity,
+                    ),
+                    ("refresh_token_validity", c.config.refresh_token_validity),
+                ] {
+                    if v != 0 && v < 60 {
+                        return bad(format!(
+                            "client `{}`: {name} must be 0 or at least 60 seconds",
+                            c.id
+                        ));
+                    }
+                }
+            }
+            let mut users = HashSet::new();
+            for u in &m.users {
+                if let Err(why) = crate::sim::ops::users::check_user_id(&u.id) {
+                    return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
+                }
+                if let Err(why) = crate::sim::ops::users::check_password(&u.password) {
+                    return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
+                }
+                if !users.insert(u.id.to_lowercase()) {
+                    return bad(format!(
+                        "mandator `{}`: user `{}` is defined twice",
+                        m.id, u.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::demo()
+    }
+}
