@@ -5,7 +5,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::faults::{Faults, Violation};
+use crate::model::{ApiVersion, Catalogue, Mode};
+use crate::report::{self, Format};
+use crate::runner::{
+    self, http::Limits, redact::Redactor, CheckConfig, Credentials, Filters, Target,
+};
 use crate::serve::Server;
 use crate::sim::{SimConfig, Simulator};
 use crate::world::World;
@@ -25,6 +34,104 @@ pub struct Cli {
 pub enum Command {
     /// Run the mock finAPI standalone (for clients in any language, and long runs).
     Serve(ServeArgs),
+    /// Check every role boundary against the in-process mock or a real endpoint.
+    Check(CheckArgs),
+    /// Print the expected role matrix (what the docs say), or the rules behind it.
+    Matrix(MatrixArgs),
+    /// Run the same checks against two targets and list every check whose outcome differs.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// API version of the target.
+    #[arg(long, default_value = "v2", value_parser = parse_version)]
+    pub api_version: ApiVersion,
+    /// Exact statuses and error bodies as documented (default: any 401/403 counts as denied).
+    #[arg(long)]
+    pub strict: bool,
+    /// Only these checks: a section, operationId, principal, rule id or lifecycle scenario (repeatable).
+    #[arg(long, value_name = "SECTION|OPERATION|PRINCIPAL")]
+    pub only: Vec<String>,
+    /// Leave out these checks (same keys as --only; repeatable).
+    #[arg(long, value_name = "SECTION|OPERATION|PRINCIPAL")]
+    pub skip: Vec<String>,
+    /// KEY=VALUE file with the FINAPI_* credential variables (the environment wins).
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Requests in flight at once (default: 4 remote, 16 in-process).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Requests per second against a remote target (0 = unlimited).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Seconds before a request times out.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Retries on 429/503 (honouring Retry-After).
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Allow probes that could change data the run did not create if a boundary were broken,
+    /// and the secret-rotation scenario (which restores the secret).
+    #[arg(long)]
+    pub allow_mutations: bool,
+    /// Keep the users the run created (default: removed at the end, also after Ctrl-C).
+    #[arg(long)]
+    pub keep_users: bool,
+    /// Skip the token lifecycle scenarios.
+    #[arg(long)]
+    pub no_lifecycle: bool,
+    /// Break the in-process mock on purpose (repeatable; see `serve --list-violations`).
+    #[arg(long = "violate", value_name = "RULE")]
+    pub violations: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Base URL of the target (finAPI sandbox/staging, or a `serve` process); `mock` or
+    /// nothing: the in-process mock.
+    #[arg(long, env = "FINAPI_BASE_URL")]
+    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Report format.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+    /// Write the report to a file (the summary line still goes to the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List every request the run would send, and send none.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    #[arg(long, default_value = "v2", value_parser = parse_version)]
+    pub api_version: ApiVersion,
+    /// Print the rules and the documentation behind each instead.
+    #[arg(long)]
+    pub rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// First target (`mock` for the in-process mock).
+    #[arg(long)]
+    pub base_url: String,
+    /// Second target (`mock` for the in-process mock).
+    #[arg(long)]
+    pub against: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+fn parse_version(s: &str) -> Result<ApiVersion, String> {
+    s.parse()
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -66,7 +173,271 @@ impl Failure {
 pub async fn run(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Check(args) => check(args).await,
+        Command::Matrix(args) => {
+            if args.rules {
+                for rule in crate::model::Rule::ALL {
+                    println!(
+                        "{:<28} {}\n{:<28} source: {}",
+                        rule.id(),
+                        rule.statement(),
+                        "",
+                        rule.source()
+                    );
+                }
+            } else {
+                print!(
+                    "{}",
+                    report::table::expected_matrix(Catalogue::embedded(), args.api_version)
+                );
+            }
+            Ok(0)
+        }
+        Command::Diff(args) => diff(args).await,
     }
+}
+
+/// Build a run configuration from the shared target flags.
+fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, Failure> {
+    let mut target = Target::parse(base_url);
+    let faults: Faults = args
+        .violations
+        .iter()
+        .map(|v| v.parse::<Violation>())
+        .collect::<Result<_, _>>()
+        .map_err(Failure::usage)?;
+    match &mut target {
+        Target::InProcess { faults: f } => *f = faults,
+        Target::Remote { .. } if !faults.is_empty() => {
+            return Err(Failure::usage("--violate breaks the in-process mock only; use `serve --violate` for a separate process"))
+        }
+        Target::Remote { .. } => {}
+    }
+    let mut config = CheckConfig::new(target, args.api_version);
+    config.mode = if args.strict {
+        Mode::Strict
+    } else {
+        Mode::Boundary
+    };
+    config.filters = Filters {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    let mut limits = if config.target.is_remote() {
+        Limits::remote()
+    } else {
+        Limits::local()
+    };
+    if config.target.is_remote() {
+        limits.rate = args.rate.max(0.0);
+        limits.retries = args.retries;
+    }
+    limits.timeout = Duration::from_secs(args.timeout.max(1));
+    if let Some(c) = args.concurrency {
+        if c == 0 {
+            return Err(Failure::usage("--concurrency must be at least 1"));
+        }
+        limits.concurrency = c;
+    }
+    config.limits = Some(limits);
+    if let Some(path) = &args.credentials {
+        config.credentials = Some(Credentials::from_file(path).map_err(Failure::usage)?);
+    }
+    config.allow_mutations = args.allow_mutations;
+    config.keep_users = args.keep_users;
+    config.lifecycle = !args.no_lifecycle;
+    Ok(config)
+}
+
+fn secrets_of(config: &CheckConfig) -> Redactor {
+    let creds = config
+        .credentials
+        .clone()
+        .unwrap_or_else(|| match config.target {
+            Target::InProcess { .. } => Credentials::demo(),
+            Target::Remote { .. } => Credentials::from_env(),
+        });
+    Redactor::new(creds.secrets())
+}
+
+async fn check(args: CheckArgs) -> Result<i32, Failure> {
+    let mut config = config_for(args.base_url.as_deref(), &args.target)?;
+    let redactor = secrets_of(&config);
+    if args.dry_run {
+        let text = dry_run(&config).await?;
+        print!("{}", redactor.scrub(&text));
+        return Ok(0);
+    }
+    config.handle_interrupt = true;
+    if config.target.is_remote() && std::io::stderr().is_terminal() {
+        config.progress = Some(runner::Progress(Arc::new(|done, total| {
+            eprint!("\r{done}/{total} checks");
+            if done == total {
+                eprintln!();
+            }
+        })));
+    }
+    let report = runner::run(&config)
+        .await
+        .map_err(|e| Failure::usage(redactor.scrub(&e.to_string())))?;
+    let color =
+        args.output.is_none() && args.format == Format::Table && std::io::stdout().is_terminal();
+    let text = redactor.scrub(&report::render(&report, args.format, color));
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+            println!("{}", redactor.scrub(&report::summary_line(&report)));
+        }
+        None => print!("{text}"),
+    }
+    if report.leftover_users > 0 {
+        eprintln!("warning: {} users created by this run could not be removed (their ids start with the run prefix)", report.leftover_users);
+    }
+    if report.interrupted {
+        eprintln!("interrupted: the run's users were cleaned up");
+        return Ok(2);
+    }
+    Ok(report.exit_code())
+}
+
+/// Every request a run would send, with placeholders for tokens and secrets.
+async fn dry_run(config: &CheckConfig) -> Result<String, Failure> {
+    use std::fmt::Write;
+    let catalogue = Catalogue::embedded().with_readings(&config.readings);
+    let base = match &config.target {
+        Target::Remote { base_url } => base_url.clone(),
+        Target::InProcess { .. } => "http://127.0.0.1:0".into(),
+    };
+    let http = runner::http::Http::new(&base, Limits::local()).map_err(Failure::usage)?;
+    let creds = config
+        .credentials
+        .clone()
+        .unwrap_or_else(|| match config.target {
+            Target::InProcess { .. } => Credentials::demo(),
+            Target::Remote { .. } => Credentials::from_env(),
+        });
+    let session = runner::Session::offline(
+        http,
+        creds,
+        catalogue.clone(),
+        runner::SessionOptions::new(config.version),
+    );
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Dry run against {} (API {}): nothing is sent.",
+        config.target.display(),
+        config.version.label()
+    );
+    let _ = writeln!(out, "Set-up: a client_credentials token per configured client; users {}a0, {}b1, ... created, verified and logged in; one token revoked; at the end every user of the run is deleted.", session.prefix, session.prefix);
+    for (op, principal) in runner::planned_checks(&catalogue, config.version, &config.filters) {
+        if config.target.is_remote()
+            && !config.allow_mutations
+            && runner::probe::harmful_if_broken(op, principal)
+        {
+            let _ = writeln!(
+                out,
+                "SKIP {} as {principal}: needs --allow-mutations",
+                op.id
+            );
+            continue;
+        }
+        match runner::probe::build(&session, op, principal) {
+            Ok(probe) => {
+                let r = &probe.request;
+                let body = match &r.body {
+                    runner::http::Body::None => String::new(),
+                    runner::http::Body::Json(v) => format!(" json={v}"),
+                    runner::http::Body::Form(pairs) => {
+                        let shown: Vec<String> = pairs
+                            .iter()
+                            .map(|(k, v)| match k.as_str() {
+                                "client_secret" | "password" | "refresh_token" => {
+                                    format!("{k}=<redacted>")
+                                }
+                                _ => format!("{k}={v}"),
+                            })
+                            .collect();
+                        format!(" form={}", shown.join("&"))
+                    }
+                };
+                let auth = r
+                    .bearer
+                    .as_deref()
+                    .map(|_| format!(" bearer=<{principal}>"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{} {}{auth}{body}    # {} as {principal}",
+                    r.method, r.path, op.id
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(out, "SKIP {} as {principal}: {why}", op.id);
+            }
+        }
+    }
+    if config.lifecycle {
+        for sc in runner::lifecycle::scenarios() {
+            let _ = writeln!(
+                out,
+                "SCENARIO lifecycle:{} ({}): several requests on users created for it",
+                sc.name, sc.rule
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn diff(args: DiffArgs) -> Result<i32, Failure> {
+    let a = config_for(Some(&args.base_url), &args.target)?;
+    let b = config_for(Some(&args.against), &args.target)?;
+    let mut redactor = secrets_of(&a);
+    for s in secrets_of(&b).scrub_list() {
+        redactor.add(s);
+    }
+    let (ra, rb) = tokio::join!(runner::run(&a), runner::run(&b));
+    let ra =
+        ra.map_err(|e| Failure::usage(redactor.scrub(&format!("{}: {e}", a.target.display()))))?;
+    let rb =
+        rb.map_err(|e| Failure::usage(redactor.scrub(&format!("{}: {e}", b.target.display()))))?;
+    let mut differences = 0;
+    for x in &ra.results {
+        let y = rb
+            .results
+            .iter()
+            .find(|y| y.operation == x.operation && y.principal == x.principal);
+        let same =
+            y.is_some_and(|y| y.verdict == x.verdict && y.observed_status == x.observed_status);
+        if !same {
+            differences += 1;
+            let show = |r: Option<&runner::CheckResult>| match r {
+                Some(r) => format!(
+                    "{} ({})",
+                    r.verdict.name(),
+                    r.observed_status.map_or("-".into(), |s| s.to_string())
+                ),
+                None => "not run".into(),
+            };
+            println!(
+                "{} as {}: {} = {}, {} = {}",
+                x.operation,
+                x.principal,
+                ra.target,
+                show(Some(x)),
+                rb.target,
+                show(y)
+            );
+        }
+    }
+    println!(
+        "{differences} of {} checks differ between {} and {}",
+        ra.results.len(),
+        ra.target,
+        rb.target
+    );
+    Ok(if differences == 0 { 0 } else { 1 })
 }
 
 async fn serve(args: ServeArgs) -> Result<i32, Failure> {

@@ -14,6 +14,8 @@ pub mod cli;
 pub mod faults;
 pub mod mock;
 pub mod model;
+pub mod report;
+pub mod runner;
 pub mod serve;
 pub mod sim;
 pub mod world;

@@ -211,6 +211,15 @@ impl World {
         }
     }
 
+    /// The demo world with every mandator bound to `version` (the runner's in-process target).
+    pub fn demo_for(version: ApiVersion) -> World {
+        let mut world = World::demo();
+        for m in &mut world.mandators {
+            m.api_version = version;
+        }
+        world
+    }
+
     /// Add a mandator.
     pub fn mandator(mut self, mandator: MandatorSpec) -> World {
         self.mandators.push(mandator);

@@ -174,6 +174,8 @@ pub enum ProbeStyle {
     EmptyPatch,
     /// Addresses only a user the run created.
     RunUser,
+    /// Creates a user under the run's id prefix (removed at the end).
+    NewRunUser,
     /// Names only ids of users the run created.
     RunUsers,
     /// Deletes a user created for this one probe.

@@ -243,6 +243,11 @@ pub fn judge(
             Judgement::new(Verdict::Pass, format!("let through ({status})"))
         }
         Outcome::NotVisible => {
+            let multi = op.path_params().any(|p| p == "ids");
+            if success && multi && lists_are_empty(observed.body) {
+                // Multi-id reads answer 200 with only the ids the caller may see.
+                return Judgement::new(Verdict::Pass, format!("hidden ({status}, empty list)"));
+            }
             if success {
                 return Judgement::new(
                     Verdict::Violation,
@@ -296,6 +301,16 @@ pub fn judge(
             }
             Judgement::new(Verdict::Pass, format!("denied ({status})"))
         }
+    }
+}
+
+/// True when the body is a JSON object whose arrays are all empty (`{"accounts": []}`).
+fn lists_are_empty(body: &[u8]) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => map
+            .values()
+            .all(|v| v.as_array().is_none_or(|a| a.is_empty())),
+        _ => false,
     }
 }
 

@@ -1,0 +1,502 @@
+//! The conformance runner: probes every operation x principal of the role model against a
+//! target and judges each response with the model's oracle.
+//!
+//! - [`credentials`]: client credentials from the environment or a file;
+//! - [`http`]: the HTTP client with concurrency, rate limit, timeouts and retries;
+//! - [`session`]: tokens per principal, the run's own users and data, clean-up;
+//! - [`probe`]: one inert request per operation x principal;
+//! - [`lifecycle`]: token lifecycle scenarios;
+//! - [`redact`]: scrubs secrets from anything printed.
+
+pub mod credentials;
+pub mod http;
+pub mod lifecycle;
+pub mod probe;
+pub mod redact;
+pub mod session;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::faults::Faults;
+use crate::mock::FinapiMock;
+use crate::model::{
+    expect, judge, ApiVersion, Catalogue, Mode, Observed, Operation, Outcome, Principal,
+    ProbeStyle, Readings, Rule, Verdict,
+};
+use crate::world::World;
+pub use credentials::{ClientCredentials, Credentials};
+pub use session::{Session, SessionOptions, SetupError};
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A fresh in-process mock of the demo world (bound to the run's API version), optionally
+    /// with deliberate breaks.
+    InProcess { faults: Faults },
+    /// A base URL: a `serve` process, finAPI sandbox or staging.
+    Remote { base_url: String },
+}
+
+impl Target {
+    /// `mock` (or nothing) means the in-process mock.
+    pub fn parse(base_url: Option<&str>) -> Target {
+        match base_url {
+            None | Some("mock") => Target::InProcess {
+                faults: Faults::none(),
+            },
+            Some(url) => Target::Remote {
+                base_url: url.to_string(),
+            },
+        }
+    }
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Target::Remote { .. })
+    }
+    /// How the target is shown in reports (no credentials, no query string).
+    pub fn display(&self) -> String {
+        match self {
+            Target::InProcess { .. } => "in-process mock".into(),
+            Target::Remote { base_url } => redact::url_for_display(base_url),
+        }
+    }
+}
+
+/// Which checks to run: each filter matches a section, an operation id, a principal, a rule
+/// id or a lifecycle scenario name (case-insensitive).
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Filters {
+    fn keys_match(list: &[String], keys: &[&str]) -> bool {
+        list.iter()
+            .any(|f| keys.iter().any(|k| k.eq_ignore_ascii_case(f.trim())))
+    }
+    pub fn admits(&self, keys: &[&str]) -> bool {
+        (self.only.is_empty() || Self::keys_match(&self.only, keys))
+            && !Self::keys_match(&self.skip, keys)
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub target: Target,
+    pub version: ApiVersion,
+    pub mode: Mode,
+    pub filters: Filters,
+    /// `None`: gentle limits for remote targets, fast ones for the in-process mock.
+    pub limits: Option<http::Limits>,
+    /// `None`: the demo credentials in-process, the environment for remote targets.
+    pub credentials: Option<Credentials>,
+    pub readings: Readings,
+    pub allow_mutations: bool,
+    pub keep_users: bool,
+    /// Run the lifecycle scenarios after the matrix.
+    pub lifecycle: bool,
+    /// Stop and clean up on Ctrl-C (the CLI sets it; library callers usually do not).
+    pub handle_interrupt: bool,
+    /// Called after each matrix check with (done, total).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+impl CheckConfig {
+    pub fn new(target: Target, version: ApiVersion) -> Self {
+        CheckConfig {
+            target,
+            version,
+            mode: Mode::Boundary,
+            filters: Filters::default(),
+            limits: None,
+            credentials: None,
+            readings: Readings::default(),
+            allow_mutations: false,
+            keep_users: false,
+            lifecycle: true,
+            handle_interrupt: false,
+            progress: None,
+        }
+    }
+}
+
+/// One judged check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// operationId, grant row (`getToken.password`) or `lifecycle:<scenario>`.
+    pub operation: String,
+    #[serde(skip)]
+    pub section: String,
+    pub method: String,
+    pub path: String,
+    pub principal: Principal,
+    pub expected: String,
+    pub observed_status: Option<u16>,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub rule: Rule,
+    pub latency_ms: u64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub api_version: ApiVersion,
+    pub mode: Mode,
+    pub duration_ms: u64,
+    pub results: Vec<CheckResult>,
+    /// Users the run created and could not remove (0 unless something went wrong).
+    pub leftover_users: usize,
+    /// True when the run was interrupted (Ctrl-C) before all checks ran.
+    pub interrupted: bool,
+}
+
+/// Totals by verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub violations: usize,
+    pub inconclusive: usize,
+    pub skipped: usize,
+}
+
+impl Report {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            total: self.results.len(),
+            ..Summary::default()
+        };
+        for r in &self.results {
+            match r.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Violation => s.violations += 1,
+                Verdict::Inconclusive => s.inconclusive += 1,
+                Verdict::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+
+    pub fn violations(&self) -> impl Iterator<Item = &CheckResult> {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == Verdict::Violation)
+    }
+
+    /// Exit code of `check`: 1 when any boundary did not hold.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary().violations > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// A run that could not be carried out (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Setup(#[from] SetupError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A target ready for a session: the HTTP client and, in-process, the mock that serves it.
+pub struct Connected {
+    pub http: http::Http,
+    pub credentials: Credentials,
+    pub mock: Option<FinapiMock>,
+}
+
+/// Start (in-process) or reach (remote) the target.
+pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
+    match &config.target {
+        Target::InProcess { faults } => {
+            let world = World::demo_for(config.version);
+            let mock = FinapiMock::builder()
+                .world(world.clone())
+                .faults(faults.clone())
+                .readings(config.readings.clone())
+                .start()
+                .await;
+            let limits = config.limits.clone().unwrap_or_else(http::Limits::local);
+            let http = http::Http::new(&mock.uri(), limits).map_err(RunError::Config)?;
+            let credentials = config
+                .credentials
+                .clone()
+                .unwrap_or_else(|| Credentials::of_world(&world));
+            Ok(Connected {
+                http,
+                credentials,
+                mock: Some(mock),
+            })
+        }
+        Target::Remote { base_url } => {
+            let parsed = reqwest::Url::parse(base_url).map_err(|_| {
+                RunError::Config(format!(
+                    "`{}` is not a valid URL",
+                    redact::url_for_display(base_url)
+                ))
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(RunError::Config(
+                    "the base URL must start with http:// or https://".into(),
+                ));
+            }
+            let limits = config.limits.clone().unwrap_or_else(http::Limits::remote);
+            let http = http::Http::new(base_url, limits).map_err(RunError::Config)?;
+            let credentials = config
+                .credentials
+                .clone()
+                .unwrap_or_else(Credentials::from_env);
+            Ok(Connected {
+                http,
+                credentials,
+                mock: None,
+            })
+        }
+    }
+}
+
+/// The matrix checks a run makes: every operation x principal the model does not call
+/// "not applicable", filtered.
+pub fn planned_checks<'c>(
+    catalogue: &'c Catalogue,
+    version: ApiVersion,
+    filters: &Filters,
+) -> Vec<(&'c Operation, Principal)> {
+    let mut out = Vec::new();
+    for op in catalogue.checks(version) {
+        for p in Principal::ALL {
+            let e = expect(op, p);
+            if e.outcome == Outcome::NotApplicable {
+                continue;
+            }
+            if filters.admits(&[&op.section, &op.id, p.name(), e.rule.id()]) {
+                out.push((op, p));
+            }
+        }
+    }
+    out
+}
+
+/// Run a whole check.
+pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
+    let started = Instant::now();
+    let connected = connect(config).await?;
+    let catalogue = Catalogue::embedded().with_readings(&config.readings);
+    let mut opts = SessionOptions::new(config.version);
+    opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+    let session = Session::connect(
+        connected.http.clone(),
+        connected.credentials.clone(),
+        catalogue.clone(),
+        opts,
+    )
+    .await?;
+    let work = execute(config, &session, &catalogue);
+    let (results, interrupted) = if config.handle_interrupt {
+        tokio::select! {
+            r = work => (r, false),
+            _ = tokio::signal::ctrl_c() => (Vec::new(), true),
+        }
+    } else {
+        (work.await, false)
+    };
+    let leftover_users = if config.keep_users {
+        0
+    } else {
+        session.clean_up().await
+    };
+    drop(connected);
+    Ok(Report {
+        target: config.target.display(),
+        api_version: config.version,
+        mode: config.mode,
+        duration_ms: started.elapsed().as_millis() as u64,
+        results,
+        leftover_users,
+        interrupted,
+    })
+}
+
+/// Run the matrix and then the lifecycle scenarios in an existing session.
+pub async fn execute(
+    config: &CheckConfig,
+    session: &Session,
+    catalogue: &Catalogue,
+) -> Vec<CheckResult> {
+    let checks = planned_checks(catalogue, config.version, &config.filters);
+    let concurrency = config
+        .limits
+        .as_ref()
+        .map_or(if config.target.is_remote() { 4 } else { 16 }, |l| {
+            l.concurrency.max(1)
+        });
+    let total = checks.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let done = &done;
+    let mut results: Vec<(usize, CheckResult)> =
+        futures::stream::iter(checks.into_iter().enumerate())
+            .map(|(i, (op, p))| async move {
+                let r = check_one(config, session, op, p).await;
+                if let Some(progress) = &config.progress {
+                    (progress.0)(
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                        total,
+                    );
+                }
+                (i, r)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _)| *i);
+    let mut results: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
+    if config.lifecycle {
+        for sc in lifecycle::scenarios() {
+            let name = format!("lifecycle:{}", sc.name);
+            if !config.filters.admits(&[
+                &name,
+                sc.name,
+                "lifecycle",
+                sc.principal.name(),
+                sc.rule.id(),
+            ]) {
+                continue;
+            }
+            let started = Instant::now();
+            let outcome = if sc.mutates_shared
+                && config.target.is_remote()
+                && !config.allow_mutations
+            {
+                lifecycle::ScenarioOutcome {
+                    verdict: Verdict::Skipped,
+                    reason: "changes a real client's secret (restored afterwards); needs --allow-mutations".into(),
+                    status: None,
+                }
+            } else {
+                (sc.run)(session).await
+            };
+            results.push(CheckResult {
+                operation: name,
+                section: "Lifecycle".into(),
+                method: String::new(),
+                path: String::new(),
+                principal: sc.principal,
+                expected: sc.rule.id().into(),
+                observed_status: outcome.status,
+                verdict: outcome.verdict,
+                reason: outcome.reason,
+                rule: sc.rule,
+                latency_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+    }
+    results
+}
+
+/// Probe and judge one operation x principal.
+pub async fn check_one(
+    config: &CheckConfig,
+    session: &Session,
+    op: &Operation,
+    principal: Principal,
+) -> CheckResult {
+    let expectation = expect(op, principal);
+    let mut result = CheckResult {
+        operation: op.id.clone(),
+        section: op.section.clone(),
+        method: op.method.to_string(),
+        path: op.path.clone(),
+        principal,
+        expected: expectation.outcome.name().into(),
+        observed_status: None,
+        verdict: Verdict::Skipped,
+        reason: String::new(),
+        rule: expectation.rule,
+        latency_ms: 0,
+    };
+    if config.target.is_remote()
+        && !config.allow_mutations
+        && probe::harmful_if_broken(op, principal)
+    {
+        result.reason = "if this boundary were broken the request would change data the run did not create; needs --allow-mutations".into();
+        return result;
+    }
+    let probe = match probe::build(session, op, principal) {
+        Ok(p) => p,
+        Err(why) => {
+            result.reason = why;
+            return result;
+        }
+    };
+    let resp = session.http.send(&probe.request).await;
+    if op.probe == ProbeStyle::WrongSecret && resp.is_success() {
+        restore_after_wrong_secret(session, &probe).await;
+    }
+    result.latency_ms = resp.latency.as_millis() as u64;
+    if resp.status == 0 {
+        result.verdict = Verdict::Inconclusive;
+        result.reason = resp.error.unwrap_or_else(|| "no response".into());
+        return result;
+    }
+    result.observed_status = Some(resp.status);
+    let judgement = judge(
+        op,
+        &expectation,
+        Observed {
+            status: resp.status,
+            body: &resp.body,
+        },
+        config.mode,
+        &probe.allowed_statuses,
+    );
+    result.verdict = judgement.verdict;
+    result.reason = judgement.reason;
+    result
+}
+
+/// A target that accepted the deliberately wrong old secret changed the client's secret to
+/// the probe's value: put the real one back.
+async fn restore_after_wrong_secret(session: &Session, probe: &probe::Probe) {
+    let (Some(app), http::Body::Json(body)) = (&session.creds.app, &probe.request.body) else {
+        return;
+    };
+    let Some(changed_to) = body.get("newClientSecret").and_then(|v| v.as_str()) else {
+        return;
+    };
+    let Some(admin) = &session.creds.admin else {
+        return;
+    };
+    if let Some(token) = session::access_token(&session.client_token(admin).await) {
+        let req = http::HttpRequest::new(::http::Method::POST, session.path("changeClientCredentials"))
+            .bearer(Some(token))
+            .json(serde_json::json!({ "clientId": app.id, "oldClientSecret": changed_to, "newClientSecret": app.secret }));
+        session.http.send(&req).await;
+    }
+}
+
+/// Time budget helper for callers that want a bound on a whole run.
+pub async fn run_with_timeout(config: &CheckConfig, limit: Duration) -> Result<Report, RunError> {
+    tokio::time::timeout(limit, run(config))
+        .await
+        .map_err(|_| RunError::Config(format!("the run took longer than {}s", limit.as_secs())))?
+}
