@@ -168,7 +168,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         (_, 2, Some("ids")) => {
             let ids = parse_ids(ctx.param("ids"))?;
             let patch = if method == "PATCH" {
-                Some(ctx.json_required()?)
+                Some(ctx.json()?.unwrap_or_default())
             } else {
                 None
             };
