@@ -108,9 +108,11 @@ impl Limits {
     }
 }
 
-/// The client.
+/// The client: over the network, or straight into an in-process simulator.
 #[derive(Clone)]
 pub struct Http {
+    /// When set, requests go to this simulator without a socket (property tests, benchmarks).
+    simulator: Option<crate::sim::Simulator>,
     client: reqwest::Client,
     base: String,
     limits: Limits,
@@ -126,12 +128,68 @@ impl Http {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Http {
+            simulator: None,
             client,
             base: base_url.trim_end_matches('/').to_string(),
             permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
             next_slot: Arc::new(Mutex::new(Instant::now())),
             limits,
         })
+    }
+
+    /// A client that hands every request to `simulator` directly, with no network and no
+    /// limits: the same probes, judged the same way, thousands of times faster.
+    pub fn in_process(simulator: crate::sim::Simulator) -> Http {
+        let mut http = Http::new("http://in-process", Limits::local())
+            .expect("a client without TLS roots builds");
+        http.simulator = Some(simulator);
+        http
+    }
+
+    fn send_in_process(sim: &crate::sim::Simulator, req: &HttpRequest) -> HttpResponse {
+        let started = Instant::now();
+        let (path, query) = match req.path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (req.path.as_str(), None),
+        };
+        let mut headers = http::HeaderMap::new();
+        if let Some(token) = &req.bearer {
+            if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+                headers.insert(http::header::AUTHORIZATION, v);
+            }
+        }
+        let body = match &req.body {
+            Body::None => Vec::new(),
+            Body::Json(v) => {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                serde_json::to_vec(v).unwrap_or_default()
+            }
+            Body::Form(pairs) => {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                serde_urlencoded::to_string(pairs)
+                    .unwrap_or_default()
+                    .into_bytes()
+            }
+        };
+        let resp = sim.handle(&crate::sim::SimRequest {
+            method: &req.method,
+            path,
+            query,
+            headers: &headers,
+            body: &body,
+        });
+        HttpResponse {
+            status: resp.status,
+            body: resp.body.to_vec(),
+            latency: started.elapsed(),
+            error: None,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -158,6 +216,9 @@ impl Http {
 
     /// Send with the limits applied.
     pub async fn send(&self, req: &HttpRequest) -> HttpResponse {
+        if let Some(sim) = &self.simulator {
+            return Http::send_in_process(sim, req);
+        }
         let _permit = self.permits.acquire().await.ok();
         let mut attempt = 0;
         loop {
