@@ -283,7 +283,8 @@ async fn validity_periods_come_from_the_client_configuration_and_apply_to_new_to
     let base = mock.uri();
     let client = client_token(&base, V2, APP).await;
     let old_user = user_token(&base, V2, APP, ALICE).await;
-    let patch = json!({ "userAccessTokensValidityPeriod": 600, "clientAccessTokensValidityPeriod": 120 });
+    let patch =
+        json!({ "userAccessTokensValidityPeriod": 600, "clientAccessTokensValidityPeriod": 120 });
     let r = patch_json(&base, "/api/v2/clientConfiguration", &client, &patch).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["userAccessTokensValidityPeriod"], 600);
@@ -450,7 +451,14 @@ async fn an_unknown_token_revokes_with_200() {
     let r = revoke(&mock.uri(), V2, &client, "0123456789abcdef", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.text, "");
-    let r = revoke(&mock.uri(), ApiVersion::V1, &client, "0123456789abcdef", None).await;
+    let r = revoke(
+        &mock.uri(),
+        ApiVersion::V1,
+        &client,
+        "0123456789abcdef",
+        None,
+    )
+    .await;
     // The demo client is bound to V2: the V1 path is a version mismatch.
     assert_eq!(r.status, 403, "{}", r.text);
 }

@@ -99,10 +99,22 @@ async fn create_user_validates_id_password_and_email() {
         ("id with a slash", json!({ "id": "a/b" })),
         ("id with an umlaut", json!({ "id": "jürgen" })),
         ("empty id", json!({ "id": "" })),
-        ("password too short", json!({ "id": "shorty", "password": "12345" })),
-        ("password too long", json!({ "id": "longy", "password": "p".repeat(129) })),
-        ("email too long", json!({ "id": "mailer", "email": long_email })),
-        ("phone too long", json!({ "id": "caller", "phone": "1".repeat(51) })),
+        (
+            "password too short",
+            json!({ "id": "shorty", "password": "12345" }),
+        ),
+        (
+            "password too long",
+            json!({ "id": "longy", "password": "p".repeat(129) }),
+        ),
+        (
+            "email too long",
+            json!({ "id": "mailer", "email": long_email }),
+        ),
+        (
+            "phone too long",
+            json!({ "id": "caller", "phone": "1".repeat(51) }),
+        ),
     ];
     for (what, body) in cases {
         let r = create(&base, &app, body).await;
@@ -117,7 +129,12 @@ async fn create_user_validates_id_password_and_email() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = create(&base, &app, json!({ "id": "maxpw", "password": "p".repeat(128) })).await;
+    let r = create(
+        &base,
+        &app,
+        json!({ "id": "maxpw", "password": "p".repeat(128) }),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
@@ -140,7 +157,14 @@ async fn a_duplicate_id_is_entity_exists_whatever_its_case() {
 async fn omitted_id_and_password_are_random() {
     let (_mock, base, app) = setup().await;
     let a = create(&base, &app, json!({})).await;
-    let b = call(&base, reqwest::Method::POST, "/api/v2/users", Some(&app), None).await;
+    let b = call(
+        &base,
+        reqwest::Method::POST,
+        "/api/v2/users",
+        Some(&app),
+        None,
+    )
+    .await;
     for r in [&a, &b] {
         assert_eq!(r.status, 201, "{}", r.text);
         let id = r.body["id"].as_str().unwrap();
@@ -168,9 +192,17 @@ async fn a_client_with_auto_verification_verifies_at_creation_and_at_login() {
     let mock = FinapiMock::builder().world(world).start().await;
     let base = mock.uri();
     let app = client_token(&base, V2, APP).await;
-    let r = create(&base, &app, json!({ "id": "eve", "password": "eve-password" })).await;
+    let r = create(
+        &base,
+        &app,
+        json!({ "id": "eve", "password": "eve-password" }),
+    )
+    .await;
     assert_eq!(r.status, 201);
-    assert_eq!(status_of(&base, &app, "eve").await.body["isUserVerified"], true);
+    assert_eq!(
+        status_of(&base, &app, "eve").await.body["isUserVerified"],
+        true
+    );
     // Carol, unverified, may log in through the auto-verifying client, not through the other.
     assert_eq!(password_grant(&base, V2, APP2, CAROL).await.status, 403);
     assert_eq!(password_grant(&base, V2, APP, CAROL).await.status, 200);
@@ -198,11 +230,17 @@ async fn verification_status() {
     let (_mock, base, app) = setup().await;
     let r = status_of(&base, &app, CAROL.0).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body, json!({ "userId": "carol", "isUserVerified": false }));
+    assert_eq!(
+        r.body,
+        json!({ "userId": "carol", "isUserVerified": false })
+    );
     let r = status_of(&base, &app, "ALICE").await;
     assert_eq!(r.body, json!({ "userId": "alice", "isUserVerified": true }));
     verify(&base, &app, CAROL.0).await;
-    assert_eq!(status_of(&base, &app, CAROL.0).await.body["isUserVerified"], true);
+    assert_eq!(
+        status_of(&base, &app, CAROL.0).await.body["isUserVerified"],
+        true
+    );
     assert_eq!(status_of(&base, &app, "nobody").await.status, 404);
     let r = get(&base, "/api/v2/users/verificationStatus", &app).await;
     assert_eq!(r.status, 400, "{}", r.text);
@@ -325,7 +363,10 @@ async fn a_password_change_revokes_every_token_of_the_user_for_every_app_client(
     assert_eq!(refresh_grant(&base, V2, APP2, &refresh2).await.status, 400);
     // Other users and the clients themselves are unaffected.
     assert_eq!(get(&base, "/api/v2/users", &bob).await.status, 200);
-    assert_eq!(get(&base, "/api/v2/clientConfiguration", &app).await.status, 200);
+    assert_eq!(
+        get(&base, "/api/v2/clientConfiguration", &app).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -394,17 +435,30 @@ async fn the_authorized_user_deletes_themselves() {
     assert_eq!(password_grant(&base, V2, APP, ALICE).await.status, 400);
     assert_eq!(status_of(&base, &app, ALICE.0).await.status, 404);
     // The id is free again.
-    let r = create(&base, &app, json!({ "id": "alice", "password": "another-pw" })).await;
+    let r = create(
+        &base,
+        &app,
+        json!({ "id": "alice", "password": "another-pw" }),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
 #[tokio::test]
 async fn app_clients_of_one_mandator_share_the_user_base() {
     let (_mock, base, app) = setup().await;
-    let r = create(&base, &app, json!({ "id": "frank", "password": "frank-password" })).await;
+    let r = create(
+        &base,
+        &app,
+        json!({ "id": "frank", "password": "frank-password" }),
+    )
+    .await;
     assert_eq!(r.status, 201);
     let app2 = client_token(&base, V2, APP2).await;
-    assert_eq!(status_of(&base, &app2, "frank").await.body["isUserVerified"], false);
+    assert_eq!(
+        status_of(&base, &app2, "frank").await.body["isUserVerified"],
+        false
+    );
     assert_eq!(verify(&base, &app2, "frank").await.status, 200);
     let r = password_grant(&base, V2, APP2, ("frank", "frank-password")).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -434,7 +488,12 @@ async fn another_mandator_cannot_see_or_log_in_this_mandators_users() {
     let r = password_grant(&base, V2, demo::OTHER_APP_CLIENT, ALICE).await;
     assert_eq!(r.status, 400, "{}", r.text);
     // Its own user base is separate: `alice` is a free id there.
-    let r = create(&base, &other, json!({ "id": "alice", "password": "other-alice" })).await;
+    let r = create(
+        &base,
+        &other,
+        json!({ "id": "alice", "password": "other-alice" }),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
     // ...and the demo mandator's alice is untouched.
     assert_eq!(password_grant(&base, V2, APP, ALICE).await.status, 200);

@@ -88,7 +88,10 @@ pub async fn client_token(base: &str, v: ApiVersion, (id, secret): (&str, &str))
     )
     .await;
     assert_eq!(r.status, 200, "client token for {id}: {}", r.text);
-    r.body["access_token"].as_str().expect("access_token").to_string()
+    r.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// The raw password-grant response.
@@ -122,8 +125,14 @@ pub async fn user_tokens(
     let r = password_grant(base, v, client, user).await;
     assert_eq!(r.status, 200, "user token for {}: {}", user.0, r.text);
     (
-        r.body["access_token"].as_str().expect("access_token").into(),
-        r.body["refresh_token"].as_str().expect("refresh_token").into(),
+        r.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .into(),
+        r.body["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .into(),
     )
 }
 
