@@ -147,17 +147,17 @@ pub mod demo {
     pub const MANDATOR: &str = "demo";
     pub const APP_CLIENT: (&str, &str) = ("demo-app-1", "demo-app-1-secret-000000000000000000");
     pub const APP_CLIENT2: (&str, &str) = ("demo-app-2", "demo-app-2-secret-000000000000000000");
-    pub const ADMIN_CLIENT: (&str, &str) = ("demo-admin", "demo-admin-secret-00000000000000000");
+    pub const ADMIN_CLIENT: (&str, &str) = ("demo-admin", "demo-admin-secret-000000000000000000");
     pub const OTHER_MANDATOR: &str = "other";
     pub const OTHER_APP_CLIENT: (&str, &str) =
         ("other-app-1", "other-app-1-secret-00000000000000000");
     pub const OTHER_ADMIN_CLIENT: (&str, &str) =
-        ("other-admin", "other-admin-secret-0000000000000000");
+        ("other-admin", "other-admin-secret-00000000000000000");
     pub const LEGACY_MANDATOR: &str = "legacy";
     pub const LEGACY_APP_CLIENT: (&str, &str) =
         ("legacy-app-1", "legacy-app-1-secret-0000000000000000");
     pub const LEGACY_ADMIN_CLIENT: (&str, &str) =
-        ("legacy-admin", "legacy-admin-secret-000000000000000");
+        ("legacy-admin", "legacy-admin-secret-0000000000000000");
     /// Users of the demo mandator: (id, password).
     pub const USERS: [(&str, &str); 2] = [("alice", "alice-password"), ("bob", "bob-password")];
     /// An unverified user of the demo mandator.
@@ -353,5 +353,100 @@ impl World {
 impl Default for World {
     fn default() -> Self {
         World::demo()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[mandators]]
+id = "m"
+api_version = "v1"
+admin_client = { id = "m-admin", secret = "s" }
+app_clients = [{ id = "m-app", secret = "s", config = { max_user_login_attempts = 5 } }]
+users = [{ id = "u", password = "u-password", verified = false }]
+"#;
+
+    /// The error `from_toml` gives for `GOOD` with `from` replaced by `to`, as one line.
+    fn error_for(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from), "`{from}` is not in the good world");
+        let text = GOOD.replacen(from, to, 1);
+        let err = World::from_toml(&text).expect_err("world must be refused");
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'), "not one line: {msg:?}");
+        msg
+    }
+
+    #[test]
+    fn a_good_world_parses_with_defaults() {
+        let world = World::from_toml(GOOD).unwrap();
+        let m = &world.mandators[0];
+        assert_eq!(m.api_version, ApiVersion::V1);
+        assert_eq!(m.app_clients[0].config.max_user_login_attempts, 5);
+        assert_eq!(m.app_clients[0].config.user_access_token_validity, 3600);
+        assert!(!m.users[0].verified);
+        assert!(m.users[0].sample_data);
+    }
+
+    #[test]
+    fn world_file_errors_are_one_line_and_name_the_problem() {
+        let cases = [
+            ("api_version = \"v1\"", "api_version = \"v3\"", "v3"),
+            ("id = \"m\"\n", "id = \"m\"\ncolour = \"red\"\n", "colour"),
+            (
+                "admin_client = { id = \"m-admin\", secret = \"s\" }\n",
+                "",
+                "admin_client",
+            ),
+            ("secret = \"s\" }\n", "secret = \"\" }\n", "empty secret"),
+            (
+                "id = \"m-app\"",
+                "id = \"m-admin\"",
+                "`m-admin` is defined twice",
+            ),
+            (
+                "max_user_login_attempts = 5",
+                "user_access_token_validity = 30",
+                "user_access_token_validity",
+            ),
+            ("id = \"u\"", "id = \"u s\"", "user `u s`"),
+            (
+                "password = \"u-password\"",
+                "password = \"short\"",
+                "6 to 128",
+            ),
+            ("app_clients = [", "app_clients = [ [", "world file"),
+        ];
+        for (from, to, needle) in cases {
+            let msg = error_for(from, to);
+            assert!(
+                msg.contains(needle),
+                "`{to}`: {msg:?} does not name {needle:?}"
+            );
+        }
+        let msg = World::from_toml("mandators = []").unwrap_err().to_string();
+        assert_eq!(msg, "world: no mandator defined");
+        let twice = format!("{GOOD}\n{}", GOOD.replace("m-", "n-"));
+        let msg = World::from_toml(&twice).unwrap_err().to_string();
+        assert_eq!(msg, "world: mandator `m` is defined twice");
+    }
+
+    #[test]
+    fn demo_secrets_fit_the_v2_rotation_rules() {
+        // V2 changeClientCredentials takes old and new secrets of exactly 36 characters.
+        for (id, secret) in [
+            demo::APP_CLIENT,
+            demo::APP_CLIENT2,
+            demo::ADMIN_CLIENT,
+            demo::OTHER_APP_CLIENT,
+            demo::OTHER_ADMIN_CLIENT,
+            demo::LEGACY_APP_CLIENT,
+            demo::LEGACY_ADMIN_CLIENT,
+        ] {
+            assert_eq!(secret.len(), 36, "secret of {id}");
+        }
+        World::demo().validate().unwrap();
     }
 }

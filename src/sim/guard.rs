@@ -165,19 +165,20 @@ pub fn authorize(ctx: &Ctx<'_>, state: &State, caller: Caller) -> Result<Caller,
     };
     bent.ok_or_else(|| {
         ApiError::forbidden(format!(
-            "a {} token may not call {}",
+            "{} token may not call {}",
             caller_name(kind),
             op.id
         ))
     })
 }
 
+/// The caller kind with its indefinite article, as the 403 message names it.
 fn caller_name(kind: CallerKind) -> &'static str {
     match kind {
-        CallerKind::AppClient => "app client",
-        CallerKind::MandatorAdmin => "mandator admin client",
-        CallerKind::User => "user",
-        CallerKind::None => "missing",
+        CallerKind::AppClient => "an app client",
+        CallerKind::MandatorAdmin => "a mandator admin client",
+        CallerKind::User => "a user",
+        CallerKind::None => "a missing",
     }
 }
 
