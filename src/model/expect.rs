@@ -68,6 +68,9 @@ pub fn expect(op: &Operation, principal: Principal) -> Expectation {
     let kind = match principal.kind() {
         Some(kind) => kind,
         None if op.is_grant_row() => return Expectation::new(NotApplicable, Rule::TokenRequired),
+        None if principal == Principal::ExpiredToken => {
+            return Expectation::new(Unauthenticated, Rule::TokenExpiry)
+        }
         None => return Expectation::new(Unauthenticated, Rule::TokenRequired),
     };
     if op.is_grant_row() {

@@ -138,8 +138,8 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
                 id: id.clone(),
                 password: format!("{id}-pw"),
             };
-            if let Some(app) = &session.creds.app {
-                session.remember(app, user.clone());
+            if let Some(client) = session.client_of(principal) {
+                session.remember(client, user.clone());
             }
             request = request.json(json!({ "id": user.id, "password": user.password }));
             allowed = vec![201];

@@ -210,6 +210,18 @@ impl Session {
         format!("{}{tag}{n}", self.prefix)
     }
 
+    /// The client credentials a principal presents (users: the app client that logged them in).
+    pub fn client_of(&self, principal: Principal) -> Option<&ClientCredentials> {
+        match principal {
+            Principal::SecondAppClient => self.creds.app2.as_ref(),
+            Principal::AdminClient => self.creds.admin.as_ref(),
+            Principal::OtherMandatorAppClient | Principal::OtherMandatorUser => {
+                self.creds.other_app.as_ref()
+            }
+            _ => self.creds.app.as_ref(),
+        }
+    }
+
     /// Remember a user the run created (or tried to), for clean-up.
     pub fn remember(&self, client: &ClientCredentials, user: RunUser) {
         self.created.lock().push((client.clone(), user));
@@ -531,54 +543,75 @@ impl Session {
         }
     }
 
-    /// Delete every user the run created. Returns how many could not be removed.
+    /// Delete every user the run created. Returns how many are still there afterwards.
     pub async fn clean_up(&self) -> usize {
         let created: Vec<_> = self.created.lock().drain(..).collect();
-        let mut leftover = Vec::new();
+        let mut remaining = Vec::new();
         for (client, user) in created {
             let login = self.user_login(&client, &user).await;
-            let removed = match access_token(&login) {
-                Some(token) => {
-                    let req =
-                        HttpRequest::new(http::Method::DELETE, self.path("deleteAuthorizedUser"))
-                            .bearer(Some(token));
-                    self.http.send(&req).await.is_success()
+            if let Some(token) = access_token(&login) {
+                let req = HttpRequest::new(http::Method::DELETE, self.path("deleteAuthorizedUser"))
+                    .bearer(Some(token));
+                if self.http.send(&req).await.is_success() {
+                    continue;
                 }
-                None => false,
-            };
-            if !removed {
-                // Not verified, locked, never created or already gone: try the client route.
-                if let Some(token) = access_token(&self.client_token(&client).await) {
-                    let path = self
-                        .path("deleteUnverifiedUser")
-                        .replace("{userId}", &user.id);
-                    if self
-                        .http
-                        .send(&HttpRequest::new(http::Method::DELETE, path).bearer(Some(token)))
-                        .await
-                        .is_success()
-                    {
-                        continue;
-                    }
-                }
-                leftover.push(user.id);
             }
+            // Not verified, locked, never created or already gone: try the client's route.
+            if let Some(token) = access_token(&self.client_token(&client).await) {
+                let path = self
+                    .path("deleteUnverifiedUser")
+                    .replace("{userId}", &user.id);
+                if self
+                    .http
+                    .send(&HttpRequest::new(http::Method::DELETE, path).bearer(Some(token)))
+                    .await
+                    .is_success()
+                {
+                    continue;
+                }
+            }
+            remaining.push((client, user));
         }
-        if leftover.is_empty() {
-            return 0;
-        }
-        // Last resort: the admin client deletes by id (unknown ids are ignored by finAPI).
-        if let Some(admin) = self.creds.admin.clone() {
+        // Last resort for the main mandator: the admin client deletes by id.
+        if let (Some(admin), false) = (self.creds.admin.clone(), remaining.is_empty()) {
             if let Some(token) = access_token(&self.client_token(&admin).await) {
+                let ids: Vec<&str> = remaining.iter().map(|(_, u)| u.id.as_str()).collect();
                 let req = HttpRequest::new(http::Method::POST, self.path("deleteUsers"))
                     .bearer(Some(token))
-                    .json(json!({ "userIds": leftover }));
-                if self.http.send(&req).await.is_success() {
-                    return 0;
-                }
+                    .json(json!({ "userIds": ids }));
+                self.http.send(&req).await;
             }
         }
-        leftover.len()
+        // Count only users that still exist (many of the remembered ids were never created:
+        // denied probes).
+        let mut leftover = 0;
+        for (client, user) in remaining {
+            // The admin client cannot read users: ask an app client of the same mandator.
+            let other = self
+                .creds
+                .other_app
+                .as_ref()
+                .is_some_and(|o| o.id == client.id);
+            let asker = match (&self.creds.app, other) {
+                (Some(app), false) => app.clone(),
+                _ => client,
+            };
+            let Some(token) = access_token(&self.client_token(&asker).await) else {
+                leftover += 1;
+                continue;
+            };
+            let q = serde_urlencoded::to_string([("userId", &user.id)]).unwrap_or_default();
+            let path = format!("{}?{q}", self.path("getVerificationStatus"));
+            let status = self
+                .http
+                .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(token)))
+                .await
+                .status;
+            if status != 404 {
+                leftover += 1;
+            }
+        }
+        leftover
     }
 }
 

@@ -1,0 +1,131 @@
+//! The conformance runner end to end: the faithful mock passes, every deliberate break is
+//! reported, and runs against the in-process mock clean up after themselves.
+
+use finapi_conformance::model::{ApiVersion, Mode, Rule, Verdict};
+use finapi_conformance::runner::{self, CheckConfig, Filters, Target};
+use finapi_conformance::{Faults, Violation};
+
+fn config(version: ApiVersion, mode: Mode, faults: Faults) -> CheckConfig {
+    let mut c = CheckConfig::new(Target::InProcess { faults }, version);
+    c.mode = mode;
+    c
+}
+
+#[tokio::test]
+async fn the_faithful_mock_has_no_violation_in_either_version_or_mode() {
+    for version in ApiVersion::ALL {
+        for mode in [Mode::Boundary, Mode::Strict] {
+            let report = runner::run(&config(version, mode, Faults::none()))
+                .await
+                .unwrap();
+            let bad: Vec<_> = report
+                .results
+                .iter()
+                .filter(|r| r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped)
+                .collect();
+            assert!(bad.is_empty(), "{version} {mode:?}: {bad:#?}");
+            let s = report.summary();
+            assert!(
+                s.passed > 900,
+                "{version} {mode:?}: only {} checks passed",
+                s.passed
+            );
+            assert_eq!(report.exit_code(), 0);
+            assert_eq!(report.leftover_users, 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_deliberate_break_is_reported_under_its_rule() {
+    for &violation in Violation::ALL {
+        // Error-shape breaks keep the boundary (401/403 still deny): only strict mode sees them.
+        let mode = if violation.rule() == Rule::ErrorShape {
+            Mode::Strict
+        } else {
+            Mode::Boundary
+        };
+        let report = runner::run(&config(
+            ApiVersion::V2,
+            mode,
+            Faults::none().with(violation),
+        ))
+        .await
+        .unwrap();
+        let rules: Vec<Rule> = report.violations().map(|r| r.rule).collect();
+        assert!(
+            !rules.is_empty(),
+            "{violation}: the runner reported no violation"
+        );
+        assert_eq!(report.exit_code(), 1, "{violation}");
+        assert!(
+            rules.contains(&violation.rule()) || violation.rule() == Rule::ErrorShape,
+            "{violation}: reported under {rules:?}, not under {}",
+            violation.rule()
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_select_sections_operations_and_principals() {
+    let mut c = config(ApiVersion::V2, Mode::Boundary, Faults::none());
+    c.filters = Filters {
+        only: vec!["Mandator Administration".into()],
+        skip: vec!["user".into()],
+    };
+    c.lifecycle = false;
+    let report = runner::run(&c).await.unwrap();
+    assert!(!report.results.is_empty());
+    assert!(report
+        .results
+        .iter()
+        .all(|r| r.section == "Mandator Administration"));
+    assert!(report.results.iter().all(|r| r.principal.name() != "user"));
+    c.filters = Filters {
+        only: vec!["getUserList".into(), "lifecycle:token-reuse".into()],
+        skip: vec![],
+    };
+    c.lifecycle = true;
+    let report = runner::run(&c).await.unwrap();
+    let ops: std::collections::BTreeSet<_> = report
+        .results
+        .iter()
+        .map(|r| r.operation.as_str())
+        .collect();
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        vec!["getUserList", "lifecycle:token-reuse"]
+    );
+}
+
+#[tokio::test]
+async fn the_run_removes_the_users_it_created() {
+    let c = config(ApiVersion::V2, Mode::Boundary, Faults::none());
+    let connected = runner::connect(&c).await.unwrap();
+    let mock = connected.mock.as_ref().unwrap();
+    let before = mock.simulator().with_state(|s| s.users[0].len());
+    let catalogue = finapi_conformance::Catalogue::embedded().clone();
+    let mut opts = runner::SessionOptions::new(ApiVersion::V2);
+    opts.clock = Some(mock.clock().clone());
+    let session = runner::Session::connect(
+        connected.http.clone(),
+        connected.credentials.clone(),
+        catalogue.clone(),
+        opts,
+    )
+    .await
+    .unwrap();
+    let results = runner::execute(&c, &session, &catalogue).await;
+    assert!(results.iter().all(|r| r.verdict != Verdict::Violation));
+    let during = mock.simulator().with_state(|s| s.users[0].len());
+    assert!(during > before, "the run creates users of its own");
+    assert_eq!(session.clean_up().await, 0);
+    let prefix = session.prefix.clone();
+    let left: Vec<String> = mock.simulator().with_state(|s| {
+        s.users
+            .iter()
+            .flat_map(|m| m.keys().filter(|k| k.starts_with(&prefix)).cloned())
+            .collect()
+    });
+    assert!(left.is_empty(), "users left behind: {left:?}");
+}
