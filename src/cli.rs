@@ -1,5 +1,6 @@
 //! The command line: `serve` (and, with the runner, `check`, `matrix`, `diff`).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::faults::{Faults, Violation};
-use crate::model::{ApiVersion, Catalogue, Mode};
+use crate::model::{ApiVersion, Catalogue, Mode, Readings};
 use crate::report::{self, Format};
 use crate::runner::{
     self, http::Limits, redact::Redactor, CheckConfig, Credentials, Filters, Target,
@@ -84,6 +85,11 @@ pub struct TargetArgs {
     /// Break the in-process mock on purpose (repeatable; see `serve --list-violations`).
     #[arg(long = "violate", value_name = "RULE")]
     pub violations: Vec<String>,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
+    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// cross-client-user-token-revoke).
+    #[arg(long = "reading", value_name = "NAME=BOOL")]
+    pub readings: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +118,11 @@ pub struct MatrixArgs {
     /// Print the rules and the documentation behind each instead.
     #[arg(long)]
     pub rules: bool,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
+    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// cross-client-user-token-revoke).
+    #[arg(long = "reading", value_name = "NAME=BOOL")]
+    pub readings: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +159,12 @@ pub struct ServeArgs {
     /// List the boundary breaks the mock can simulate, and exit.
     #[arg(long)]
     pub list_violations: bool,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
+    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// cross-client-user-token-revoke).
+    #[arg(long = "reading", value_name = "NAME=BOOL")]
+    pub readings: Vec<String>,
+
     /// How many recent requests the journal keeps (method, path, status only); 0 = none.
     #[arg(long, default_value_t = 1000)]
     pub journal: usize,
@@ -186,9 +203,13 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                     );
                 }
             } else {
+                let readings = Readings::default()
+                    .with_settings(&args.readings)
+                    .map_err(Failure::usage)?;
+                let catalogue = Catalogue::embedded().with_readings(&readings);
                 print!(
                     "{}",
-                    report::table::expected_matrix(Catalogue::embedded(), args.api_version)
+                    report::table::expected_matrix(&catalogue, args.api_version)
                 );
             }
             Ok(0)
@@ -214,6 +235,9 @@ fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, 
         Target::Remote { .. } => {}
     }
     let mut config = CheckConfig::new(target, args.api_version);
+    config.readings = Readings::default()
+        .with_settings(&args.readings)
+        .map_err(Failure::usage)?;
     config.mode = if args.strict {
         Mode::Strict
     } else {
@@ -453,6 +477,9 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         .map(|v| v.parse::<Violation>())
         .collect::<Result<_, _>>()
         .map_err(Failure::usage)?;
+    let readings = Readings::default()
+        .with_settings(&args.readings)
+        .map_err(Failure::usage)?;
     let world = match &args.world {
         Some(path) => World::from_file(path).map_err(|e| Failure::usage(e.to_string()))?,
         None => World::demo(),
@@ -461,19 +488,28 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         &world,
         SimConfig {
             faults: faults.clone(),
+            readings,
             ..SimConfig::default()
         },
     );
     let server = Server::start(sim, args.addr, args.journal)
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.addr)))?;
-    println!("finAPI mock listening on {}", server.uri());
-    print_world(&world, args.world.is_none());
+    // Listen for Ctrl-C before telling anyone the server is up, so an early signal still
+    // stops it cleanly.
+    let mut stop = Box::pin(tokio::signal::ctrl_c());
+    let _ = futures::poll!(&mut stop);
+    let mut banner = format!("finAPI mock listening on {}\n", server.uri());
+    banner += &world_banner(&world, args.world.is_none());
     for v in faults.iter() {
-        println!("  BROKEN ON PURPOSE: {} ({})", v.name(), v.description());
+        banner += &format!("  BROKEN ON PURPOSE: {} ({})\n", v.name(), v.description());
     }
-    println!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    banner += "Press Ctrl-C to stop.\n";
+    // A closed stdout (the reader went away) must not take the server down.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
+    drop(out);
+    let _ = stop.await;
     eprintln!("stopping...");
     server.shutdown().await.map_err(|e| Failure {
         message: format!("shutdown failed: {e}"),
@@ -482,25 +518,28 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     Ok(0)
 }
 
-/// Print the world's clients and users. Secrets are printed only for the built-in demo world,
+/// The world's clients and users, for the start banner. Secrets are printed only for the built-in demo world,
 /// whose secrets are public; a world file's secrets stay unprinted.
-fn print_world(world: &World, is_demo: bool) {
+fn world_banner(world: &World, is_demo: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for m in &world.mandators {
-        println!("mandator {} (API {})", m.id, m.api_version.label());
+        let _ = writeln!(out, "mandator {} (API {})", m.id, m.api_version.label());
         for c in &m.app_clients {
             let secret = if is_demo {
                 c.secret.as_str()
             } else {
                 "<from your world file>"
             };
-            println!("  app client    {:<16} secret {}", c.id, secret);
+            let _ = writeln!(out, "  app client    {:<16} secret {}", c.id, secret);
         }
         let secret = if is_demo {
             m.admin_client.secret.as_str()
         } else {
             "<from your world file>"
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  admin client  {:<16} secret {}",
             m.admin_client.id, secret
         );
@@ -510,7 +549,8 @@ fn print_world(world: &World, is_demo: bool) {
             } else {
                 "<from your world file>"
             };
-            println!(
+            let _ = writeln!(
+                out,
                 "  user          {:<16} password {}{}",
                 u.id,
                 pw,
@@ -518,4 +558,5 @@ fn print_world(world: &World, is_demo: bool) {
             );
         }
     }
+    out
 }

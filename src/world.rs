@@ -434,6 +434,17 @@ users = [{ id = "u", password = "u-password", verified = false }]
     }
 
     #[test]
+    fn the_example_world_file_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/world.example.toml");
+        let world = World::from_file(path).unwrap();
+        assert_eq!(world.mandators.len(), 2);
+        let acme = &world.mandators[0];
+        assert_eq!(acme.app_clients[1].config.max_user_login_attempts, 5);
+        assert!(acme.users[2].locked && !acme.users[1].verified);
+        assert_eq!(world.mandators[1].api_version, ApiVersion::V1);
+    }
+
+    #[test]
     fn demo_secrets_fit_the_v2_rotation_rules() {
         // V2 changeClientCredentials takes old and new secrets of exactly 36 characters.
         for (id, secret) in [

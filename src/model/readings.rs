@@ -36,6 +36,45 @@ impl Default for Readings {
 }
 
 impl Readings {
+    /// The names `--reading NAME=true|false` accepts, with what `true` means.
+    pub const NAMES: [(&'static str, &'static str); 3] = [
+        ("admin-reads-banks", "the admin client may call the Banks services"),
+        (
+            "admin-reads-client-configuration",
+            "the admin client may read its own client configuration",
+        ),
+        (
+            "cross-client-user-token-revoke",
+            "an app client may revoke a user token issued through another app client of the mandator",
+        ),
+    ];
+
+    /// Apply `NAME=true|false` settings (the `--reading` flag) on top of these readings.
+    pub fn with_settings<S: AsRef<str>>(mut self, settings: &[S]) -> Result<Readings, String> {
+        for setting in settings {
+            let setting = setting.as_ref();
+            let (name, value) = setting.split_once('=').unwrap_or((setting, "true"));
+            let value: bool = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("--reading {setting}: the value must be true or false"))?;
+            let slot = match name.trim() {
+                "admin-reads-banks" => &mut self.admin_reads_banks,
+                "admin-reads-client-configuration" => &mut self.admin_reads_client_configuration,
+                "cross-client-user-token-revoke" => &mut self.cross_client_user_token_revoke,
+                other => {
+                    let known: Vec<&str> = Readings::NAMES.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "unknown reading `{other}` (known: {})",
+                        known.join(", ")
+                    ));
+                }
+            };
+            *slot = value;
+        }
+        Ok(self)
+    }
+
     /// Adjust one catalogue row to these readings.
     pub fn apply(&self, op: &mut Operation) {
         if self.admin_reads_banks && op.section == "Banks" {
@@ -44,5 +83,27 @@ impl Readings {
         if self.admin_reads_client_configuration && op.id == "getClientConfiguration" {
             op.callers = op.callers.with(CallerKind::MandatorAdmin);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_flip_readings_and_reject_unknown_names() {
+        let r = Readings::default()
+            .with_settings(&["admin-reads-banks", "cross-client-user-token-revoke=false"])
+            .unwrap();
+        assert!(r.admin_reads_banks && !r.cross_client_user_token_revoke);
+        assert!(!r.admin_reads_client_configuration);
+        let err = Readings::default()
+            .with_settings(&["nope=true"])
+            .unwrap_err();
+        assert!(err.contains("unknown reading `nope`"), "{err}");
+        let err = Readings::default()
+            .with_settings(&["admin-reads-banks=maybe"])
+            .unwrap_err();
+        assert!(err.contains("true or false"), "{err}");
     }
 }

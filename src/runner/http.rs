@@ -239,7 +239,7 @@ impl Http {
                         status: 0,
                         body: Vec::new(),
                         latency,
-                        error: Some(kind.to_string()),
+                        error: Some(format!("{kind}: {}", self.base)),
                     };
                 }
                 Ok(resp) => {

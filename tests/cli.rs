@@ -1,0 +1,358 @@
+//! The binary as a user runs it: `serve` in its own process over TCP, `check` against it,
+//! exit codes, one-line errors, and no secret in any output.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use finapi_conformance::world::demo;
+
+const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
+
+/// A `serve` process, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        // The first line names the address; the server accepts connections once it is printed.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo world's credentials, as a user exports them for a remote run.
+fn demo_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("FINAPI_APP_CLIENT_ID", demo::APP_CLIENT.0),
+        ("FINAPI_APP_CLIENT_SECRET", demo::APP_CLIENT.1),
+        ("FINAPI_APP_CLIENT2_ID", demo::APP_CLIENT2.0),
+        ("FINAPI_APP_CLIENT2_SECRET", demo::APP_CLIENT2.1),
+        ("FINAPI_ADMIN_CLIENT_ID", demo::ADMIN_CLIENT.0),
+        ("FINAPI_ADMIN_CLIENT_SECRET", demo::ADMIN_CLIENT.1),
+        ("FINAPI_OTHER_APP_CLIENT_ID", demo::OTHER_APP_CLIENT.0),
+        ("FINAPI_OTHER_APP_CLIENT_SECRET", demo::OTHER_APP_CLIENT.1),
+    ]
+}
+
+fn secrets() -> Vec<&'static str> {
+    demo_env()
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("SECRET"))
+        .map(|(_, v)| v)
+        .collect()
+}
+
+fn check(url: &str, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .args([
+            "check",
+            "--base-url",
+            url,
+            "--rate",
+            "0",
+            "--concurrency",
+            "8",
+        ])
+        .args(extra)
+        .env_remove("FINAPI_BASE_URL")
+        .envs(demo_env())
+        .output()
+        .expect("check runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn check_against_a_serve_process_passes_and_its_json_report_adds_up() {
+    let served = Served::start(&[]);
+    let out = check(&served.url, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &report["summary"];
+    let total = s["total"].as_u64().unwrap();
+    let parts: u64 = ["passed", "violations", "inconclusive", "skipped"]
+        .iter()
+        .map(|k| s[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, parts);
+    assert_eq!(s["violations"], 0);
+    assert!(s["passed"].as_u64().unwrap() > 800, "{s}");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len() as u64, total);
+    for key in [
+        "operation",
+        "method",
+        "path",
+        "principal",
+        "expected",
+        "observed_status",
+        "verdict",
+        "rule",
+        "latency_ms",
+    ] {
+        assert!(results[0].get(key).is_some(), "result without {key}");
+    }
+    // Without FINAPI_EXPIRED_TOKEN a remote run cannot make an expired token: skipped, with
+    // the reason.
+    let expired: Vec<_> = results
+        .iter()
+        .filter(|r| r["principal"] == "expired-token")
+        .collect();
+    assert!(!expired.is_empty());
+    assert!(expired.iter().all(|r| r["verdict"] == "skipped"));
+}
+
+#[test]
+fn a_broken_serve_process_makes_check_exit_1_and_name_the_rule() {
+    let served = Served::start(&["--violate", "admin-gets-user-token"]);
+    let out = check(
+        &served.url,
+        &["--only", "getToken.password", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad: Vec<_> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "violation")
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:#?}");
+    assert_eq!(bad[0]["principal"], "admin-client");
+}
+
+#[test]
+fn missing_credentials_are_skipped_with_a_reason() {
+    let served = Served::start(&[]);
+    let out = Command::new(BIN)
+        .args(["check", "--base-url", &served.url, "--rate", "0"])
+        .args([
+            "--only",
+            "getUserList",
+            "--format",
+            "json",
+            "--no-lifecycle",
+        ])
+        .env_remove("FINAPI_BASE_URL")
+        .envs(demo_env().into_iter().filter(|(k, _)| !k.contains("ADMIN")))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let admin: Vec<_> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["principal"] == "admin-client")
+        .collect();
+    assert_eq!(admin.len(), 1);
+    assert_eq!(admin[0]["verdict"], "skipped");
+    assert!(
+        admin[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("FINAPI_ADMIN_CLIENT"),
+        "{}",
+        admin[0]
+    );
+}
+
+#[test]
+fn no_secret_appears_in_any_format_or_the_dry_run() {
+    let served = Served::start(&[]);
+    let dir = std::env::temp_dir().join(format!("fc-redaction-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Break something so the reports carry violations and their details as well.
+    let broken = Served::start(&["--violate", "revoked-token-accepted"]);
+    for url in [&served.url, &broken.url] {
+        for format in ["table", "json", "junit", "markdown"] {
+            let file = dir.join(format!("report.{format}"));
+            let out = check(
+                url,
+                &["--format", format, "--output", file.to_str().unwrap()],
+            );
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+            let written = std::fs::read_to_string(&file).unwrap();
+            for secret in secrets() {
+                assert!(
+                    !text(&out).contains(secret),
+                    "{format}: terminal shows a secret"
+                );
+                assert!(!written.contains(secret), "{format}: report shows a secret");
+            }
+            assert!(written.len() > 100, "{format}: report is empty");
+        }
+    }
+    let out = check(&served.url, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("/api/v2/oauth/token"), "{shown}");
+    for secret in secrets() {
+        assert!(!shown.contains(secret), "the dry run shows a secret");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2_with_one_line() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["check", "--api-version", "v3"], "v3"),
+        (vec!["check", "--format", "yaml"], "yaml"),
+        (
+            vec!["check", "--base-url", "http://127.0.0.1:1"],
+            "127.0.0.1:1",
+        ),
+        (vec!["check", "--base-url", "not a url"], "not a valid URL"),
+        (vec!["check", "--violate", "no-such-break"], "no-such-break"),
+        (
+            vec!["check", "--credentials", "/nonexistent/creds"],
+            "/nonexistent/creds",
+        ),
+        (
+            vec!["serve", "--world", "/nonexistent/world.toml"],
+            "world.toml",
+        ),
+        (vec!["serve", "--violate", "no-such-break"], "no-such-break"),
+        (vec!["matrix", "--api-version", "v9"], "v9"),
+        (vec!["no-such-command"], "no-such-command"),
+    ];
+    for (args, needle) in cases {
+        let out = Command::new(BIN)
+            .args(&args)
+            .env_remove("FINAPI_BASE_URL")
+            .envs(demo_env())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        // The first line says what is wrong (clap may add a hint about --help below it).
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(first.starts_with("error:"), "{args:?}: {stderr:?}");
+        assert!(first.contains(needle), "{args:?}: {stderr:?}");
+    }
+}
+
+#[test]
+fn a_bad_world_file_names_the_problem() {
+    let dir = std::env::temp_dir().join(format!("fc-world-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("world.toml");
+    std::fs::write(&file, "[[mandators]]\nid = \"m\"\napi_version = \"v7\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--world", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("v7") && stderr.contains("world.toml"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn serve_loads_the_example_world_and_prints_its_clients() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/world.example.toml");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--world", example])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("Ctrl-C");
+        seen.push_str(&line);
+        seen.push('\n');
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for id in [
+        "acme-web",
+        "acme-mobile",
+        "acme-admin",
+        "globex-app",
+        "jane",
+    ] {
+        assert!(seen.contains(id), "{id} missing from {seen}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_cleanly_on_ctrl_c() {
+    let served = Served::start(&[]);
+    let pid = served.child.id().to_string();
+    let mut served = served;
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = served.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "serve did not exit cleanly: {exit:?}");
+}
+
+#[test]
+fn matrix_prints_the_expected_role_matrix() {
+    let out = Command::new(BIN)
+        .args(["matrix", "--api-version", "v2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for needle in ["getUserList", "createUser", "admin"] {
+        assert!(shown.contains(needle), "{needle} missing from the matrix");
+    }
+}
+
+#[test]
+fn readings_of_ambiguous_rules_are_chosen_on_both_sides() {
+    // The mock lets the admin client read banks; a checker with the default reading sees it.
+    let served = Served::start(&["--reading", "admin-reads-banks=true"]);
+    let only = ["--only", "Banks", "--no-lifecycle", "--format", "json"];
+    let out = check(&served.url, &only);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = check(
+        &served.url,
+        &[&only[..], &["--reading", "admin-reads-banks=true"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = check(&served.url, &["--reading", "admin-reads-everything"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("unknown reading"), "{}", text(&out));
+}
