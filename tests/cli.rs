@@ -356,3 +356,109 @@ fn readings_of_ambiguous_rules_are_chosen_on_both_sides() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("unknown reading"), "{}", text(&out));
 }
+
+#[test]
+fn diff_lists_exactly_the_checks_that_differ() {
+    let faithful = Served::start(&[]);
+    let broken = Served::start(&["--violate", "admin-gets-user-token"]);
+    let run = |a: &str, b: &str| {
+        Command::new(BIN)
+            .args(["diff", "--base-url", a, "--against", b, "--rate", "0"])
+            .args(["--only", "Authorization", "--no-lifecycle"])
+            .env_remove("FINAPI_BASE_URL")
+            .envs(demo_env())
+            .output()
+            .unwrap()
+    };
+    let out = run(&faithful.url, &broken.url);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = shown.lines().filter(|l| l.contains(" as ")).collect();
+    assert_eq!(lines.len(), 1, "{shown}");
+    assert!(
+        lines[0].starts_with("getToken.password as admin-client"),
+        "{shown}"
+    );
+    let out = run(&faithful.url, &faithful.url);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 of "));
+}
+
+/// The users of the demo mandator whose ids start with `prefix`, as the admin client sees
+/// them (deleted users' ids are masked, so they do not match).
+fn run_users(url: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{url}/api/v2/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", demo::ADMIN_CLIENT.0),
+                ("client_secret", demo::ADMIN_CLIENT.1),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list: serde_json::Value = http
+            .get(format!(
+                "{url}/api/v2/mandatorAdmin/getUserList?perPage=500&isDeleted=false"
+            ))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["users"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no users in {list}"))
+            .iter()
+            .filter_map(|u| u["userId"].as_str())
+            .filter(|id| id.starts_with("fc-"))
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_check_and_removes_its_users() {
+    let served = Served::start(&[]);
+    // A slow run (5 requests/s), so it is surely mid-way when interrupted.
+    let child = Command::new(BIN)
+        .args(["check", "--base-url", &served.url, "--rate", "5"])
+        .env_remove("FINAPI_BASE_URL")
+        .envs(demo_env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run has created its users once they show up in the mandator's user list.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while run_users(&served.url).len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run created no users"
+        );
+        std::thread::yield_now();
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(run_users(&served.url), Vec::<String>::new());
+}

@@ -304,21 +304,38 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     let catalogue = Catalogue::embedded().with_readings(&config.readings);
     let mut opts = SessionOptions::new(config.version);
     opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
-    let session = Session::connect(
+    let mut session = Session::new(
         connected.http.clone(),
         connected.credentials.clone(),
         catalogue.clone(),
         opts,
-    )
-    .await?;
-    let work = execute(config, &session, &catalogue);
-    let (results, interrupted) = if config.handle_interrupt {
-        tokio::select! {
-            r = work => (r, false),
-            _ = tokio::signal::ctrl_c() => (Vec::new(), true),
+    );
+    // Ctrl-C is watched from before the first user is created, so an interrupted run always
+    // reaches the clean-up below.
+    let interrupt = async {
+        if config.handle_interrupt {
+            let _ = tokio::signal::ctrl_c().await;
+        } else {
+            std::future::pending::<()>().await;
         }
-    } else {
-        (work.await, false)
+    };
+    tokio::pin!(interrupt);
+    let _ = futures::poll!(&mut interrupt);
+    let outcome = tokio::select! {
+        r = async {
+            session.set_up().await?;
+            Ok::<_, SetupError>(execute(config, &session, &catalogue).await)
+        } => r.map(|results| (results, false)),
+        _ = &mut interrupt => Ok((Vec::new(), true)),
+    };
+    let (results, interrupted) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            if !config.keep_users {
+                session.clean_up().await;
+            }
+            return Err(e.into());
+        }
     };
     let leftover_users = if config.keep_users {
         0

@@ -100,14 +100,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Authenticate the configured clients and create the run's users.
-    pub async fn connect(
+    /// A session that has sent nothing yet; [`Session::set_up`] authenticates and creates the
+    /// run's users.
+    pub fn new(
         http: Http,
         creds: Credentials,
         catalogue: Catalogue,
         opts: SessionOptions,
-    ) -> Result<Session, SetupError> {
-        let mut session = Session {
+    ) -> Session {
+        Session {
             http,
             version: opts.version,
             creds,
@@ -117,8 +118,22 @@ impl Session {
             clock: opts.clock,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
-        };
-        session.set_up().await?;
+        }
+    }
+
+    /// Authenticate the configured clients and create the run's users; when that fails, the
+    /// users created so far are removed before the error is returned.
+    pub async fn connect(
+        http: Http,
+        creds: Credentials,
+        catalogue: Catalogue,
+        opts: SessionOptions,
+    ) -> Result<Session, SetupError> {
+        let mut session = Session::new(http, creds, catalogue, opts);
+        if let Err(e) = session.set_up().await {
+            session.clean_up().await;
+            return Err(e);
+        }
         Ok(session)
     }
 
@@ -288,7 +303,10 @@ impl Session {
         })
     }
 
-    async fn set_up(&mut self) -> Result<(), SetupError> {
+    /// Authenticate the configured clients and create the run's users. Every user is
+    /// remembered as soon as it is asked for, so [`Session::clean_up`] removes it even when
+    /// set-up stops half-way (an error, or Ctrl-C dropping this future).
+    pub async fn set_up(&mut self) -> Result<(), SetupError> {
         let Some(app) = self.creds.app.clone() else {
             return Err(SetupError(
                 "no app client credentials: set FINAPI_APP_CLIENT_ID and FINAPI_APP_CLIENT_SECRET"
