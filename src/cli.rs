@@ -203,9 +203,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
                     );
                 }
             } else {
-                let readings = Readings::default()
-                    .with_settings(&args.readings)
-                    .map_err(Failure::usage)?;
+                let readings = parse_readings(&args.readings)?;
                 let catalogue = Catalogue::embedded().with_readings(&readings);
                 print!(
                     "{}",
@@ -218,15 +216,26 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// Build a run configuration from the shared target flags.
-fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, Failure> {
-    let mut target = Target::parse(base_url);
-    let faults: Faults = args
-        .violations
+/// `--violate` names as a set of breaks.
+fn parse_faults(names: &[String]) -> Result<Faults, Failure> {
+    names
         .iter()
         .map(|v| v.parse::<Violation>())
         .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
+        .map_err(Failure::usage)
+}
+
+/// `--reading` settings on top of the default readings.
+fn parse_readings(settings: &[String]) -> Result<Readings, Failure> {
+    Readings::default()
+        .with_settings(settings)
+        .map_err(Failure::usage)
+}
+
+/// Build a run configuration from the shared target flags.
+fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, Failure> {
+    let mut target = Target::parse(base_url);
+    let faults = parse_faults(&args.violations)?;
     match &mut target {
         Target::InProcess { faults: f } => *f = faults,
         Target::Remote { .. } if !faults.is_empty() => {
@@ -235,9 +244,7 @@ fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, 
         Target::Remote { .. } => {}
     }
     let mut config = CheckConfig::new(target, args.api_version);
-    config.readings = Readings::default()
-        .with_settings(&args.readings)
-        .map_err(Failure::usage)?;
+    config.readings = parse_readings(&args.readings)?;
     config.mode = if args.strict {
         Mode::Strict
     } else {
@@ -471,15 +478,8 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         }
         return Ok(0);
     }
-    let faults: Faults = args
-        .violations
-        .iter()
-        .map(|v| v.parse::<Violation>())
-        .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
-    let readings = Readings::default()
-        .with_settings(&args.readings)
-        .map_err(Failure::usage)?;
+    let faults = parse_faults(&args.violations)?;
+    let readings = parse_readings(&args.readings)?;
     let world = match &args.world {
         Some(path) => World::from_file(path).map_err(|e| Failure::usage(e.to_string()))?,
         None => World::demo(),

@@ -249,16 +249,28 @@ async fn token_reuse(s: &Session) -> ScenarioOutcome {
     }
 }
 
-async fn revoke_access_hint(s: &Session) -> ScenarioOutcome {
-    let (client, bearer, _, login) = match user_with_login(s, "h").await {
-        Ok(v) => v,
-        Err(o) => return o,
-    };
-    let (Some(at), Some(rt)) = (
+/// A fresh run user logged in through the app client: (client, client token, access token,
+/// refresh token), for the revocation scenarios.
+async fn user_with_grant(
+    s: &Session,
+) -> Result<(ClientCredentials, String, String, String), ScenarioOutcome> {
+    let (client, bearer, _, login) = user_with_login(s, "h").await?;
+    match (
         field(&login, "access_token"),
         field(&login, "refresh_token"),
-    ) else {
-        return violation("the password grant returned no refresh_token", login.status);
+    ) {
+        (Some(at), Some(rt)) => Ok((client, bearer, at, rt)),
+        _ => Err(violation(
+            "the password grant returned no refresh_token",
+            login.status,
+        )),
+    }
+}
+
+async fn revoke_access_hint(s: &Session) -> ScenarioOutcome {
+    let (client, bearer, at, rt) = match user_with_grant(s).await {
+        Ok(v) => v,
+        Err(o) => return o,
     };
     let r = s.revoke(&bearer, &at, Some("access_token")).await;
     if !r.is_success() {
@@ -279,15 +291,9 @@ async fn revoke_access_hint(s: &Session) -> ScenarioOutcome {
 }
 
 async fn revoke_refresh_hint(s: &Session) -> ScenarioOutcome {
-    let (client, bearer, _, login) = match user_with_login(s, "h").await {
+    let (client, bearer, at, rt) = match user_with_grant(s).await {
         Ok(v) => v,
         Err(o) => return o,
-    };
-    let (Some(at), Some(rt)) = (
-        field(&login, "access_token"),
-        field(&login, "refresh_token"),
-    ) else {
-        return violation("the password grant returned no refresh_token", login.status);
     };
     let r = s.revoke(&bearer, &rt, Some("refresh_token")).await;
     if !r.is_success() {
@@ -308,15 +314,9 @@ async fn revoke_refresh_hint(s: &Session) -> ScenarioOutcome {
 }
 
 async fn revoke_no_hint(s: &Session) -> ScenarioOutcome {
-    let (client, bearer, _, login) = match user_with_login(s, "h").await {
+    let (client, bearer, at, rt) = match user_with_grant(s).await {
         Ok(v) => v,
         Err(o) => return o,
-    };
-    let (Some(at), Some(rt)) = (
-        field(&login, "access_token"),
-        field(&login, "refresh_token"),
-    ) else {
-        return violation("the password grant returned no refresh_token", login.status);
     };
     let r = s.revoke(&bearer, &at, None).await;
     if !r.is_success() {

@@ -303,6 +303,27 @@ impl Session {
         })
     }
 
+    /// Log `user` in through `client` and keep the token as `principal`'s, or note why the
+    /// principal's checks will be skipped.
+    async fn log_in_as(
+        &mut self,
+        principal: Principal,
+        client: &ClientCredentials,
+        user: &RunUser,
+        who: &str,
+    ) {
+        match access_token(&self.user_login(client, user).await) {
+            Some(t) => {
+                self.fixtures.tokens.insert(principal, t);
+            }
+            None => {
+                self.fixtures
+                    .unavailable
+                    .insert(principal, format!("{who} cannot log in"));
+            }
+        }
+    }
+
     /// Authenticate the configured clients and create the run's users. Every user is
     /// remembered as soon as it is asked for, so [`Session::clean_up`] removes it even when
     /// set-up stops half-way (an error, or Ctrl-C dropping this future).
@@ -417,17 +438,8 @@ impl Session {
             .create_user(&app, &app_token, "b", true)
             .await
             .map_err(SetupError)?;
-        match access_token(&self.user_login(&app, &b).await) {
-            Some(t) => {
-                self.fixtures.tokens.insert(Principal::OtherUser, t);
-            }
-            None => {
-                self.fixtures.unavailable.insert(
-                    Principal::OtherUser,
-                    "the second run user cannot log in".into(),
-                );
-            }
-        }
+        self.log_in_as(Principal::OtherUser, &app, &b, "the second run user")
+            .await;
         // A user of another mandator.
         match (
             self.creds.other_app.clone(),
@@ -441,17 +453,13 @@ impl Session {
                     .create_user(&other, &other_token, "x", true)
                     .await
                     .map_err(SetupError)?;
-                match access_token(&self.user_login(&other, &x).await) {
-                    Some(t) => {
-                        self.fixtures.tokens.insert(Principal::OtherMandatorUser, t);
-                    }
-                    None => {
-                        self.fixtures.unavailable.insert(
-                            Principal::OtherMandatorUser,
-                            "the other mandator's run user cannot log in".into(),
-                        );
-                    }
-                }
+                self.log_in_as(
+                    Principal::OtherMandatorUser,
+                    &other,
+                    &x,
+                    "the other mandator's run user",
+                )
+                .await;
             }
             _ => {
                 self.fixtures.unavailable.insert(
