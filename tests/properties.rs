@@ -17,6 +17,8 @@
 //! run prints its seed; `FINAPI_PROPTEST_SEED=<hex>` replays that exact run, and proptest
 //! appends the failing case's seed to `proptest-regressions/properties.txt` (replayed first on
 //! every later run).
+//!
+//! `benches/properties.rs` includes this file to measure cases per second with the same code.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,7 +66,7 @@ enum BodyVar {
 }
 
 #[derive(Clone)]
-struct Case {
+pub(crate) struct Case {
     /// Index into `Catalogue::embedded().all()`.
     op: usize,
     principal: Principal,
@@ -105,7 +107,7 @@ impl fmt::Debug for Case {
 
 /// What a run may generate.
 #[derive(Clone, Copy)]
-struct Space {
+pub(crate) struct Space {
     /// Only these API versions (a real mandator is bound to one).
     versions: &'static [ApiVersion],
     /// Bodies that only the transport-free path can carry.
@@ -157,7 +159,7 @@ fn json_body() -> impl Strategy<Value = Value> {
         .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
 }
 
-fn case_strategy(space: Space) -> BoxedStrategy<Case> {
+pub(crate) fn case_strategy(space: Space) -> BoxedStrategy<Case> {
     let ops = ops_of(space, false);
     let grants = ops_of(space, true);
     // The token endpoint's grant rows are where user tokens are handed out; give them a tenth
@@ -239,20 +241,20 @@ struct Side {
     _mock: Option<FinapiMock>,
 }
 
-struct Target {
+pub(crate) struct Target {
     sides: Vec<Side>,
     remote: bool,
     allow_mutations: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Transport {
+pub(crate) enum Transport {
     InProcess,
     Http,
 }
 
 impl Target {
-    fn mock(faults: Faults, transport: Transport) -> Target {
+    pub(crate) fn mock(faults: Faults, transport: Transport) -> Target {
         let sides = BOTH
             .iter()
             .map(|&version| {
@@ -343,7 +345,7 @@ impl Target {
         }
     }
 
-    fn space(&self) -> Space {
+    pub(crate) fn space(&self) -> Space {
         Space {
             versions: self.versions(),
             raw_bodies: self.sides.iter().all(|s| s.sim.is_some()),
@@ -372,7 +374,7 @@ impl Target {
 
 /// What one case came to.
 #[derive(Debug)]
-enum Checked {
+pub(crate) enum Checked {
     Judged,
     Skipped,
 }
@@ -487,7 +489,7 @@ fn send(
 }
 
 /// Probe one case and judge it with the library's oracle.
-fn check(target: &Target, case: &Case) -> Result<Checked, TestCaseError> {
+pub(crate) fn check(target: &Target, case: &Case) -> Result<Checked, TestCaseError> {
     let op = case.op();
     let principal = case.principal;
     let expectation: Expectation = expect(op, principal);
