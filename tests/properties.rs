@@ -13,6 +13,9 @@
 //! Two tests break a boundary on purpose and run the property with proptest's `TestRunner`
 //! directly, asserting that it fails and shrinks to the smallest pair.
 //!
+//! `FINAPI_PROPTEST_VIOLATE=<break>` (a `serve --list-violations` name) runs the in-process
+//! property against a mock with that break, to see a failure and its shrunk case.
+//!
 //! Case counts: `PROPTEST_CASES` (default 256 in-process, an eighth of it over HTTP). A failing
 //! run prints its seed; `FINAPI_PROPTEST_SEED=<hex>` replays that exact run, and proptest
 //! appends the failing case's seed to `proptest-regressions/properties.txt` (replayed first on
@@ -571,6 +574,15 @@ fn renew_disposable_user(session: &mut Session) {
 // ---------------------------------------------------------------------------------------------
 // Runner set-up
 
+/// `FINAPI_PROPTEST_VIOLATE=<break>` runs the mock property against a broken mock, to see
+/// what a failure looks like (the run must then fail).
+fn faults_from_env() -> Faults {
+    match std::env::var("FINAPI_PROPTEST_VIOLATE") {
+        Ok(name) if !name.is_empty() => Faults::none().with(name.parse().expect("a break name")),
+        _ => Faults::none(),
+    }
+}
+
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -642,7 +654,7 @@ fn run_pairs(target: &Target, cases: u32, name: &str) -> usize {
 #[test]
 fn every_random_pair_gets_what_the_role_model_predicts() {
     let target = Target::remote_from_env()
-        .unwrap_or_else(|| Target::mock(Faults::none(), Transport::InProcess));
+        .unwrap_or_else(|| Target::mock(faults_from_env(), Transport::InProcess));
     let n = cases(256);
     let judged = run_pairs(&target, n, "pairs");
     eprintln!("pairs: {judged} of {n} cases judged");

@@ -1138,10 +1138,17 @@ trait Breaks {
     fn faults() -> Faults;
 }
 
+/// The faithful mock, unless `FINAPI_PROPTEST_VIOLATE=<break>` asks for a broken one (to see
+/// what a failure looks like).
 struct Faithful;
 impl Breaks for Faithful {
     fn faults() -> Faults {
-        Faults::none()
+        match std::env::var("FINAPI_PROPTEST_VIOLATE") {
+            Ok(name) if !name.is_empty() => {
+                Faults::none().with(name.parse::<Violation>().expect("a break name"))
+            }
+            _ => Faults::none(),
+        }
     }
 }
 struct PasswordChangeKeepsTokens;
