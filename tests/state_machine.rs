@@ -538,7 +538,9 @@ impl Model {
         held
     }
 
-    /// Every transition the generator can produce in this state (for the minimality proof).
+    /// Every transition the generator can produce in this state, up to picks that resolve to
+    /// the same user or token and deleteUsers lists that name the same users (for the
+    /// minimality proof).
     fn all_transitions(&self) -> Vec<Tr> {
         let mut out = Vec::new();
         let apps = [Cl::App1, Cl::App2];
