@@ -20,7 +20,8 @@
 //! it fails, that the shrunk sequence has the expected length, and prove it is the shortest by
 //! running every shorter sequence the generator could produce.
 //!
-//! Sequences: `PROPTEST_CASES` (default 64) runs of 1 to 40 steps; failing seeds land in
+//! Sequences: `PROPTEST_CASES` (default 64) runs of 1 to 40 steps, generated from a recorded
+//! seed (`FINAPI_PROPTEST_SEED=random` explores, a number replays); failing seeds land in
 //! `proptest-regressions/state_machine.txt`.
 
 use std::collections::BTreeMap;
@@ -35,7 +36,7 @@ use finapi_conformance::world::{ClientSpec, MandatorSpec};
 use finapi_conformance::{Clock, Faults, Simulator, Violation, World};
 use proptest::prelude::*;
 use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
+    Config, FileFailurePersistence, RngAlgorithm, RngSeed, TestError, TestRng, TestRunner,
 };
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use serde_json::{json, Value};
@@ -1239,9 +1240,22 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The recorded seed sequences are generated from, so CI runs the same sequences everywhere.
+/// `FINAPI_PROPTEST_SEED=random` explores fresh ones; a number replays that seed.
+const RECORDED_SEED: u64 = 0xf1a9_c0de_5eed_0001;
+
+fn rng_seed() -> RngSeed {
+    match std::env::var("FINAPI_PROPTEST_SEED").as_deref() {
+        Ok("random") => RngSeed::Random,
+        Ok(n) => RngSeed::Fixed(n.parse().unwrap_or(RECORDED_SEED)),
+        Err(_) => RngSeed::Fixed(RECORDED_SEED),
+    }
+}
+
 prop_state_machine! {
     #![proptest_config(Config {
         cases: cases(64),
+        rng_seed: rng_seed(),
         max_shrink_iters: 4096,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "proptest-regressions/state_machine.txt",
