@@ -86,6 +86,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let journal = Journal::new(journal_capacity);
+        tracing::debug!(%addr, journal_capacity, "serve listening");
         let app = axum::Router::new().fallback(handle).with_state(AppState {
             sim,
             journal: journal.clone(),
@@ -141,7 +142,7 @@ async fn handle(AxState(app): AxState<AppState>, request: Request<Body>) -> Resp
             headers: &parts.headers,
             body: &bytes,
         }),
-        Err(_) => too_large(&app.sim, &parts.method, &path),
+        Err(e) => unreadable_body(&app.sim, &parts.method, &path, &e),
     };
     app.journal.push(JournalEntry {
         method: parts.method.to_string(),
@@ -159,9 +160,38 @@ async fn handle(AxState(app): AxState<AppState>, request: Request<Body>) -> Resp
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
-fn too_large(sim: &Simulator, method: &http::Method, path: &str) -> crate::sim::SimResponse {
+/// Whether a body error is the size limit (and not a connection that broke mid-body).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// The finAPI-shaped answer to a body `serve` could not read: 413 over [`MAX_BODY`], 400 for
+/// a body that broke off (shorter than its `Content-Length`, or a bad chunked encoding).
+fn unreadable_body(
+    sim: &Simulator,
+    method: &http::Method,
+    path: &str,
+    e: &axum::Error,
+) -> crate::sim::SimResponse {
     let request_id = format!("selfgen-{}", crate::sim::state::random_uuid());
-    let err = ApiError::bad_request(format!("the request body exceeds {MAX_BODY} bytes"));
+    let err = if is_length_limit(e) {
+        tracing::debug!(%method, path, limit = MAX_BODY, "request body over the limit");
+        ApiError::new(
+            413,
+            "BAD_REQUEST",
+            format!("the request body exceeds the limit of {MAX_BODY} bytes"),
+        )
+    } else {
+        tracing::debug!(%method, path, "request body could not be read");
+        ApiError::bad_request("the request body could not be read completely")
+    };
     let endpoint = format!("{method} {path}");
     let ctx = ErrorContext {
         version: version_of_path(path),
@@ -171,7 +201,7 @@ fn too_large(sim: &Simulator, method: &http::Method, path: &str) -> crate::sim::
         auth_context: None,
     };
     crate::sim::SimResponse {
-        status: 400,
+        status: err.status(),
         content_type: Some("application/json"),
         body: serde_json::to_vec(&err.body(&ctx))
             .unwrap_or_default()

@@ -147,6 +147,19 @@ impl Simulator {
 
     /// Answer one request.
     pub fn handle(&self, req: &SimRequest<'_>) -> SimResponse {
+        let response = self.answer(req);
+        // Method, path and status only: headers, query strings and bodies can carry secrets.
+        tracing::debug!(
+            method = %req.method,
+            path = req.path,
+            status = response.status,
+            request_id = %response.request_id,
+            "simulator answered"
+        );
+        response
+    }
+
+    fn answer(&self, req: &SimRequest<'_>) -> SimResponse {
         let now = self.shared.clock.now();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);

@@ -236,6 +236,7 @@ pub fn execute_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller
     }
     user.password = password.to_string();
     user.password_change_token = None;
+    tracing::debug!(user = %user.id, "password changed");
     user.locked = false;
     user.failed_logins = 0;
     if ctx.faults.has(Violation::PasswordChangeKeepsTokens) {
