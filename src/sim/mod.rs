@@ -163,8 +163,6 @@ impl Simulator {
         let now = self.shared.clock.now();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
-        let version = version_of_path(req.path);
-        let endpoint = format!("{} {}", method, req.path);
         let mut auth_context = None;
         let result = match id_error {
             Some(e) => Err(e),
@@ -223,8 +221,9 @@ impl Simulator {
                         body: Bytes::from_static(b"Access is denied"),
                     };
                 }
+                let endpoint = format!("{} {}", method, req.path);
                 let ctx = ErrorContext {
-                    version,
+                    version: version_of_path(req.path),
                     now,
                     request_id: &request_id,
                     endpoint: &endpoint,
@@ -322,7 +321,7 @@ fn effective_method(req: &SimRequest<'_>) -> Method {
 
 /// The request id to echo, and an error if the presented one is unusable.
 fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
-    let fresh = || format!("selfgen-{}", state::random_uuid());
+    let fresh = fresh_request_id;
     match headers.get(REQUEST_ID) {
         None => (fresh(), None),
         Some(v) => match v.to_str() {
@@ -341,4 +340,22 @@ fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
             ),
         },
     }
+}
+
+/// A request id of our own: `selfgen-`, a random prefix drawn once per process, and a counter.
+/// Unique within a process and unlikely to repeat across processes, without drawing random
+/// bytes for every request.
+pub fn fresh_request_id() -> String {
+    use std::fmt::Write as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| state::random_uuid()[..23].to_string());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut id = String::with_capacity(8 + prefix.len() + 13);
+    id.push_str("selfgen-");
+    id.push_str(prefix);
+    let _ = write!(id, "-{n:012x}");
+    id
 }
