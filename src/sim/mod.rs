@@ -61,6 +61,8 @@ impl SimResponse {
 #[derive(Debug)]
 pub enum Reply {
     Json(u16, Value),
+    /// A JSON body serialized by the handler (hot paths skip building a `Value`).
+    RawJson(u16, Vec<u8>),
     Empty(u16),
 }
 
@@ -204,6 +206,12 @@ impl Simulator {
                 content_type: Some("application/json"),
                 request_id,
                 body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+            },
+            Ok(Reply::RawJson(status, body)) => SimResponse {
+                status,
+                content_type: Some("application/json"),
+                request_id,
+                body: Bytes::from(body),
             },
             Ok(Reply::Empty(status)) => SimResponse {
                 status,
