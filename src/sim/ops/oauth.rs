@@ -116,23 +116,6 @@ pub fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
     }
 }
 
-#[cfg(test)]
-mod expiry_tests {
-    use super::*;
-
-    #[test]
-    fn huge_validities_saturate_instead_of_overflowing() {
-        let now = Utc::now();
-        for validity in [u64::MAX, i64::MAX as u64, 1 << 40, 9_000_000_000_000] {
-            let at = expiry(now, validity).expect("a positive validity expires");
-            assert!(at > now);
-            assert!(expires_in(now, Some(at)) > 0);
-        }
-        assert_eq!(expiry(now, 0), None);
-        assert_eq!(expires_in(now, expiry(now, 60)), 60);
-    }
-}
-
 fn token_body(access: &str, refresh: Option<&str>, expires: i64) -> Value {
     let mut body = json!({ "access_token": access, "token_type": "bearer", "expires_in": expires, "scope": "all" });
     if let Some(r) = refresh {
@@ -444,5 +427,22 @@ fn revoke_one_access(state: &mut State, keep: bool, token: &str) {
         }
     } else {
         state.tokens.remove(token);
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn huge_validities_saturate_instead_of_overflowing() {
+        let now = Utc::now();
+        for validity in [u64::MAX, i64::MAX as u64, 1 << 40, 9_000_000_000_000] {
+            let at = expiry(now, validity).expect("a positive validity expires");
+            assert!(at > now);
+            assert!(expires_in(now, Some(at)) > 0);
+        }
+        assert_eq!(expiry(now, 0), None);
+        assert_eq!(expires_in(now, expiry(now, 60)), 60);
     }
 }
