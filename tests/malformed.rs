@@ -481,6 +481,27 @@ impl Gen {
                 b"application/x-www-form-urlencoded".to_vec(),
             ));
             self.form()
+        } else if path.ends_with("clientConfiguration") && method == Method::PATCH {
+            // Validity periods anywhere from nonsense to the largest number JSON can carry.
+            headers.push(("content-type".into(), b"application/json".to_vec()));
+            let key = *self.pick(&[
+                "userAccessTokensValidityPeriod",
+                "clientAccessTokensValidityPeriod",
+                "refreshTokensValidityPeriod",
+            ]);
+            let value = self
+                .pick(&[
+                    json!(0),
+                    json!(59),
+                    json!(3600),
+                    json!(u64::MAX),
+                    json!(1u64 << 62),
+                    json!(9_000_000_000_000u64),
+                    json!(-1),
+                    json!("60"),
+                ])
+                .clone();
+            serde_json::to_vec(&json!({ key: value })).expect("json")
         } else if method == Method::GET || method == Method::DELETE {
             Vec::new()
         } else {
