@@ -53,13 +53,23 @@ impl Clock {
 
     pub fn now(&self) -> DateTime<Utc> {
         let base = self.inner.start.unwrap_or_else(Utc::now);
-        base + chrono::Duration::milliseconds(self.inner.offset_ms.load(Ordering::Relaxed))
+        let offset = self.inner.offset_ms.load(Ordering::Relaxed);
+        // Saturate: a clock advanced past the calendar's end stays at its end.
+        chrono::Duration::try_milliseconds(offset)
+            .and_then(|d| base.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Move time forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2);
-        self.inner.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        // Saturating, so that advancing twice by a huge amount cannot wrap into the past.
+        let _ = self
+            .inner
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
     }
 }
 

@@ -5,6 +5,8 @@
 //! them. The deliberate breaks of [`crate::faults`] that concern authentication and roles are
 //! applied here too, each at the one place it bends.
 
+use std::borrow::Cow;
+
 use crate::faults::Violation;
 use crate::model::{CallerKind, Gate};
 use crate::sim::error::ApiError;
@@ -28,11 +30,20 @@ pub fn run(ctx: &Ctx<'_>, state: &mut State, auth_context: &mut Option<String>) 
         return ops::oauth::token(ctx, state);
     }
     let caller = authenticate(ctx, state)?;
-    *auth_context = Some(format!(
-        "{}/{}",
-        caller.client,
-        caller.user.as_deref().unwrap_or("-")
-    ));
+    let out = guarded(ctx, state, &caller);
+    // Only an error body shows the auth context, so only then is it built.
+    if out.is_err() {
+        *auth_context = Some(format!(
+            "{}/{}",
+            caller.client,
+            caller.user.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}
+
+/// The checks after authentication, and the handler.
+fn guarded(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let bound = state.mandators[caller.mandator].api_version;
     if ctx.op.version != bound && !ctx.faults.has(Violation::ApiVersionUnenforced) {
         return Err(ApiError::forbidden(format!(
@@ -81,8 +92,11 @@ pub fn authenticate(ctx: &Ctx<'_>, state: &State) -> Result<Caller, ApiError> {
         .ok_or_else(ApiError::invalid_token)?;
     if let Some(user) = &record.user {
         // A deleted user's tokens die with the user.
+        // Token records hold the lower-cased id, the users map's key.
         state
-            .user(record.mandator, user)
+            .users
+            .get(record.mandator)
+            .and_then(|users| users.get(user))
             .ok_or_else(ApiError::invalid_token)?;
     }
     Ok(Caller {
@@ -115,12 +129,18 @@ fn impersonate_first_app_client(ctx: &Ctx<'_>, state: &State, fault: Violation) 
     })
 }
 
-/// Check the caller kind against the catalogue row, or 403.
-pub fn authorize(ctx: &Ctx<'_>, state: &State, caller: Caller) -> Result<Caller, ApiError> {
+/// Check the caller kind against the catalogue row, or 403. The caller comes back unchanged
+/// (borrowed) unless a deliberate break bends it into another.
+pub fn authorize<'c>(
+    ctx: &Ctx<'_>,
+    state: &State,
+    caller: &'c Caller,
+) -> Result<Cow<'c, Caller>, ApiError> {
     let op = ctx.op;
     if op.callers.contains(caller.kind) {
-        return Ok(caller);
+        return Ok(Cow::Borrowed(caller));
     }
+    let caller = caller.clone();
     let f = ctx.faults;
     let admin_op = op.callers.contains(CallerKind::MandatorAdmin) && !op.is_revoke();
     let app_op = op.callers.contains(CallerKind::AppClient);
@@ -163,7 +183,7 @@ pub fn authorize(ctx: &Ctx<'_>, state: &State, caller: Caller) -> Result<Caller,
         }),
         _ => None,
     };
-    bent.ok_or_else(|| {
+    bent.map(Cow::Owned).ok_or_else(|| {
         ApiError::forbidden(format!(
             "{} token may not call {}",
             caller_name(kind),

@@ -61,6 +61,8 @@ impl SimResponse {
 #[derive(Debug)]
 pub enum Reply {
     Json(u16, Value),
+    /// A JSON body serialized by the handler (hot paths skip building a `Value`).
+    RawJson(u16, Vec<u8>),
     Empty(u16),
 }
 
@@ -147,11 +149,22 @@ impl Simulator {
 
     /// Answer one request.
     pub fn handle(&self, req: &SimRequest<'_>) -> SimResponse {
+        let response = self.answer(req);
+        // Method, path and status only: headers, query strings and bodies can carry secrets.
+        tracing::debug!(
+            method = %req.method,
+            path = req.path,
+            status = response.status,
+            request_id = %response.request_id,
+            "simulator answered"
+        );
+        response
+    }
+
+    fn answer(&self, req: &SimRequest<'_>) -> SimResponse {
         let now = self.shared.clock.now();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
-        let version = version_of_path(req.path);
-        let endpoint = format!("{} {}", method, req.path);
         let mut auth_context = None;
         let result = match id_error {
             Some(e) => Err(e),
@@ -194,6 +207,12 @@ impl Simulator {
                 request_id,
                 body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
             },
+            Ok(Reply::RawJson(status, body)) => SimResponse {
+                status,
+                content_type: Some("application/json"),
+                request_id,
+                body: Bytes::from(body),
+            },
             Ok(Reply::Empty(status)) => SimResponse {
                 status,
                 content_type: None,
@@ -210,8 +229,9 @@ impl Simulator {
                         body: Bytes::from_static(b"Access is denied"),
                     };
                 }
+                let endpoint = format!("{} {}", method, req.path);
                 let ctx = ErrorContext {
-                    version,
+                    version: version_of_path(req.path),
                     now,
                     request_id: &request_id,
                     endpoint: &endpoint,
@@ -309,7 +329,7 @@ fn effective_method(req: &SimRequest<'_>) -> Method {
 
 /// The request id to echo, and an error if the presented one is unusable.
 fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
-    let fresh = || format!("selfgen-{}", state::random_uuid());
+    let fresh = fresh_request_id;
     match headers.get(REQUEST_ID) {
         None => (fresh(), None),
         Some(v) => match v.to_str() {
@@ -328,4 +348,22 @@ fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
             ),
         },
     }
+}
+
+/// A request id of our own: `selfgen-`, a random prefix drawn once per process, and a counter.
+/// Unique within a process and unlikely to repeat across processes, without drawing random
+/// bytes for every request.
+pub fn fresh_request_id() -> String {
+    use std::fmt::Write as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| state::random_uuid()[..23].to_string());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut id = String::with_capacity(8 + prefix.len() + 13);
+    id.push_str("selfgen-");
+    id.push_str(prefix);
+    let _ = write!(id, "-{n:012x}");
+    id
 }

@@ -56,29 +56,30 @@ impl Router {
         path: &str,
     ) -> Result<Routed<'c>, RouteError> {
         let matched = self.inner.at(path).map_err(|_| RouteError::NotFound)?;
-        let values: Vec<&str> = matched.params.iter().map(|(_, v)| v).collect();
-        if values.iter().any(|v| v.is_empty()) {
+        let values = || matched.params.iter().map(|(_, v)| v);
+        if values().any(str::is_empty) {
             return Err(RouteError::NotFound);
         }
-        let has_comma = values.iter().any(|v| v.contains(','));
-        let candidates: Vec<&Operation> = matched
+        let mut candidates = matched
             .value
             .iter()
             .map(|&i| catalogue.by_index(i))
-            .filter(|op| op.method == *method)
-            .collect();
-        let op = match candidates.as_slice() {
-            [] => return Err(RouteError::MethodNotAllowed),
-            [only] => *only,
-            many => many
-                .iter()
-                .copied()
-                .find(|op| op.path_params().any(|p| p == "ids") == has_comma)
-                .unwrap_or(many[0]),
+            .filter(|op| op.method == *method);
+        let first = candidates.next().ok_or(RouteError::MethodNotAllowed)?;
+        let op = match candidates.next() {
+            None => first,
+            Some(second) => {
+                let has_comma = values().any(|v| v.contains(','));
+                [first, second]
+                    .into_iter()
+                    .chain(candidates)
+                    .find(|op| op.path_params().any(|p| p == "ids") == has_comma)
+                    .unwrap_or(first)
+            }
         };
         let params = op
             .path_params()
-            .zip(values)
+            .zip(values())
             .map(|(name, value)| (name, percent_decode(value)))
             .collect();
         Ok(Routed { op, params })

@@ -226,6 +226,7 @@ pub fn change_client_credentials(ctx: &Ctx<'_>, state: &mut State, caller: &Call
     }
     client.set_secret(new);
     let id = client_id.to_string();
+    tracing::debug!(client = %id, "client secret rotated");
     if !ctx.faults.has(Violation::SecretRotationKeepsTokens) {
         let keep = ctx.faults.has(Violation::RevokedTokenAccepted);
         state.revoke_access(keep, |t| t.client == id && t.user.is_none());

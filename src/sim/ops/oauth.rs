@@ -46,6 +46,8 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
             grant.as_str()
         )));
     }
+    // The client id and grant only; never a secret, password or token.
+    tracing::debug!(client = %client.id, grant = grant.as_str(), "token requested");
     match grant {
         Grant::ClientCredentials => client_credentials(ctx, state, &client),
         Grant::Password => password(ctx, state, &client, &form),
@@ -86,15 +88,29 @@ fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
-    (validity > 0)
-        .then(|| now + chrono::Duration::seconds(validity.min(i64::MAX as u64 / 2_000) as i64))
+/// When a token issued at `now` with `validity` seconds expires (`None`: never). A validity
+/// beyond the calendar's range (a client configuration may hold any `u64`) saturates at the
+/// latest representable instant instead of overflowing.
+pub fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
+    if validity == 0 {
+        return None;
+    }
+    let seconds = i64::try_from(validity).unwrap_or(i64::MAX);
+    Some(
+        chrono::Duration::try_seconds(seconds)
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
 }
 
-fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
+/// Whole seconds until `at` (rounded up, at least 1); 0 for a token that never expires.
+pub fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
     match at {
         None => 0,
-        Some(at) => ((at - now).num_milliseconds() + 999)
+        Some(at) => at
+            .signed_duration_since(now)
+            .num_milliseconds()
+            .saturating_add(999)
             .div_euclid(1000)
             .max(1),
     }
@@ -388,6 +404,12 @@ pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         }
         return Ok(Reply::Empty(200));
     }
+    tracing::debug!(
+        caller = %caller.client,
+        refresh = is_refresh,
+        grant,
+        "token revoked"
+    );
     if hint == Hint::Access && !is_refresh {
         revoke_one_access(state, keep, &presented);
     } else {
@@ -405,5 +427,22 @@ fn revoke_one_access(state: &mut State, keep: bool, token: &str) {
         }
     } else {
         state.tokens.remove(token);
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn huge_validities_saturate_instead_of_overflowing() {
+        let now = Utc::now();
+        for validity in [u64::MAX, i64::MAX as u64, 1 << 40, 9_000_000_000_000] {
+            let at = expiry(now, validity).expect("a positive validity expires");
+            assert!(at > now);
+            assert!(expires_in(now, Some(at)) > 0);
+        }
+        assert_eq!(expiry(now, 0), None);
+        assert_eq!(expires_in(now, expiry(now, 60)), 60);
     }
 }

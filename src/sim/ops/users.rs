@@ -2,6 +2,7 @@
 //! user's own record.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
@@ -31,14 +32,27 @@ pub fn check_password(password: &str) -> Result<(), String> {
     }
 }
 
-fn user_json(user: &User, password: &str) -> Value {
-    json!({
-        "id": user.id,
-        "password": password,
-        "email": user.email,
-        "phone": user.phone,
-        "isAutoUpdateEnabled": user.auto_update,
-    })
+/// A user as finAPI shows it. Fields in alphabetical order, as `serde_json` writes a `Value`'s
+/// keys, so the bytes are those a `json!` object would give.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserOut<'a> {
+    email: &'a Option<String>,
+    id: &'a str,
+    is_auto_update_enabled: bool,
+    password: &'a str,
+    phone: &'a Option<String>,
+}
+
+fn user_reply(status: u16, user: &User, password: &str) -> Reply {
+    let out = UserOut {
+        email: &user.email,
+        id: &user.id,
+        is_auto_update_enabled: user.auto_update,
+        password,
+        phone: &user.phone,
+    };
+    Reply::RawJson(status, serde_json::to_vec(&out).unwrap_or_default())
 }
 
 /// Find a user the calling app client may see: its mandator's users (all app clients share
@@ -142,9 +156,9 @@ pub fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         created_by: caller.client.clone(),
         password_change_token: None,
     };
-    let body = user_json(&user, &password);
+    let reply = user_reply(201, &user, &password);
     state.users[caller.mandator].insert(key, user);
-    Ok(Reply::Json(201, body))
+    Ok(reply)
 }
 
 fn bool_field(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
@@ -236,6 +250,7 @@ pub fn execute_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller
     }
     user.password = password.to_string();
     user.password_change_token = None;
+    tracing::debug!(user = %user.id, "password changed");
     user.locked = false;
     user.failed_logins = 0;
     if ctx.faults.has(Violation::PasswordChangeKeepsTokens) {
@@ -270,7 +285,7 @@ fn authorized<'s>(state: &'s mut State, caller: &Caller) -> Result<&'s mut User,
 
 pub fn get_authorized(_ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let user = authorized(state, caller)?;
-    Ok(Reply::Json(200, user_json(user, "XXXXX")))
+    Ok(user_reply(200, user, "XXXXX"))
 }
 
 pub fn edit_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
@@ -294,7 +309,7 @@ pub fn edit_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Han
     if let Some(a) = auto_update {
         user.auto_update = a;
     }
-    Ok(Reply::Json(200, user_json(user, "XXXXX")))
+    Ok(user_reply(200, user, "XXXXX"))
 }
 
 pub fn delete_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
@@ -302,4 +317,38 @@ pub fn delete_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> H
     authorized(state, caller)?;
     delete_user(state, caller.mandator, &key, ctx.now);
     Ok(Reply::Empty(200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_bodies_are_byte_for_byte_what_json_gives() {
+        let user = User {
+            id: "Alice".into(),
+            password: "pw".into(),
+            email: Some("a@example.org".into()),
+            phone: None,
+            auto_update: true,
+            verified: true,
+            locked: false,
+            failed_logins: 0,
+            registered: chrono::Utc::now(),
+            last_active: None,
+            created_by: "c".into(),
+            password_change_token: None,
+        };
+        let Reply::RawJson(200, bytes) = user_reply(200, &user, "XXXXX") else {
+            panic!("not a raw JSON reply");
+        };
+        let expected = json!({
+            "id": user.id,
+            "password": "XXXXX",
+            "email": user.email,
+            "phone": user.phone,
+            "isAutoUpdateEnabled": user.auto_update,
+        });
+        assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
+    }
 }

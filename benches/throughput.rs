@@ -1,0 +1,273 @@
+//! Throughput and footprint of the front doors, each figure a ratio measured in one run with
+//! the same load generator (a hyper HTTP/1 client over N keep-alive connections):
+//!
+//! - an authorized `GET /api/v2/users` through `FinapiMock` and through `serve`, over a bare
+//!   wiremock server answering a static body (goals: >= 0.8 and >= 1.5);
+//! - the full V2 role matrix against the in-process mock (`runner::run`, default config;
+//!   goal < 2 s);
+//! - resident memory of a `serve` process after a million requests (goal < 100 MB).
+//!
+//! Knobs: `BENCH_REQUESTS` (per measured round, default 30000), `BENCH_ROUNDS` (default 5,
+//! the median ratio counts), `BENCH_CONNECTIONS` (default 16), `BENCH_RSS_REQUESTS` (default
+//! 1000000; 0 skips), `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use finapi_conformance::model::ApiVersion;
+use finapi_conformance::runner::{self, CheckConfig, Target};
+use finapi_conformance::serve::Server;
+use finapi_conformance::sim::Simulator;
+use finapi_conformance::world::demo;
+use finapi_conformance::{Faults, FinapiMock, World};
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PATH: &str = "/api/v2/users";
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Send `total` GETs over `connections` keep-alive connections; returns requests per second.
+async fn load(addr: SocketAddr, auth: Option<&str>, total: usize, connections: usize) -> f64 {
+    let auth: Option<Arc<str>> = auth.map(Arc::from);
+    let per = total.div_ceil(connections);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let auth = auth.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).ok();
+            let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            for _ in 0..per {
+                let mut req = Request::get(PATH).header("host", "localhost");
+                if let Some(a) = &auth {
+                    req = req.header("authorization", &**a);
+                }
+                let res = sender
+                    .send_request(req.body(Empty::<Bytes>::new()).expect("request"))
+                    .await
+                    .expect("response");
+                let status = res.status();
+                res.into_body().collect().await.expect("body");
+                assert_eq!(status, 200, "the load generator expects 200s");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("load task");
+    }
+    (per * connections) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn user_token(sim: &Simulator) -> String {
+    let r = sim.call(
+        "POST",
+        "/api/v2/oauth/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        format!(
+            "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+            demo::APP_CLIENT.0,
+            demo::APP_CLIENT.1,
+            demo::USERS[0].0,
+            demo::USERS[0].1
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    r.json()["access_token"].as_str().unwrap().to_string()
+}
+
+/// `serve` on a runtime of its own (two workers, as the binary has on this machine), so that
+/// it does not share threads with the load generator.
+fn serve_on_own_runtime(sim: Simulator) -> (SocketAddr, std::sync::mpsc::Sender<()>) {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("serve runtime");
+        rt.block_on(async move {
+            let server = Server::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)), 1000)
+                .await
+                .expect("serve starts");
+            addr_tx.send(server.addr()).expect("address");
+            tokio::task::spawn_blocking(move || stop_rx.recv())
+                .await
+                .ok();
+            server.shutdown().await.ok();
+        });
+    });
+    (addr_rx.recv().expect("serve address"), stop_tx)
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn rss_after_requests(total: usize, connections: usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_finapi-conformance"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve process");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("banner");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("URL in the banner")
+        .to_string();
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/v2/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", demo::APP_CLIENT.0),
+            ("client_secret", demo::APP_CLIENT.1),
+            ("username", demo::USERS[0].0),
+            ("password", demo::USERS[0].1),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token body");
+    let auth = format!("Bearer {}", token["access_token"].as_str().expect("token"));
+    let before = rss_kb(child.id()).unwrap_or(0);
+    let started = Instant::now();
+    let rate = load(addr, Some(&auth), total, connections).await;
+    let after = rss_kb(child.id()).unwrap_or(0);
+    println!(
+        "serve process: RSS {:.1} MB after {total} requests ({:.1} MB at start; {rate:.0} req/s, {:.1} s) [goal < 100 MB]",
+        after as f64 / 1024.0,
+        before as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn main() {
+    // The load generator's runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let requests = knob("BENCH_REQUESTS", 30_000);
+    let rounds = knob("BENCH_ROUNDS", 5).max(1);
+    let connections = knob("BENCH_CONNECTIONS", 16).max(1);
+    rt.block_on(async {
+        // Bare wiremock: a static answer, the floor every front door is compared with.
+        let bare = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                br#"{"id":"alice","password":"XXXXX","email":null,"phone":null,"isAutoUpdateEnabled":false}"#.to_vec(),
+                "application/json",
+            ))
+            .mount(&bare)
+            .await;
+        let mock = FinapiMock::start().await;
+        let mock_auth = format!("Bearer {}", user_token(mock.simulator()));
+        let serve_sim = Simulator::new(&World::demo());
+        let serve_auth = format!("Bearer {}", user_token(&serve_sim));
+        let (serve_addr, stop_serve) = serve_on_own_runtime(serve_sim);
+        let bare_addr = *bare.address();
+        let mock_addr = *mock.server().address();
+
+        // Warm up every target, then alternate rounds; the best round of each counts.
+        let warm = (requests / 10).max(connections);
+        load(bare_addr, None, warm, connections).await;
+        load(mock_addr, Some(&mock_auth), warm, connections).await;
+        load(serve_addr, Some(&serve_auth), warm, connections).await;
+        let (mut b, mut m, mut s) = (0f64, 0f64, 0f64);
+        let (mut mock_ratios, mut serve_ratios) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let rb = load(bare_addr, None, requests, connections).await;
+            let rm = load(mock_addr, Some(&mock_auth), requests, connections).await;
+            let rs = load(serve_addr, Some(&serve_auth), requests, connections).await;
+            println!(
+                "round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x)",
+                rm / rb,
+                rs / rb
+            );
+            mock_ratios.push(rm / rb);
+            serve_ratios.push(rs / rb);
+            b = b.max(rb);
+            m = m.max(rm);
+            s = s.max(rs);
+        }
+        // Rounds run back to back, so a ratio within one round shares the machine's mood;
+        // the median of those ratios is the figure.
+        println!("{rounds} rounds of {requests} GET {PATH} over {connections} connections (best req/s, median ratio):");
+        println!("  bare wiremock (static body)  {b:>8.0} req/s");
+        println!(
+            "  FinapiMock (wiremock + sim)  {m:>8.0} req/s  ratio {:.2} [goal >= 0.8]",
+            median(&mut mock_ratios)
+        );
+        println!(
+            "  serve (own runtime)          {s:>8.0} req/s  ratio {:.2} [goal >= 1.5]",
+            median(&mut serve_ratios)
+        );
+        let _ = stop_serve.send(());
+
+        if std::env::var("BENCH_SKIP_MATRIX").is_err() {
+            let config = CheckConfig::new(
+                Target::InProcess {
+                    faults: Faults::none(),
+                },
+                ApiVersion::V2,
+            );
+            let started = Instant::now();
+            let report = runner::run(&config).await.expect("matrix run");
+            let took = started.elapsed();
+            println!(
+                "V2 role matrix in-process: {} checks in {:.2} s [goal < 2 s]",
+                report.results.len(),
+                took.as_secs_f64()
+            );
+        }
+
+        let rss_requests = knob("BENCH_RSS_REQUESTS", 1_000_000);
+        if rss_requests > 0 {
+            rss_after_requests(rss_requests, connections).await;
+        }
+    });
+}
