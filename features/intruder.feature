@@ -12,6 +12,14 @@ Feature: What stolen credentials give an intruder
     Then the request is allowed
     And the answer lists "ann"
 
+  @rule-intruder-admin
+  Scenario: stolen admin credentials do not reveal the ids of deleted users
+    Given a verified user "ann" created through the app client
+    When the admin client deletes the user "ann"
+    Then the request is allowed
+    When the admin client lists the deleted users
+    Then the answer does not show the id of "ann"
+
   @rule-intruder-admin @rule-user-tokens-via-app-clients
   Scenario: stolen admin credentials give no user token
     Given a verified user "ann" created through the app client

@@ -103,3 +103,53 @@ async fn lists_none(world: &mut FinapiWorld) {
         listed.len()
     );
 }
+
+#[when(regex = r#"^the admin client deletes the user "([^"]+)"$"#)]
+async fn admin_deletes(world: &mut FinapiWorld, name: String) {
+    let user = world.user(&name).user;
+    let admin = world.client(Principal::AdminClient).await;
+    let session = world.session().await;
+    let token =
+        finapi_conformance::runner::session::access_token(&session.client_token(&admin).await)
+            .unwrap_or_else(|| panic!("the admin client cannot get a token"));
+    // Only the scenario's own user is named, so nothing else can be deleted.
+    let req = HttpRequest::new(http::Method::POST, session.path("deleteUsers"))
+        .bearer(Some(token))
+        .json(serde_json::json!({ "userIds": [user.id] }));
+    let resp = session.http.send(&req).await;
+    world.last = Some(resp);
+}
+
+#[when(regex = r"^the admin client lists the deleted users$")]
+async fn list_deleted(world: &mut FinapiWorld) {
+    let admin = world.client(Principal::AdminClient).await;
+    let session = world.session().await;
+    let token =
+        finapi_conformance::runner::session::access_token(&session.client_token(&admin).await)
+            .unwrap_or_else(|| panic!("the admin client cannot get a token"));
+    let path = format!(
+        "{}?isDeleted=true&perPage=500&order=userId,desc",
+        session.path("getUserList")
+    );
+    let resp = session
+        .http
+        .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(token)))
+        .await;
+    world.last = Some(resp);
+}
+
+#[then(regex = r#"^the answer does not show the id of "([^"]+)"$"#)]
+async fn id_not_shown(world: &mut FinapiWorld, name: String) {
+    let id = world.user(&name).user.id;
+    let status = world.last().status;
+    assert!(
+        (200..300).contains(&status),
+        "the user list was refused ({status})"
+    );
+    assert!(
+        !listed_ids(world)
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&id)),
+        "the id of \"{name}\" is listed in clear"
+    );
+}
