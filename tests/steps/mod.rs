@@ -313,6 +313,9 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
             }
             .boxed_local()
         })
+        // The command line belongs to the test harness (`cargo test -q`, test names), not to
+        // cucumber: options come from the environment.
+        .with_default_cli()
         .filter_run(opts.features.clone(), move |feature, _, scenario| {
             let tags: Vec<String> = scenario
                 .tags
