@@ -18,6 +18,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if opts.is_remote() && !opts.faults.is_empty() {
+        println!("features: FINAPI_VIOLATE breaks only the in-process mock; it is ignored for FINAPI_BASE_URL");
+    }
     let target = match &opts.base_url {
         Some(url) => finapi_conformance::runner::redact::url_for_display(url),
         None if opts.faults.is_empty() => "a fresh in-process mock per scenario".to_string(),

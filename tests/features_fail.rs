@@ -74,7 +74,7 @@ fn junit_cases(xml: &str) -> Vec<(String, bool)> {
                 .replace("&gt;", ">")
                 .replace("&amp;", "&");
             let name = name.strip_prefix("Scenario: ").unwrap_or(&name);
-            let name = name.rsplitn(2, ": ").nth(1).unwrap_or(name).to_string();
+            let name = name.rsplit_once(": ").map_or(name, |(n, _)| n).to_string();
             let body = case.split("</testcase>").next().unwrap_or_default();
             (name, body.contains("<failure"))
         })
@@ -274,4 +274,29 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
             .collect()
     });
     assert!(left.is_empty(), "users left behind: {left:?}");
+}
+
+/// Every one of the mock's deliberate breaks makes at least one scenario fail, and among the
+/// failures is a scenario tagged with the rule the break violates. Slow (one suite run per
+/// break): `cargo test --test features_fail -- --ignored`.
+#[tokio::test]
+#[ignore]
+async fn every_break_fails_a_scenario_of_its_rule() {
+    let mut missed = Vec::new();
+    for &v in Violation::ALL {
+        let out = broken(v, None).await;
+        let tag = format!("{}{}", steps::RULE_TAG, v.rule().id());
+        let failed: Vec<_> = out.scenarios.iter().filter(|s| !s.passed).collect();
+        let of_rule = failed.iter().any(|s| s.tags.contains(&tag));
+        if failed.is_empty() || !of_rule || out.passed() {
+            missed.push(format!(
+                "{v} (rule {}): {} failed, none tagged @{tag}",
+                v.rule(),
+                failed.len()
+            ));
+        }
+        let passed = out.scenarios.iter().filter(|s| s.passed).count();
+        assert!(passed > 50, "{v}: only {passed} scenarios passed");
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
 }
