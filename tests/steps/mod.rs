@@ -110,7 +110,7 @@ impl SuiteOptions {
             return Some("@mock-only: needs the in-process mock (its clock, a world of its own, a password change token in clear, or an injected break)");
         }
         if tags.iter().any(|t| t == MUTATES_SHARED) && !self.allow_mutations {
-            return Some("@mutates-shared: changes a real client's secret (restored afterwards); set FINAPI_ALLOW_MUTATIONS=1 to run it");
+            return Some("@mutates-shared: changes a real client's secret or configuration (put back afterwards); set FINAPI_ALLOW_MUTATIONS=1 to run it");
         }
         None
     }
@@ -277,15 +277,40 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
         .tee::<FinapiWorld, _>(writer::JUnit::for_tee(junit, Verbosity::Default))
         .normalized();
 
+    // Against a real target every scenario shares one HTTP client, so the runner's limits
+    // (requests in flight, requests per second, retries) hold for the whole run, not per
+    // scenario.
+    let shared_http = match &opts.base_url {
+        Some(url) => match runner::http::Http::new(
+            url,
+            opts.limits
+                .clone()
+                .unwrap_or_else(runner::http::Limits::remote),
+        ) {
+            Ok(http) => Some(http),
+            Err(e) => {
+                return SuiteOutcome {
+                    lint: vec![e],
+                    ..SuiteOutcome::default()
+                }
+            }
+        },
+        None => None,
+    };
     let before_opts = Arc::clone(&opts);
     let after_records = Arc::clone(&records);
     let filter_opts = Arc::clone(&opts);
     let filter_excluded = Arc::clone(&excluded);
+    // A real target sees few scenarios at a time, so they finish (and report) one by one
+    // under the shared rate limit; the mock takes cucumber's default.
+    let concurrency = if opts.is_remote() { 2 } else { 64 };
     let written = FinapiWorld::cucumber()
+        .max_concurrent_scenarios(concurrency)
         .with_writer(writer)
         .fail_on_skipped()
         .before(move |_, _, _, world| {
             world.suite = Some(Arc::clone(&before_opts));
+            world.shared_http = shared_http.clone();
             async {}.boxed_local()
         })
         .after(move |feature, _, scenario, finished, world| {
@@ -380,6 +405,8 @@ pub struct Conn {
 pub struct FinapiWorld {
     /// Set by the before hook.
     pub suite: Option<Arc<SuiteOptions>>,
+    /// The run's one HTTP client for a real target (set by the before hook).
+    pub shared_http: Option<runner::http::Http>,
     /// The API version the scenario binds its mandator to (`None`: the suite's).
     pub version: Option<ApiVersion>,
     pub conn: Option<Conn>,
@@ -442,8 +469,12 @@ impl FinapiWorld {
             let catalogue = Catalogue::embedded().with_readings(&config.readings);
             let mut opts = SessionOptions::new(config.version);
             opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+            let http = self
+                .shared_http
+                .clone()
+                .unwrap_or_else(|| connected.http.clone());
             let session = match Session::connect(
-                connected.http.clone(),
+                http,
                 connected.credentials.clone(),
                 catalogue,
                 opts,
