@@ -195,6 +195,29 @@ async fn an_undefined_step_fails_the_run() {
 }
 
 #[tokio::test]
+async fn an_ambiguous_step_fails_the_run() {
+    // This text matches two step definitions ("... logs in through <client>" and
+    // "<client> verifies ...").
+    let dir = temp_dir("ambiguous");
+    std::fs::write(
+        dir.join("ambiguous.feature"),
+        "Feature: Ambiguous\n\n  @rule-verification\n  Scenario: two steps match\n    Given a verified user \"ann\" created through the app client\n    When \"ann\" logs in through the app client verifies \"ann\"\n",
+    )
+    .expect("write feature");
+    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    assert!(!out.passed(), "an ambiguous step must fail the run");
+    assert!(out.execution_failed);
+    assert_eq!(out.scenarios.len(), 1);
+    assert!(!out.scenarios[0].passed);
+    assert!(
+        out.scenarios[0].detail.to_lowercase().contains("ambiguous"),
+        "{}",
+        out.scenarios[0].detail
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn a_scenario_without_a_known_rule_tag_fails_the_run() {
     let dir = temp_dir("lint");
     std::fs::write(

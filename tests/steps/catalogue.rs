@@ -60,7 +60,7 @@ async fn probe(
     world: &mut FinapiWorld,
     pairs: &[(Operation, Principal)],
 ) -> (Vec<CheckResult>, usize, Option<String>, usize) {
-    let conn = world.conn().await;
+    let conn = world.prepared().await;
     let (config, session) = (&conn.config, &conn.session);
     let results: Vec<CheckResult> = futures::stream::iter(pairs.iter())
         .map(|(op, p)| runner::check_one(config, session, op, *p))

@@ -398,6 +398,9 @@ pub struct Conn {
     pub config: CheckConfig,
     pub mock: Option<FinapiMock>,
     pub session: Session,
+    /// True once the session has its principals' tokens and its own users
+    /// (`Session::set_up`).
+    pub prepared: bool,
 }
 
 /// The state of one scenario.
@@ -445,7 +448,10 @@ impl FinapiWorld {
     }
 
     /// Connect on first use: a fresh mock (with the suite's breaks) or the real target, and a
-    /// runner session with its own users.
+    /// runner session. On the mock the session is set up at once (cheap, and its clock jump,
+    /// which makes the expired token, happens before any step acts); on a real target only
+    /// when a step needs the principals' tokens ([`FinapiWorld::prepared`]), which spares
+    /// every other scenario the set-up's requests and users.
     pub async fn conn(&mut self) -> &mut Conn {
         if self.conn.is_none() {
             let suite = self.suite();
@@ -473,24 +479,37 @@ impl FinapiWorld {
                 .shared_http
                 .clone()
                 .unwrap_or_else(|| connected.http.clone());
-            let session = match Session::connect(
-                http,
-                connected.credentials.clone(),
-                catalogue,
-                opts,
-            )
-            .await
-            {
-                Ok(s) => s,
-                Err(e) => panic!("cannot set up a session with the target: {e}"),
-            };
+            let session = Session::new(http, connected.credentials.clone(), catalogue, opts);
+            let in_process = connected.mock.is_some();
             self.conn = Some(Conn {
                 config,
                 mock: connected.mock,
                 session,
+                prepared: false,
             });
+            if in_process {
+                let conn = self.conn.as_mut().expect("stored just above");
+                if let Err(e) = conn.session.set_up().await {
+                    panic!("cannot set up a session with the mock: {e}");
+                }
+                conn.prepared = true;
+            }
         }
         self.conn.as_mut().expect("connected just above")
+    }
+
+    /// The connection with its session set up: every principal's token, the run's users and
+    /// their data (what the runner's probes address).
+    pub async fn prepared(&mut self) -> &mut Conn {
+        let conn = self.conn().await;
+        if !conn.prepared {
+            // Users created before a failure are removed by `finish`, like all others.
+            if let Err(e) = conn.session.set_up().await {
+                panic!("cannot set up a session with the target: {e}");
+            }
+            conn.prepared = true;
+        }
+        conn
     }
 
     pub async fn session(&mut self) -> &Session {
@@ -545,6 +564,7 @@ impl FinapiWorld {
         tokens::restore_config(self).await;
         tokens::restore_secrets(self).await;
         if let Some(conn) = &self.conn {
+            // The mock goes away with its users; a real target keeps them unless removed.
             if conn.mock.is_none() {
                 let left = conn.session.clean_up().await;
                 if left > 0 {

@@ -171,18 +171,12 @@ async fn can_log_in(world: &mut FinapiWorld, name: String, can: String, who: Str
     world.last = Some(resp);
 }
 
-/// How many failed logins lock a user, from the app client's configuration on the target.
-fn max_attempts(world: &FinapiWorld) -> u64 {
-    world
-        .conn
-        .as_ref()
-        .and_then(|c| {
-            c.session
-                .fixtures
-                .client_config
-                .get("maxUserLoginAttempts")
-                .and_then(Value::as_u64)
-        })
+/// How many failed logins through `who` lock a user, from its client configuration.
+async fn max_attempts(world: &mut FinapiWorld, who: Principal) -> u64 {
+    read_config(world, who)
+        .await
+        .get("maxUserLoginAttempts")
+        .and_then(Value::as_u64)
         .filter(|n| *n > 0)
         .expect("the client configuration sets no maxUserLoginAttempts (lockout is off)")
 }
@@ -192,8 +186,7 @@ fn max_attempts(world: &FinapiWorld) -> u64 {
 )]
 async fn fail_logins(world: &mut FinapiWorld, name: String, who: String) {
     let who = principal(&who);
-    world.session().await;
-    let n = max_attempts(world);
+    let n = max_attempts(world, who).await;
     let named = world.user(&name);
     let wrong = RunUser {
         id: named.user.id.clone(),
@@ -456,15 +449,13 @@ async fn time_passes(world: &mut FinapiWorld, kind: String) {
     } else {
         "clientAccessTokensValidityPeriod"
     };
-    let conn = world.conn().await;
-    let validity = conn
-        .session
-        .fixtures
-        .client_config
+    let validity = read_config(world, Principal::AppClient)
+        .await
         .get(key)
         .and_then(Value::as_u64)
         .unwrap_or_else(|| panic!("the client configuration has no {key}"));
     assert!(validity > 0, "{key} is 0: tokens never expire");
+    let conn = world.conn().await;
     let mock = conn
         .mock
         .as_ref()
@@ -594,7 +585,7 @@ async fn calls(world: &mut FinapiWorld, who: String, id: String, of: String) {
         "the other API version" => other(own),
         text => version(text.trim_start_matches("API ")),
     };
-    let session = world.session().await;
+    let session = &world.prepared().await.session;
     let op = session
         .catalogue
         .get(v, &id)
