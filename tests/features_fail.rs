@@ -8,6 +8,7 @@ mod steps;
 
 use std::path::{Path, PathBuf};
 
+use finapi_conformance::model::ApiVersion;
 use finapi_conformance::runner::Credentials;
 use finapi_conformance::{FinapiMock, Violation};
 use steps::{run_suite, SuiteOptions, SuiteOutcome};
@@ -82,24 +83,28 @@ fn junit_cases(xml: &str) -> Vec<(String, bool)> {
 }
 
 #[tokio::test]
-async fn the_faithful_mock_passes_every_scenario() {
-    let out = run_suite(SuiteOptions::mock(features())).await;
-    let failed: Vec<_> = out
-        .scenarios
-        .iter()
-        .filter(|s| !s.passed)
-        .map(|s| format!("{}: {}: {}", s.feature, s.name, s.detail))
-        .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
-    assert!(out.lint.is_empty(), "{:#?}", out.lint);
-    assert!(out.passed(), "{out:#?}");
-    assert!(
-        out.scenarios.len() > 70,
-        "{} scenarios",
-        out.scenarios.len()
-    );
-    assert!(out.excluded.is_empty(), "nothing is left out on the mock");
-    assert_eq!(out.skipped_steps, 0);
+async fn the_faithful_mock_passes_every_scenario_in_both_api_versions() {
+    for version in ApiVersion::ALL {
+        let mut opts = SuiteOptions::mock(features());
+        opts.version = version;
+        let out = run_suite(opts).await;
+        let failed: Vec<_> = out
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed)
+            .map(|s| format!("{}: {}: {}", s.feature, s.name, s.detail))
+            .collect();
+        assert!(failed.is_empty(), "{version}: {failed:#?}");
+        assert!(out.lint.is_empty(), "{:#?}", out.lint);
+        assert!(out.passed(), "{version}: {out:#?}");
+        assert!(
+            out.scenarios.len() > 70,
+            "{} scenarios",
+            out.scenarios.len()
+        );
+        assert!(out.excluded.is_empty(), "nothing is left out on the mock");
+        assert_eq!(out.skipped_steps, 0);
+    }
 }
 
 #[tokio::test]
