@@ -34,8 +34,8 @@ async fn main() {
     };
     println!("features: {} against {target}", opts.features.display());
     let outcome = steps::run_suite(opts).await;
-    for problem in &outcome.lint {
-        println!("feature file problem: {problem}");
+    for problem in &outcome.problems {
+        println!("features: problem: {problem}");
     }
     for s in outcome.scenarios.iter().filter(|s| !s.passed) {
         println!(

@@ -143,8 +143,10 @@ pub struct SuiteOutcome {
     pub scenarios: Vec<ScenarioRecord>,
     /// Scenarios left out for this target: (feature: scenario, reason).
     pub excluded: Vec<(String, String)>,
-    /// Problems of the feature files themselves (a missing or unknown `@rule-` tag).
-    pub lint: Vec<String>,
+    /// Problems found outside the scenarios, each failing the run: a feature file whose
+    /// scenario lacks a valid `@rule-<id>` tag, a JUnit path that cannot be written, a base
+    /// URL the HTTP client refuses.
+    pub problems: Vec<String>,
     pub parsing_errors: usize,
     pub failed_steps: usize,
     pub skipped_steps: usize,
@@ -157,7 +159,7 @@ impl SuiteOutcome {
     /// True when every scenario ran and passed and the feature files are in order.
     pub fn passed(&self) -> bool {
         !self.execution_failed
-            && self.lint.is_empty()
+            && self.problems.is_empty()
             && self.parsing_errors == 0
             && !self.scenarios.is_empty()
             && self.scenarios.iter().all(|s| s.passed)
@@ -262,10 +264,10 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
             Ok(f) => Box::new(f),
             Err(e) => {
                 let mut out = SuiteOutcome {
-                    lint,
+                    problems: lint,
                     ..SuiteOutcome::default()
                 };
-                out.lint
+                out.problems
                     .push(format!("cannot write JUnit to {}: {e}", path.display()));
                 return out;
             }
@@ -290,7 +292,7 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
             Ok(http) => Some(http),
             Err(e) => {
                 return SuiteOutcome {
-                    lint: vec![e],
+                    problems: vec![e],
                     ..SuiteOutcome::default()
                 }
             }
@@ -367,7 +369,7 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
     SuiteOutcome {
         scenarios,
         excluded,
-        lint,
+        problems: lint,
         parsing_errors: written.parsing_errors(),
         failed_steps: written.failed_steps(),
         skipped_steps: written.skipped_steps(),
