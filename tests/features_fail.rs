@@ -331,3 +331,26 @@ async fn every_break_fails_a_scenario_of_its_rule() {
     }
     assert!(missed.is_empty(), "{missed:#?}");
 }
+
+#[tokio::test]
+async fn strict_mode_holds_on_the_faithful_mock_and_sees_malformed_error_bodies_everywhere() {
+    let mut opts = SuiteOptions::mock(features());
+    opts.strict = true;
+    let clean = run_suite(opts.clone()).await;
+    assert!(clean.passed(), "{:#?}", clean.failed());
+
+    opts.faults = opts.faults.with(Violation::PlainTextErrors);
+    let strict = run_suite(opts).await;
+    let boundary = broken(Violation::PlainTextErrors, None).await;
+    let failed = strict.failed();
+    // The error-shape scenarios fail in both modes; in strict mode the role-model steps also
+    // judge every 403 body they provoke.
+    for f in boundary.failed() {
+        assert!(failed.contains(&f), "{f} fails in boundary mode only");
+    }
+    assert!(
+        failed.len() > boundary.failed().len() + 10,
+        "strict: {failed:#?}"
+    );
+    assert!(failed.iter().any(|f| f.starts_with("User tokens:")));
+}

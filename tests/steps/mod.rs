@@ -57,6 +57,9 @@ pub struct SuiteOptions {
     pub credentials: Option<runner::Credentials>,
     /// HTTP limits (`None`: gentle ones for a real target, fast ones for the mock).
     pub limits: Option<runner::http::Limits>,
+    /// Judge the catalogue steps' probes in the runner's strict mode (exact status and error
+    /// body) instead of boundary mode.
+    pub strict: bool,
 }
 
 impl SuiteOptions {
@@ -72,12 +75,14 @@ impl SuiteOptions {
             console: false,
             credentials: None,
             limits: None,
+            strict: false,
         }
     }
 
     /// Read the environment: `FINAPI_BASE_URL` (a real target; `mock` or unset for the
     /// in-process mock), `FINAPI_API_VERSION`, `FINAPI_VIOLATE=name,name`,
-    /// `FINAPI_ALLOW_MUTATIONS=1`, `CUCUMBER_JUNIT=path`, `FINAPI_FEATURES=dir`.
+    /// `FINAPI_ALLOW_MUTATIONS=1`, `FINAPI_STRICT=1`, `CUCUMBER_JUNIT=path`,
+    /// `FINAPI_FEATURES=dir`.
     pub fn from_env() -> Result<SuiteOptions, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let features = var("FINAPI_FEATURES")
@@ -93,6 +98,7 @@ impl SuiteOptions {
         }
         opts.allow_mutations = var("FINAPI_ALLOW_MUTATIONS").is_some_and(|v| v != "0");
         opts.junit = var("CUCUMBER_JUNIT").map(PathBuf::from);
+        opts.strict = var("FINAPI_STRICT").is_some_and(|v| v != "0");
         opts.console = true;
         Ok(opts)
     }
@@ -470,6 +476,9 @@ impl FinapiWorld {
             config.lifecycle = false;
             config.credentials = suite.credentials.clone();
             config.limits = suite.limits.clone();
+            if suite.strict {
+                config.mode = finapi_conformance::model::Mode::Strict;
+            }
             let connected = match runner::connect(&config).await {
                 Ok(c) => c,
                 Err(e) => panic!("cannot reach the target: {e}"),
