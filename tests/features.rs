@@ -3,7 +3,9 @@
 //! By default every scenario runs against a fresh in-process mock. With `FINAPI_BASE_URL` set
 //! (and the `check` command's credential variables) the same features run against that target;
 //! `@mock-only` scenarios are left out there, each with a printed reason. `CUCUMBER_JUNIT=path`
-//! writes a JUnit report; `FINAPI_VIOLATE=name,name` injects breaks into every scenario's mock.
+//! writes a JUnit report; `FINAPI_VIOLATE=name,name` injects breaks into every scenario's mock;
+//! `FINAPI_STRICT=1`, `FINAPI_ALLOW_MUTATIONS=1` and `FINAPI_FEATURES=dir` are described in
+//! `features/README.md`.
 //! Undefined, skipped or ambiguous steps, and scenarios without a valid `@rule-<id>` tag, fail
 //! the run.
 
