@@ -39,8 +39,12 @@ use crate::world::World;
 pub const CATCH_ALL_PRIORITY: u8 = u8::MAX;
 
 /// A running mock finAPI on a wiremock server.
+///
+/// Dropping it stops the server and verifies the expectations of your own mocks, as wiremock
+/// does (a failed `expect` panics in the dropping thread).
 pub struct FinapiMock {
-    server: MockServer,
+    /// Always `Some` until [`Drop`] takes it.
+    server: Option<MockServer>,
     simulator: Simulator,
 }
 
@@ -97,7 +101,10 @@ impl FinapiMockBuilder {
             .named("finAPI simulator")
             .mount(&server)
             .await;
-        FinapiMock { server, simulator }
+        FinapiMock {
+            server: Some(server),
+            simulator,
+        }
     }
 }
 
@@ -113,12 +120,14 @@ impl FinapiMock {
 
     /// Base URL, e.g. `http://127.0.0.1:43127`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.server().uri()
     }
 
     /// The wiremock server: mount your own mocks on it to override single endpoints.
     pub fn server(&self) -> &MockServer {
-        &self.server
+        self.server
+            .as_ref()
+            .expect("the server is present until the mock is dropped")
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -132,7 +141,29 @@ impl FinapiMock {
 
     /// wiremock's journal of every request received.
     pub async fn received_requests(&self) -> Option<Vec<Request>> {
-        self.server.received_requests().await
+        self.server().received_requests().await
+    }
+}
+
+impl Drop for FinapiMock {
+    /// wiremock's own drop blocks on an async lock with `futures::executor::block_on`. On a
+    /// tokio worker whose cooperative budget is already spent, tokio's lock keeps answering
+    /// "not yet" and that loop never ends. So inside a runtime the server is dropped on a
+    /// short-lived thread of its own (no budget there), and this thread waits for it; a panic
+    /// from a failed expectation is passed on to the caller, as without the hop.
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return drop(server);
+        }
+        let outcome = std::thread::scope(|scope| scope.spawn(move || drop(server)).join());
+        if let Err(panic) = outcome {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }
 

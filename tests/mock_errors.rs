@@ -371,3 +371,52 @@ async fn the_journal_records_requests() {
     let auth = journal[1].headers.get("authorization").unwrap();
     assert_eq!(auth.to_str().unwrap(), format!("Bearer {app}"));
 }
+
+/// Dropping the mock on a tokio worker whose cooperative budget is spent used to spin forever
+/// inside wiremock's drop. The scenario runs on a thread of its own so that a regression shows
+/// up as a failed assertion instead of a hung test run.
+#[test]
+fn dropping_the_mock_on_a_worker_with_a_spent_budget_returns() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mock = FinapiMock::start().await;
+            let res = send(http().get(format!("{}/api/v2/banks", mock.uri()))).await;
+            assert_eq!(res.status, 401);
+            // Spend the task's budget without yielding: each ready receive costs one unit.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            for _ in 0..1_000 {
+                tx.send(()).expect("open channel");
+                let _ = futures::FutureExt::now_or_never(rx.recv());
+            }
+            drop(mock);
+        });
+        let _ = done_tx.send(());
+    });
+    let finished = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert!(finished.is_ok(), "dropping the mock did not return");
+}
+
+/// The drop still verifies the expectations of the user's own mocks, as wiremock does.
+#[tokio::test]
+async fn an_unmet_expectation_still_fails_on_drop() {
+    let mock = FinapiMock::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/banks"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(mock.server())
+        .await;
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(mock)));
+    let message = dropped.expect_err("an unmet expectation panics on drop");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| message.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(text.contains("Verifications failed"), "{text}");
+}

@@ -583,12 +583,9 @@ impl FinapiWorld {
                 }
             }
         }
-        // Dropping a wiremock server blocks on an async lock. On the runtime thread that
-        // polls every scenario, tokio's cooperative budget can be spent, and then that
-        // nested wait spins for ever; a blocking-pool thread has no budget.
-        if let Some(conn) = self.conn.take() {
-            let _ = tokio::task::spawn_blocking(move || drop(conn)).await;
-        }
+        // The scenario's mock (if any) stops here; `FinapiMock`'s drop is safe on a runtime
+        // thread whatever its cooperative budget.
+        self.conn = None;
     }
 }
 
