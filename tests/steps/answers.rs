@@ -7,6 +7,7 @@ use serde_json::Value;
 use finapi_conformance::model::expect::{bad_credentials_shape, error_message_shape};
 use finapi_conformance::model::Principal;
 use finapi_conformance::runner::http::HttpRequest;
+use finapi_conformance::runner::Session;
 
 use super::{principal, FinapiWorld};
 
@@ -104,14 +105,20 @@ async fn lists_none(world: &mut FinapiWorld) {
     );
 }
 
-#[when(regex = r#"^the admin client deletes the user "([^"]+)"$"#)]
-async fn admin_deletes(world: &mut FinapiWorld, name: String) {
-    let user = world.user(&name).user;
+/// The scenario's session and an access token of the admin client.
+async fn admin_session(world: &mut FinapiWorld) -> (&Session, String) {
     let admin = world.client(Principal::AdminClient).await;
     let session = world.session().await;
     let token =
         finapi_conformance::runner::session::access_token(&session.client_token(&admin).await)
             .unwrap_or_else(|| panic!("the admin client cannot get a token"));
+    (session, token)
+}
+
+#[when(regex = r#"^the admin client deletes the user "([^"]+)"$"#)]
+async fn admin_deletes(world: &mut FinapiWorld, name: String) {
+    let user = world.user(&name).user;
+    let (session, token) = admin_session(world).await;
     // Only the scenario's own user is named, so nothing else can be deleted.
     let req = HttpRequest::new(http::Method::POST, session.path("deleteUsers"))
         .bearer(Some(token))
@@ -122,11 +129,7 @@ async fn admin_deletes(world: &mut FinapiWorld, name: String) {
 
 #[when(regex = r"^the admin client lists the deleted users$")]
 async fn list_deleted(world: &mut FinapiWorld) {
-    let admin = world.client(Principal::AdminClient).await;
-    let session = world.session().await;
-    let token =
-        finapi_conformance::runner::session::access_token(&session.client_token(&admin).await)
-            .unwrap_or_else(|| panic!("the admin client cannot get a token"));
+    let (session, token) = admin_session(world).await;
     let path = format!(
         "{}?isDeleted=true&perPage=500&order=userId,desc",
         session.path("getUserList")

@@ -72,37 +72,39 @@ async fn create_user(world: &mut FinapiWorld, state: String, name: String, who: 
 
 #[when(regex = r#"^(.+) verifies "([^"]+)"$"#)]
 async fn verify_user(world: &mut FinapiWorld, who: String, name: String) {
-    let who = principal(&who);
-    let user = world.user(&name).user;
-    let token = client_token(world, who).await;
-    let path = world
-        .session()
-        .await
-        .path("verifyUser")
-        .replace("{userId}", &user.id);
-    let resp = send(
-        world,
-        bearer(HttpRequest::new(http::Method::POST, path), &token),
-    )
-    .await;
-    world.last = Some(resp);
+    call_on_user(world, &who, &name, http::Method::POST, "verifyUser").await;
 }
 
 #[when(regex = r#"^(.+) deletes the unverified user "([^"]+)"$"#)]
 async fn delete_unverified(world: &mut FinapiWorld, who: String, name: String) {
-    let who = principal(&who);
-    let user = world.user(&name).user;
+    call_on_user(
+        world,
+        &who,
+        &name,
+        http::Method::DELETE,
+        "deleteUnverifiedUser",
+    )
+    .await;
+}
+
+/// `who` calls `operation` (a path with `{userId}`) on the named user with its client token;
+/// the answer becomes the scenario's last answer.
+async fn call_on_user(
+    world: &mut FinapiWorld,
+    who: &str,
+    name: &str,
+    method: http::Method,
+    operation: &str,
+) {
+    let who = principal(who);
+    let user = world.user(name).user;
     let token = client_token(world, who).await;
     let path = world
         .session()
         .await
-        .path("deleteUnverifiedUser")
+        .path(operation)
         .replace("{userId}", &user.id);
-    let resp = send(
-        world,
-        bearer(HttpRequest::new(http::Method::DELETE, path), &token),
-    )
-    .await;
+    let resp = send(world, bearer(HttpRequest::new(method, path), &token)).await;
     world.last = Some(resp);
 }
 
