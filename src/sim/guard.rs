@@ -92,11 +92,8 @@ pub fn authenticate(ctx: &Ctx<'_>, state: &State) -> Result<Caller, ApiError> {
         .ok_or_else(ApiError::invalid_token)?;
     if let Some(user) = &record.user {
         // A deleted user's tokens die with the user.
-        // Token records hold the lower-cased id, the users map's key.
         state
-            .users
-            .get(record.mandator)
-            .and_then(|users| users.get(user))
+            .user(record.mandator, user)
             .ok_or_else(ApiError::invalid_token)?;
     }
     Ok(Caller {

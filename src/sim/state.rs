@@ -219,11 +219,11 @@ impl State {
     }
 
     pub fn user(&self, mandator: MandatorIx, id: &str) -> Option<&User> {
-        self.users.get(mandator)?.get(&id.to_lowercase())
+        self.users.get(mandator)?.get(user_key(id).as_ref())
     }
 
     pub fn user_mut(&mut self, mandator: MandatorIx, id: &str) -> Option<&mut User> {
-        self.users.get_mut(mandator)?.get_mut(&id.to_lowercase())
+        self.users.get_mut(mandator)?.get_mut(user_key(id).as_ref())
     }
 
     pub fn mandator_of_client(&self, client: &str) -> Option<MandatorIx> {
@@ -393,4 +393,15 @@ fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[(b & 15) as usize] as char);
     }
     out
+}
+
+/// The users map's key for an id: ids are case-insensitive, keys lower-case. Ids that are
+/// already lower-case (every key, and what token records hold) are used as they are, so the
+/// lookup on every authenticated request allocates nothing.
+fn user_key(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(id.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(id)
+    }
 }
