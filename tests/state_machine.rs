@@ -852,22 +852,37 @@ impl Step<'_> {
         }
     }
 
+    /// Ask the token endpoint for `grant` through `client`, whose secret is of generation
+    /// `secret_gen`, with the grant's own `fields`; the answer is checked as `what`.
+    fn grant(
+        &mut self,
+        what: &str,
+        grant: &str,
+        client: Cl,
+        secret_gen: u32,
+        fields: Vec<(String, String)>,
+    ) -> SimResponse {
+        let mut form = vec![
+            ("grant_type".into(), grant.into()),
+            ("client_id".into(), client.id().into()),
+            ("client_secret".into(), secret(client, secret_gen)),
+        ];
+        form.extend(fields);
+        let path = token_path(self.m.version_used);
+        let resp = self.send("POST", path, None, Payload::Form(form));
+        self.check(what, &resp);
+        resp
+    }
+
     fn client_token(&mut self, client: Cl) -> String {
-        let v = self.m.version_used;
-        let resp = self.send(
-            "POST",
-            token_path(v),
-            None,
-            Payload::Form(vec![
-                ("grant_type".into(), "client_credentials".into()),
-                ("client_id".into(), client.id().into()),
-                (
-                    "client_secret".into(),
-                    secret(client, self.m.secret_gen_before[client.ix()]),
-                ),
-            ]),
+        let secret_gen = self.m.secret_gen_before[client.ix()];
+        let resp = self.grant(
+            "client token",
+            "client_credentials",
+            client,
+            secret_gen,
+            vec![],
         );
-        self.check("client token", &resp);
         resp.json()["access_token"]
             .as_str()
             .unwrap_or("")
@@ -875,23 +890,12 @@ impl Step<'_> {
     }
 
     fn login(&mut self, what: &str, via: Cl, u: usize, pw: &str) {
-        let v = self.m.version_used;
-        let resp = self.send(
-            "POST",
-            token_path(v),
-            None,
-            Payload::Form(vec![
-                ("grant_type".into(), "password".into()),
-                ("client_id".into(), via.id().into()),
-                (
-                    "client_secret".into(),
-                    secret(via, self.m.secret_gen[via.ix()]),
-                ),
-                ("username".into(), user_id(u)),
-                ("password".into(), pw.into()),
-            ]),
-        );
-        self.check(what, &resp);
+        let secret_gen = self.m.secret_gen[via.ix()];
+        let fields = vec![
+            ("username".into(), user_id(u)),
+            ("password".into(), pw.into()),
+        ];
+        self.grant(what, "password", via, secret_gen, fields);
     }
 
     fn run(mut self) {
@@ -933,18 +937,14 @@ impl Step<'_> {
             }
             Tr::Refresh { via, .. } => {
                 let r = m.picked_tok.unwrap();
-                let resp = self.send(
-                    "POST",
-                    token_path(v),
-                    None,
-                    Payload::Form(vec![
-                        ("grant_type".into(), "refresh_token".into()),
-                        ("client_id".into(), via.id().into()),
-                        ("client_secret".into(), secret(via, m.secret_gen[via.ix()])),
-                        ("refresh_token".into(), self.sut.toks[r].clone()),
-                    ]),
+                let fields = vec![("refresh_token".into(), self.sut.toks[r].clone())];
+                self.grant(
+                    "refresh grant",
+                    "refresh_token",
+                    via,
+                    m.secret_gen[via.ix()],
+                    fields,
                 );
-                self.check("refresh grant", &resp);
             }
             Tr::Revoke { via, hint, .. } => {
                 let t = m.picked_tok.unwrap();

@@ -22,6 +22,24 @@ fn field(resp: &HttpResponse, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Assert that `what` was let through (`allowed`) or refused by the target. A missing answer
+/// (status 0: timeout, connection error) never counts as a refusal.
+fn assert_outcome(resp: &HttpResponse, allowed: bool, what: &str) {
+    if allowed {
+        assert!(
+            resp.is_success(),
+            "{what} was refused (status {})",
+            resp.status
+        );
+    } else {
+        assert!(
+            !resp.is_success() && resp.status != 0,
+            "{what} was let through (status {})",
+            resp.status
+        );
+    }
+}
+
 fn bearer(req: HttpRequest, token: &str) -> HttpRequest {
     req.bearer(Some(token.to_string()))
 }
@@ -165,19 +183,11 @@ async fn logs_in(world: &mut FinapiWorld, name: String, who: String) {
 async fn can_log_in(world: &mut FinapiWorld, name: String, can: String, who: String) {
     let who = principal(&who);
     let resp = log_in(world, &name, who).await;
-    if can == "can" {
-        assert!(
-            resp.is_success(),
-            "\"{name}\" could not log in through the {who} (status {})",
-            resp.status
-        );
-    } else {
-        assert!(
-            !resp.is_success() && resp.status != 0,
-            "\"{name}\" logged in through the {who} (status {})",
-            resp.status
-        );
-    }
+    assert_outcome(
+        &resp,
+        can == "can",
+        &format!("\"{name}\" logging in through the {who}"),
+    );
     world.last = Some(resp);
 }
 
@@ -371,19 +381,11 @@ async fn refreshes(world: &mut FinapiWorld, who: String, name: String) {
 #[then(regex = r#"^"([^"]+)"'s refresh token (works|is refused)$"#)]
 async fn refresh_works(world: &mut FinapiWorld, name: String, state: String) {
     let resp = refresh(world, &name, Principal::AppClient).await;
-    if state == "works" {
-        assert!(
-            resp.is_success(),
-            "\"{name}\"'s refresh token was refused ({})",
-            resp.status
-        );
-    } else {
-        assert!(
-            !resp.is_success() && resp.status != 0,
-            "\"{name}\"'s refresh token still works (status {})",
-            resp.status
-        );
-    }
+    assert_outcome(
+        &resp,
+        state == "works",
+        &format!("\"{name}\"'s refresh token"),
+    );
     world.last = Some(resp);
 }
 
