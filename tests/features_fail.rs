@@ -302,9 +302,6 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
             .collect()
     });
     assert!(left.is_empty(), "users left behind: {left:?}");
-    // Dropping a wiremock server waits on an async lock; off the runtime thread it cannot
-    // meet an exhausted cooperative budget (see `FinapiWorld::finish`).
-    let _ = tokio::task::spawn_blocking(move || drop(target)).await;
 }
 
 /// Every one of the mock's deliberate breaks makes at least one scenario fail, and among the
