@@ -91,7 +91,7 @@ fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
 /// When a token issued at `now` with `validity` seconds expires (`None`: never). A validity
 /// beyond the calendar's range (a client configuration may hold any `u64`) saturates at the
 /// latest representable instant instead of overflowing.
-pub fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
+fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
     if validity == 0 {
         return None;
     }
@@ -104,7 +104,7 @@ pub fn expiry(now: DateTime<Utc>, validity: u64) -> Option<DateTime<Utc>> {
 }
 
 /// Whole seconds until `at` (rounded up, at least 1); 0 for a token that never expires.
-pub fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
+fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
     match at {
         None => 0,
         Some(at) => at
