@@ -471,7 +471,7 @@ def read_operation(name: str, fn: ast.FunctionDef, ser: ast.FunctionDef, known: 
         if arg.arg in facts["params"]:
             json_name, loc = facts["params"][arg.arg]
             set_int_format(schema, json_name)
-            params.append({"name": json_name, "in": loc, "required": required or loc == "path", "schema": schema})
+            params.append({"name": json_name, "in": loc, "required": required, "schema": schema})
         elif arg.arg in facts["form"]:
             json_name = facts["form"][arg.arg]
             set_int_format(schema, json_name)
@@ -574,10 +574,27 @@ def check(doc: dict, rows: dict[str, tuple[str, str]]) -> list[str]:
     for name, schema in models.items():
         walk_schemas(schema, f"models.{name}", found)
     for op_id, op in ops.items():
+        if op.get("method") not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            problems.append(f"{op_id}: method {op.get('method')!r}")
+        seen = set()
         for p in op.get("params", []):
             if p.get("in") not in ("path", "query", "header"):
                 problems.append(f"{op_id}: param {p.get('name')} in {p.get('in')!r}")
+            if (p.get("name"), p.get("in")) in seen:
+                problems.append(f"{op_id}: param {p.get('name')} twice")
+            seen.add((p.get("name"), p.get("in")))
             walk_schemas(p.get("schema"), f"{op_id}.param.{p.get('name')}", found)
+            if p.get("in") == "path" and p.get("required") is not True:
+                problems.append(f"{op_id}: path param {p.get('name')} not required")
+        templated = set(re.findall(r"\{([^}]+)\}", op.get("path", "")))
+        in_path = {p.get("name") for p in op.get("params", []) if p.get("in") == "path"}
+        if templated != in_path:
+            problems.append(f"{op_id}: path placeholders {sorted(templated)} but path params {sorted(in_path)}")
+        if "body" in op and op["body"].get("content") not in (
+            "application/json",
+            "application/x-www-form-urlencoded",
+        ):
+            problems.append(f"{op_id}: body content {op['body'].get('content')!r}")
         if "body" in op:
             walk_schemas(op["body"].get("schema"), f"{op_id}.body", found)
         for status, schema in op.get("responses", {}).items():
