@@ -223,8 +223,9 @@ class CommittedShapesTest(unittest.TestCase):
         cls.rows = v2.catalogue_rows(v2.DEFAULT_CSV)
 
     def problems(self, doc: dict) -> list[str]:
+        success = {k: status for k, (_, _, status) in v2.catalogue_details(v2.DEFAULT_CSV).items()}
         with redirect_stdout(io.StringIO()):
-            return v2.check(doc, self.rows)
+            return v2.check(doc, self.rows, success)
 
     def test_committed_file_is_clean_and_complete(self) -> None:
         self.assertEqual(self.problems(self.doc), [])
@@ -264,6 +265,11 @@ class CommittedShapesTest(unittest.TestCase):
         self.assertTrue(any("unresolved ref NoSuchModel" in p for p in problems), problems)
         self.assertTrue(any("getBank.200: neither ref, type nor one_of" in p for p in problems), problems)
         self.assertTrue(any("required ghost is not a field" in p for p in problems), problems)
+
+    def test_undocumented_catalogue_success_status_is_reported(self) -> None:
+        doc = copy.deepcopy(self.doc)
+        doc["operations"]["createLabel"]["responses"].pop("201")
+        self.assertTrue(any(p.startswith("createLabel: catalogue success status 201") for p in self.problems(doc)))
 
     def test_path_placeholder_without_param_is_reported(self) -> None:
         doc = copy.deepcopy(self.doc)

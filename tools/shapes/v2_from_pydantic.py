@@ -517,12 +517,17 @@ def read_operation(name: str, fn: ast.FunctionDef, ser: ast.FunctionDef, known: 
 
 def catalogue_rows(csv_path: Path) -> dict[str, tuple[str, str]]:
     """V2 operationId -> (method, path) from operations.csv, without the getToken.* helper rows."""
+    return {op_id: (method, path) for op_id, (method, path, _) in catalogue_details(csv_path).items()}
+
+
+def catalogue_details(csv_path: Path) -> dict[str, tuple[str, str, str]]:
+    """V2 operationId -> (method, path, success status) from operations.csv."""
     rows = {}
     with csv_path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row["version"] != "v2" or "." in row["operation"]:
                 continue
-            rows[row["operation"]] = (row["method"].upper(), row["path"])
+            rows[row["operation"]] = (row["method"].upper(), row["path"], row["success"])
     return rows
 
 
@@ -564,7 +569,8 @@ def walk_schemas(schema: object, where: str, out: list[tuple[str, dict]]) -> Non
         walk_schemas(sub, f"{where}.one_of[{i}]", out)
 
 
-def check(doc: dict, rows: dict[str, tuple[str, str]]) -> list[str]:
+def check(doc: dict, rows: dict[str, tuple[str, str]], success: dict[str, str] | None = None) -> list[str]:
+    """Problems with a v2 shapes document; `success` maps operationId -> the catalogue's status."""
     problems = []
     models = doc.get("models", {})
     ops = doc.get("operations", {})
@@ -620,6 +626,8 @@ def check(doc: dict, rows: dict[str, tuple[str, str]]) -> list[str]:
             problems.append(f"catalogue operation {op_id} ({method} {path}) has no shape")
         elif (op.get("method"), op.get("path")) != (method, path):
             problems.append(f"{op_id}: shape says {op.get('method')} {op.get('path')}, catalogue {method} {path}")
+        elif success and success.get(op_id) and success[op_id] not in op.get("responses", {}):
+            problems.append(f"{op_id}: catalogue success status {success[op_id]} is not a documented response")
     enums = sum(1 for s in models.values() if "enum" in s)
     print(
         f"v2 shapes: {len(models) - enums} models, {enums} enums, {len(ops)} operations; "
@@ -655,7 +663,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--operations", type=Path, default=DEFAULT_CSV, help="operations.csv")
     args = ap.parse_args(argv)
     try:
-        rows = catalogue_rows(args.operations)
+        details = catalogue_details(args.operations)
+        rows = {op_id: (method, path) for op_id, (method, path, _) in details.items()}
+        success = {op_id: status for op_id, (_, _, status) in details.items()}
         if args.check:
             doc = json.loads(args.shapes.read_text(encoding="utf-8"))
         elif args.package is None:
@@ -670,7 +680,7 @@ def main(argv: list[str]) -> int:
     except (OSError, ShapeError, json.JSONDecodeError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    problems = check(doc, rows)
+    problems = check(doc, rows, success)
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     return 1 if problems else 0
