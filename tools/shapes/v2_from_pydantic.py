@@ -132,8 +132,10 @@ def field_kwargs(call: ast.expr) -> dict[str, object]:
 def apply_constraints(schema: dict, kw: dict[str, object], where: str) -> None:
     """Carry pydantic length/range/pattern constraints into SCHEMA keys."""
     for key, value in kw.items():
-        if key in ("description", "strict", "alias", "default", "examples", "example"):
+        if key in ("description", "strict", "alias", "default", "default_factory", "examples", "example"):
             continue
+        if isinstance(value, ast.AST):
+            raise ShapeError(f"{where}: {key} is not a literal ({ast.unparse(value)})")
         if key in ("min_length", "max_length", "min_items", "max_items"):
             bound = key.split("_")[0]
             if schema.get("type") == "array":
