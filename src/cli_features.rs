@@ -104,7 +104,18 @@ pub async fn run(args: FeaturesArgs) -> Result<i32, Failure> {
         }
     };
     println!("features: {} against {target}", opts.features.describe());
-    let outcome = gherkin::run_suite(opts).await;
+    let outcome = if opts.is_remote() {
+        // Scenarios remove their users when they end; one stopped halfway cannot.
+        tokio::select! {
+            outcome = gherkin::run_suite(opts) => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted: scenarios still running did not remove the users they created (ids start with `fc-`)");
+                return Ok(2);
+            }
+        }
+    } else {
+        gherkin::run_suite(opts).await
+    };
     print!("{}", outcome.report());
     Ok(outcome.exit_code())
 }
