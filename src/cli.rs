@@ -168,6 +168,11 @@ pub struct ServeArgs {
     /// How many recent requests the journal keeps (method, path, status only); 0 = none.
     #[arg(long, default_value_t = 1000)]
     pub journal: usize,
+
+    /// Answer like a busy real deployment: `staging`, or knobs separated by commas
+    /// (validate-first, rate-limit, flaky, latency, long-tokens, alt-errors, seed=N).
+    #[arg(long, value_name = "KNOB[,KNOB]")]
+    pub profile: Option<String>,
 }
 
 /// A CLI failure: one line for the user and an exit code.
@@ -484,11 +489,18 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         Some(path) => World::from_file(path).map_err(|e| Failure::usage(e.to_string()))?,
         None => World::demo(),
     };
+    let profile = args
+        .profile
+        .as_deref()
+        .map(str::parse::<crate::sim::Profile>)
+        .transpose()
+        .map_err(Failure::usage)?;
     let sim = Simulator::with_config(
         &world,
         SimConfig {
             faults: faults.clone(),
             readings,
+            profile: profile.clone(),
             ..SimConfig::default()
         },
     );
@@ -503,6 +515,9 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     banner += &world_banner(&world, args.world.is_none());
     for v in faults.iter() {
         banner += &format!("  BROKEN ON PURPOSE: {} ({})\n", v.name(), v.description());
+    }
+    if let Some(p) = profile.filter(|p| !p.is_faithful()) {
+        banner += &format!("  profile: {p} (not the faithful mock)\n");
     }
     banner += "Press Ctrl-C to stop.\n";
     // A closed stdout (the reader went away) must not take the server down.

@@ -30,6 +30,8 @@ pub struct Ctx<'a> {
     pub faults: &'a Faults,
     pub readings: &'a Readings,
     pub catalogue: &'a Catalogue,
+    /// The simulator's profile, when it has one (see [`crate::sim::profile`]).
+    pub profile: Option<&'a crate::sim::Profile>,
 }
 
 /// Route an authorized request to its handler.
