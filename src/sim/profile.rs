@@ -39,6 +39,7 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::Value;
 
+use crate::faults::Violation;
 use crate::model::ApiVersion;
 use crate::model::ProbeStyle;
 use crate::sim::error::{format_date, ApiError};
@@ -375,6 +376,21 @@ impl Runtime {
         let per_ms = u64::from(limit.per_second.max(1));
         let wait_ms = missing.div_ceil(per_ms);
         Some(wait_ms.div_ceil(1000).max(1) as u32)
+    }
+}
+
+/// Breaks that no inert or run-owned probe can show against a simulator with a
+/// validate-first profile, with the reason (the README lists the same; a test holds both to
+/// this list).
+pub const NOT_OBSERVABLE_VALIDATE_FIRST: &[(Violation, &str)] = &[];
+
+/// The deliberate breaks the runner cannot show against a target with `profile`, each with
+/// the reason. Every other break is reported under its rule (`tests/profiles.rs`).
+pub fn not_observable(profile: &Profile) -> &'static [(Violation, &'static str)] {
+    if profile.validate_first {
+        NOT_OBSERVABLE_VALIDATE_FIRST
+    } else {
+        &[]
     }
 }
 
