@@ -1,9 +1,9 @@
 //! The transport-free finAPI simulator: a request in, a response out.
 //!
 //! Every request passes the same pipeline: route ([`router`]), authenticate and authorize
-//! ([`guard`], reading the caller rules from the catalogue), then the operation's handler
-//! ([`ops`]). Both front doors ([`crate::mock`] on wiremock and [`crate::serve`] on hyper) call
-//! [`Simulator::handle`].
+//! ([`guard`], reading the caller rules from the catalogue), validate the request
+//! ([`validate`]), then the operation's handler ([`ops`]). Both front doors ([`crate::mock`] on
+//! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
 pub mod clock;
 pub mod error;
@@ -12,6 +12,7 @@ pub mod ops;
 pub mod profile;
 pub mod router;
 pub mod state;
+pub mod validate;
 
 use std::sync::Arc;
 
