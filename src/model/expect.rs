@@ -549,3 +549,112 @@ pub fn error_message_shape(body: &[u8], code: Option<&str>) -> Result<(), String
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ApiVersion, Catalogue};
+
+    fn forbidden_case() -> (&'static Operation, Expectation) {
+        let op = Catalogue::embedded()
+            .get(ApiVersion::V2, "createIbanRules")
+            .expect("in the catalogue");
+        let e = expect(op, Principal::AppClient);
+        assert_eq!(e.outcome, Outcome::Forbidden);
+        (op, e)
+    }
+
+    fn verdict(status: u16, evidence: Evidence) -> Judgement {
+        let (op, e) = forbidden_case();
+        judge_with(
+            op,
+            &e,
+            Observed { status, body: b"" },
+            Mode::Boundary,
+            &[],
+            &evidence,
+        )
+    }
+
+    fn ev(order: CheckOrder, control: Option<u16>, proof: Option<u16>) -> Evidence {
+        Evidence {
+            order,
+            control,
+            proof: proof.map(|status| Proof {
+                status,
+                allowed_statuses: vec![200, 404, 422],
+            }),
+        }
+    }
+
+    #[test]
+    fn role_first_targets_keep_the_old_verdicts() {
+        let j = verdict(400, Evidence::role_first());
+        assert_eq!(j.verdict, Verdict::Violation);
+        assert_eq!(j.reason, "let through with 400, expected forbidden");
+    }
+
+    #[test]
+    fn a_validation_answer_needs_evidence() {
+        use CheckOrder::*;
+        // The allowed caller gets the same 400 and no proof exists: inconclusive, with why.
+        let j = verdict(400, ev(ValidationFirst, Some(400), None));
+        assert_eq!(j.verdict, Verdict::Inconclusive);
+        assert!(
+            j.reason.contains("an allowed caller gets the same 400"),
+            "{}",
+            j.reason
+        );
+        assert!(j.reason.contains("calibrated"), "{}", j.reason);
+        // A valid request is refused: the 400 was validation.
+        assert_eq!(
+            verdict(400, ev(ValidationFirst, Some(400), Some(403))).verdict,
+            Verdict::Pass
+        );
+        // A valid request gets what an allowed caller gets, or is served: let through.
+        for p in [404, 200] {
+            assert_eq!(
+                verdict(400, ev(Unknown, Some(400), Some(p))).verdict,
+                Verdict::Violation
+            );
+        }
+        // The valid request is itself rejected: still unclear.
+        assert_eq!(
+            verdict(400, ev(Unknown, None, Some(400))).verdict,
+            Verdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn a_non_validation_answer_counts_when_an_allowed_caller_gets_it_too() {
+        use CheckOrder::*;
+        assert_eq!(
+            verdict(404, ev(ValidationFirst, Some(404), None)).verdict,
+            Verdict::Violation
+        );
+        assert_eq!(
+            verdict(404, ev(ValidationFirst, Some(200), None)).verdict,
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            verdict(404, ev(Unknown, None, None)).verdict,
+            Verdict::Inconclusive
+        );
+        // Success and refusals need no evidence.
+        assert_eq!(
+            verdict(200, ev(ValidationFirst, None, None)).verdict,
+            Verdict::Violation
+        );
+        assert_eq!(
+            verdict(403, ev(ValidationFirst, None, None)).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn either_spelling_of_the_401_description_passes() {
+        assert!(bad_credentials_shape(br#"{"error":"x","error_description":"y"}"#).is_ok());
+        assert!(bad_credentials_shape(br#"{"error":"x","errorDescription":"y"}"#).is_ok());
+        assert!(bad_credentials_shape(br#"{"error":"x"}"#).is_err());
+    }
+}

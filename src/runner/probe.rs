@@ -424,6 +424,7 @@ pub fn proof_body(session: &Session, op: &Operation) -> Option<(serde_json::Valu
         }
         "importBankConnection" => json!({ "bankId": unknown }),
         "triggerCategorization" => json!({ "bankConnectionIds": [unknown] }),
+        "editMultipleTransactions" => json!({ "ids": [unknown], "isNew": false }),
         _ => return None,
     };
     Some((body, vec![200, 404, 422]))

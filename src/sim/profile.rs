@@ -415,8 +415,11 @@ pub fn fresh_token(ctx: &Ctx<'_>) -> String {
 }
 
 /// `validate-first`: the request check that runs before the role check. Only the parts
-/// that need no state: the body is well-formed and an operation that needs fields has them.
+/// that need no state: [`crate::sim::validate::check_request`] (required fields and their
+/// types, for the bodies it knows), then for every other operation the catalogue marks as
+/// taking required fields (`invalid-body` probes), a missing or empty body.
 pub fn validate_before_role(ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    crate::sim::validate::check_request(ctx)?;
     // Form bodies (revoke) are checked by their handler; JSON bodies here.
     let is_form = ctx
         .req
