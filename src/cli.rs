@@ -367,6 +367,20 @@ async fn dry_run(config: &CheckConfig) -> Result<String, Failure> {
         config.version.label()
     );
     let _ = writeln!(out, "Set-up: a client_credentials token per configured client; users {}a0, {}b1, ... created, verified and logged in; one token revoked; at the end every user of the run is deleted.", session.prefix, session.prefix);
+    // Calibration and evidence requests (src/runner/probe.rs): inert by construction.
+    for (op, principal) in runner::probe::calibration_pairs(&session) {
+        let _ = writeln!(
+            out,
+            "{} {} bearer=<{principal}> json={{}}    # calibration: does the target validate before the role check?",
+            op.method, op.path
+        );
+    }
+    let proofs: Vec<&str> = catalogue
+        .operations(config.version)
+        .filter(|op| runner::probe::proof_body(&session, op).is_some())
+        .map(|op| op.id.as_str())
+        .collect();
+    let _ = writeln!(out, "EVIDENCE only when a denied caller gets a 4xx other than 401/403 and the target does not check the role first: the same request by an allowed caller (where that is inert), and a valid body naming only unknown ids for {}", proofs.join(", "));
     for (op, principal) in runner::planned_checks(&catalogue, config.version, &config.filters) {
         if config.target.is_remote()
             && !config.allow_mutations

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use finapi_conformance::model::{ApiVersion, Mode, Rule, Verdict};
+use finapi_conformance::report::{self, Format};
 use finapi_conformance::runner::http::Limits;
 use finapi_conformance::runner::{self, CheckConfig, Credentials, Filters, Report, Target};
 use finapi_conformance::serve::Server;
@@ -125,15 +126,23 @@ async fn staging_gives_no_false_violation_in_either_version() {
         );
         // The validation answers are told apart, not hidden: some wrong-role calls with an
         // invalid body stay inconclusive, with the reason.
-        assert!(
-            report
-                .results
-                .iter()
-                .any(|r| r.verdict == Verdict::Inconclusive
+        let unclear = report
+            .results
+            .iter()
+            .find(|r| {
+                r.verdict == Verdict::Inconclusive
                     && r.reason
-                        .contains("validates requests before it checks the role")),
-            "staging {version}: the calibration did not find validation first"
-        );
+                        .contains("validates requests before it checks the role")
+            })
+            .unwrap_or_else(|| panic!("staging {version}: no validation-first inconclusive"));
+        // Every report format carries the reason.
+        for format in [Format::Table, Format::Json, Format::Junit, Format::Markdown] {
+            let shown = report::render(&report, format, false);
+            assert!(
+                shown.contains("an allowed caller gets the same 400"),
+                "{format:?} lacks the reason of {unclear:?}"
+            );
+        }
     }
 }
 
