@@ -201,6 +201,11 @@ pub struct ServeArgs {
     /// How many recent requests the journal keeps (method, path, status only); 0 = none.
     #[arg(long, default_value_t = 1000)]
     pub journal: usize,
+
+    /// Answer like a busy real deployment: `staging`, or knobs separated by commas
+    /// (validate-first, rate-limit, flaky, latency, long-tokens, alt-errors, seed=N).
+    #[arg(long, value_name = "KNOB[,KNOB]")]
+    pub profile: Option<String>,
 }
 
 /// A CLI failure: one line for the user and an exit code.
@@ -429,6 +434,20 @@ async fn dry_run(config: &CheckConfig) -> Result<String, Failure> {
         config.version.label()
     );
     let _ = writeln!(out, "Set-up: a client_credentials token per configured client; users {}a0, {}b1, ... created, verified and logged in; one token revoked; at the end every user of the run is deleted.", session.prefix, session.prefix);
+    // Calibration and evidence requests (src/runner/probe.rs): inert by construction.
+    for (op, principal) in runner::probe::calibration_pairs(&session) {
+        let _ = writeln!(
+            out,
+            "{} {} bearer=<{principal}> json={{}}    # calibration: does the target validate before the role check?",
+            op.method, op.path
+        );
+    }
+    let proofs: Vec<&str> = catalogue
+        .operations(config.version)
+        .filter(|op| runner::probe::proof_body(&session, op).is_some())
+        .map(|op| op.id.as_str())
+        .collect();
+    let _ = writeln!(out, "EVIDENCE only when a denied caller gets a 4xx other than 401/403 and the target does not check the role first: the same request by an allowed caller (where that is inert), and a valid body naming only unknown ids for {}", proofs.join(", "));
     for (op, principal) in runner::planned_checks(&catalogue, config.version, &config.filters) {
         if config.target.is_remote()
             && !config.allow_mutations
@@ -551,11 +570,18 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         Some(path) => World::from_file(path).map_err(|e| Failure::usage(e.to_string()))?,
         None => World::demo(),
     };
+    let profile = args
+        .profile
+        .as_deref()
+        .map(str::parse::<crate::sim::Profile>)
+        .transpose()
+        .map_err(Failure::usage)?;
     let sim = Simulator::with_config(
         &world,
         SimConfig {
             faults: faults.clone(),
             readings,
+            profile: profile.clone(),
             ..SimConfig::default()
         },
     );
@@ -570,6 +596,9 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     banner += &world_banner(&world, args.world.is_none());
     for v in faults.iter() {
         banner += &format!("  BROKEN ON PURPOSE: {} ({})\n", v.name(), v.description());
+    }
+    if let Some(p) = profile.filter(|p| !p.is_faithful()) {
+        banner += &format!("  profile: {p} (not the faithful mock)\n");
     }
     banner += "Press Ctrl-C to stop.\n";
     // A closed stdout (the reader went away) must not take the server down.

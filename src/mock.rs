@@ -80,6 +80,13 @@ impl FinapiMockBuilder {
         self
     }
 
+    /// Answer like a busy real deployment (see [`crate::sim::profile`]): validation before
+    /// the role check, rate limits, 503s, latency, long tokens, alternative error bodies.
+    pub fn profile(mut self, profile: crate::sim::Profile) -> Self {
+        self.config.profile = Some(profile);
+        self
+    }
+
     /// Use this clock (for example [`Clock::epoch`] for reproducible output).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.config.clock = clock;
@@ -186,6 +193,23 @@ impl Respond for SimResponder {
         if let Ok(id) = http::HeaderValue::from_str(&response.request_id) {
             template =
                 template.insert_header(http::HeaderName::from_static(crate::sim::REQUEST_ID), id);
+        }
+        if let Some(seconds) = response.hints.retry_after {
+            template = template.insert_header(http::header::RETRY_AFTER, seconds.to_string());
+        }
+        // wiremock cannot drop a connection: a timed-out request is held for HANG, then 503.
+        let delay = if response.hints.close {
+            Some(crate::sim::profile::HANG)
+        } else {
+            response.hints.delay
+        };
+        if let Some(delay) = delay {
+            if self.0.clock().is_fixed() {
+                // A fixed clock's time passes at once (see `Clock::wait`).
+                self.0.clock().advance(delay);
+            } else {
+                template = template.set_delay(delay);
+            }
         }
         match response.content_type {
             Some(ct) => template.set_body_raw(Vec::from(response.body), ct),

@@ -6,7 +6,6 @@
 //! that closes its sending side after the request still gets its answer.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +170,7 @@ async fn accept_loop(
         let app = app.clone();
         let service = service_fn(move |request: Request<Incoming>| {
             let app = app.clone();
-            async move { Ok::<_, Infallible>(handle(&app, request).await) }
+            async move { handle(&app, request).await }
         });
         let connection = http1::Builder::new()
             .half_close(true)
@@ -187,7 +186,22 @@ async fn accept_loop(
     Ok(())
 }
 
-async fn handle(app: &AppState, request: Request<Incoming>) -> Response<Full<Bytes>> {
+/// A profile's timeout: the service fails, so hyper closes the connection without an answer.
+#[derive(Debug)]
+struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the profile timed this request out")
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+async fn handle(
+    app: &AppState,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, TimedOut> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let response = match Limited::new(body, MAX_BODY).collect().await {
@@ -209,6 +223,13 @@ async fn handle(app: &AppState, request: Request<Incoming>) -> Response<Full<Byt
         ),
     };
     app.journal.push(&parts.method, path, response.status);
+    // A profile's latency, on the simulator's clock (a fixed clock just moves).
+    if let Some(delay) = response.hints.delay {
+        app.sim.clock().wait(delay).await;
+    }
+    if response.hints.close {
+        return Err(TimedOut);
+    }
     let mut out = Response::new(Full::new(response.body));
     *out.status_mut() =
         http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::BAD_REQUEST);
@@ -219,7 +240,11 @@ async fn handle(app: &AppState, request: Request<Incoming>) -> Response<Full<Byt
     if let Ok(v) = HeaderValue::from_str(&response.request_id) {
         out.headers_mut().insert(crate::sim::REQUEST_ID, v);
     }
-    out
+    if let Some(seconds) = response.hints.retry_after {
+        out.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(out)
 }
 
 /// The finAPI-shaped answer to a body `serve` could not read: 413 over [`MAX_BODY`], 400 for
@@ -252,5 +277,6 @@ fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: boo
             .unwrap_or_default()
             .into(),
         request_id,
+        hints: Default::default(),
     }
 }

@@ -192,7 +192,77 @@ impl Judgement {
     }
 }
 
-/// Compare an observed response with the expectation for `op`.
+/// In which order a target looks at a request: the role first, or the request's validity
+/// first. Spring's bean validation runs before method security, so a V2-style target may
+/// answer a wrong-role call that carries an invalid body with 400 instead of 403; the
+/// faithful mock checks the role first. finAPI's own order is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckOrder {
+    /// The role is checked before the request is validated (calibrated, or assumed by
+    /// [`judge`]).
+    RoleFirst,
+    /// The request is validated before the role is checked (calibrated).
+    ValidationFirst,
+    /// The calibration could not tell.
+    Unknown,
+}
+
+/// A second request that settles an unclear answer: the same caller, a valid body that
+/// touches only ids that exist nowhere or belong to the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    /// What the valid request got.
+    pub status: u16,
+    /// What an allowed caller gets for it (for example 404 for an unknown id).
+    pub allowed_statuses: Vec<u16>,
+}
+
+/// What the runner knows beyond the answer itself when a denied caller gets neither 401/403
+/// nor a 2xx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub order: CheckOrder,
+    /// The status an allowed caller gets for the very same request (`None`: not sent, because
+    /// it could not be sent inertly or was not needed).
+    pub control: Option<u16>,
+    /// The same caller's answer to a valid, inert request.
+    pub proof: Option<Proof>,
+}
+
+impl Evidence {
+    /// The faithful mock's order and nothing else: every non-401/403 answer of a denied caller
+    /// is past the role check.
+    pub fn role_first() -> Evidence {
+        Evidence {
+            order: CheckOrder::RoleFirst,
+            control: None,
+            proof: None,
+        }
+    }
+}
+
+/// Statuses a target can give while validating a request, before it looks at the role.
+pub fn is_validation_status(status: u16) -> bool {
+    matches!(status, 400 | 413 | 415 | 422)
+}
+
+/// True when a denied caller's answer is unclear without more evidence: a denial was
+/// expected and the answer is neither 401/403, nor a success, nor a status that says nothing
+/// (5xx, 429, none), and the operation is not a grant row (the token endpoint does not
+/// validate first: any refusal there is a refusal).
+pub fn needs_evidence(op: &Operation, expectation: &Expectation, status: u16) -> bool {
+    matches!(
+        expectation.outcome,
+        Outcome::Unauthenticated | Outcome::Forbidden
+    ) && !op.is_grant_row()
+        && (400..500).contains(&status)
+        && !matches!(status, 401 | 403 | 429)
+}
+
+/// Compare an observed response with the expectation for `op`, assuming the target checks
+/// the role before it looks at the request (as the faithful mock does). Against a target
+/// whose order is not known, calibrate it and use [`judge_with`].
 ///
 /// `allowed_statuses` is what the probe itself documents for a caller that passes the boundary
 /// (for example 404 for a probe that names an unknown id); empty means "any 2xx". Only strict
@@ -203,6 +273,27 @@ pub fn judge(
     observed: Observed<'_>,
     mode: Mode,
     allowed_statuses: &[u16],
+) -> Judgement {
+    judge_with(
+        op,
+        expectation,
+        observed,
+        mode,
+        allowed_statuses,
+        &Evidence::role_first(),
+    )
+}
+
+/// [`judge`] with evidence: a denied caller's 4xx other than 401/403 counts as a violation
+/// only when the evidence shows the request got past the role check; otherwise the verdict is
+/// `inconclusive` and the reason says what is missing.
+pub fn judge_with(
+    op: &Operation,
+    expectation: &Expectation,
+    observed: Observed<'_>,
+    mode: Mode,
+    allowed_statuses: &[u16],
+    evidence: &Evidence,
 ) -> Judgement {
     let status = observed.status;
     if status >= 500 || status == 429 || status == 0 {
@@ -272,6 +363,9 @@ pub fn judge(
             Judgement::new(Verdict::Pass, format!("hidden ({status})"))
         }
         Outcome::Unauthenticated | Outcome::Forbidden => {
+            if evidence.order != CheckOrder::RoleFirst && needs_evidence(op, expectation, status) {
+                return unclear_denial(expectation, status, mode, evidence);
+            }
             if !denied {
                 return Judgement::new(
                     Verdict::Violation,
@@ -307,6 +401,88 @@ pub fn judge(
     }
 }
 
+/// A denied caller got a 4xx other than 401/403 from a target that may validate before it
+/// checks the role: decide on the evidence.
+fn unclear_denial(
+    expectation: &Expectation,
+    status: u16,
+    mode: Mode,
+    evidence: &Evidence,
+) -> Judgement {
+    let want = if expectation.outcome == Outcome::Unauthenticated {
+        401
+    } else {
+        403
+    };
+    if let Some(proof) = &evidence.proof {
+        let p = proof.status;
+        if p == 401 || p == 403 {
+            if mode == Mode::Strict && p != want {
+                return Judgement::new(
+                    Verdict::Violation,
+                    format!("a valid request got {p}, strict mode expects {want}"),
+                );
+            }
+            return Judgement::new(
+                Verdict::Pass,
+                format!("denied ({p}) once the request was valid; {status} came from validation"),
+            );
+        }
+        if (200..300).contains(&p) {
+            return Judgement::new(
+                Verdict::Violation,
+                format!(
+                    "a valid, inert request was served ({p}), expected {}",
+                    expectation.outcome.name()
+                ),
+            );
+        }
+        if proof.allowed_statuses.contains(&p) && !is_validation_status(p) {
+            return Judgement::new(
+                Verdict::Violation,
+                format!(
+                    "a valid request got {p}, what an allowed caller gets: it passed the role check"
+                ),
+            );
+        }
+    }
+    if !is_validation_status(status) && evidence.control == Some(status) {
+        return Judgement::new(
+            Verdict::Violation,
+            format!(
+                "let through with {status} (no validation answer, and an allowed caller gets the same), expected {}",
+                expectation.outcome.name()
+            ),
+        );
+    }
+    let order = match evidence.order {
+        CheckOrder::ValidationFirst => {
+            "this target validates requests before it checks the role (calibrated)"
+        }
+        _ => {
+            "the calibration could not tell whether this target validates before it checks the role"
+        }
+    };
+    let what = if is_validation_status(status) {
+        format!("{status} may be a validation answer")
+    } else {
+        format!("{status} is neither a refusal nor a validation answer")
+    };
+    let control = match evidence.control {
+        Some(c) if c == status => format!("an allowed caller gets the same {c}"),
+        Some(c) => format!("an allowed caller gets {c}"),
+        None => "no allowed caller could repeat the request inertly".to_string(),
+    };
+    let proof = match &evidence.proof {
+        Some(p) => format!("a valid request got {}", p.status),
+        None => "no valid request can be sent that touches only the run's own data".to_string(),
+    };
+    Judgement::new(
+        Verdict::Inconclusive,
+        format!("{what}: {order}; {control}; {proof}"),
+    )
+}
+
 /// True when the body is a JSON object whose arrays are all empty (`{"accounts": []}`).
 fn lists_are_empty(body: &[u8]) -> bool {
     match serde_json::from_slice::<serde_json::Value>(body) {
@@ -329,14 +505,18 @@ fn describe_statuses(statuses: &[u16]) -> String {
     }
 }
 
-/// Check a 401 body: `{ "error": string, "error_description": string }`.
+/// Check a 401 body: `{ "error": string, "error_description": string }`. The V1 components
+/// example spells the second field `errorDescription`; the spec contradicts itself, so either
+/// spelling passes.
 pub fn bad_credentials_shape(body: &[u8]) -> Result<(), String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| "401 body is not JSON".to_string())?;
-    for field in ["error", "error_description"] {
-        if !value.get(field).is_some_and(|v| v.is_string()) {
-            return Err(format!("401 body lacks string field `{field}`"));
-        }
+    let is_str = |field: &str| value.get(field).is_some_and(|v| v.is_string());
+    if !is_str("error") {
+        return Err("401 body lacks string field `error`".to_string());
+    }
+    if !is_str("error_description") && !is_str("errorDescription") {
+        return Err("401 body lacks string field `error_description`".to_string());
     }
     Ok(())
 }
@@ -368,4 +548,113 @@ pub fn error_message_shape(body: &[u8], code: Option<&str>) -> Result<(), String
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ApiVersion, Catalogue};
+
+    fn forbidden_case() -> (&'static Operation, Expectation) {
+        let op = Catalogue::embedded()
+            .get(ApiVersion::V2, "createIbanRules")
+            .expect("in the catalogue");
+        let e = expect(op, Principal::AppClient);
+        assert_eq!(e.outcome, Outcome::Forbidden);
+        (op, e)
+    }
+
+    fn verdict(status: u16, evidence: Evidence) -> Judgement {
+        let (op, e) = forbidden_case();
+        judge_with(
+            op,
+            &e,
+            Observed { status, body: b"" },
+            Mode::Boundary,
+            &[],
+            &evidence,
+        )
+    }
+
+    fn ev(order: CheckOrder, control: Option<u16>, proof: Option<u16>) -> Evidence {
+        Evidence {
+            order,
+            control,
+            proof: proof.map(|status| Proof {
+                status,
+                allowed_statuses: vec![200, 404, 422],
+            }),
+        }
+    }
+
+    #[test]
+    fn role_first_targets_keep_the_old_verdicts() {
+        let j = verdict(400, Evidence::role_first());
+        assert_eq!(j.verdict, Verdict::Violation);
+        assert_eq!(j.reason, "let through with 400, expected forbidden");
+    }
+
+    #[test]
+    fn a_validation_answer_needs_evidence() {
+        use CheckOrder::*;
+        // The allowed caller gets the same 400 and no proof exists: inconclusive, with why.
+        let j = verdict(400, ev(ValidationFirst, Some(400), None));
+        assert_eq!(j.verdict, Verdict::Inconclusive);
+        assert!(
+            j.reason.contains("an allowed caller gets the same 400"),
+            "{}",
+            j.reason
+        );
+        assert!(j.reason.contains("calibrated"), "{}", j.reason);
+        // A valid request is refused: the 400 was validation.
+        assert_eq!(
+            verdict(400, ev(ValidationFirst, Some(400), Some(403))).verdict,
+            Verdict::Pass
+        );
+        // A valid request gets what an allowed caller gets, or is served: let through.
+        for p in [404, 200] {
+            assert_eq!(
+                verdict(400, ev(Unknown, Some(400), Some(p))).verdict,
+                Verdict::Violation
+            );
+        }
+        // The valid request is itself rejected: still unclear.
+        assert_eq!(
+            verdict(400, ev(Unknown, None, Some(400))).verdict,
+            Verdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn a_non_validation_answer_counts_when_an_allowed_caller_gets_it_too() {
+        use CheckOrder::*;
+        assert_eq!(
+            verdict(404, ev(ValidationFirst, Some(404), None)).verdict,
+            Verdict::Violation
+        );
+        assert_eq!(
+            verdict(404, ev(ValidationFirst, Some(200), None)).verdict,
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            verdict(404, ev(Unknown, None, None)).verdict,
+            Verdict::Inconclusive
+        );
+        // Success and refusals need no evidence.
+        assert_eq!(
+            verdict(200, ev(ValidationFirst, None, None)).verdict,
+            Verdict::Violation
+        );
+        assert_eq!(
+            verdict(403, ev(ValidationFirst, None, None)).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn either_spelling_of_the_401_description_passes() {
+        assert!(bad_credentials_shape(br#"{"error":"x","error_description":"y"}"#).is_ok());
+        assert!(bad_credentials_shape(br#"{"error":"x","errorDescription":"y"}"#).is_ok());
+        assert!(bad_credentials_shape(br#"{"error":"x"}"#).is_err());
+    }
 }

@@ -118,6 +118,9 @@ pub struct Http {
     limits: Limits,
     permits: Arc<Semaphore>,
     next_slot: Arc<Mutex<Instant>>,
+    /// When set, retry waits pass on this clock instead of sleeping (a target sharing its
+    /// clock with the run, in tests).
+    clock: Option<crate::sim::Clock>,
 }
 
 impl Http {
@@ -134,6 +137,7 @@ impl Http {
             permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
             next_slot: Arc::new(Mutex::new(Instant::now())),
             limits,
+            clock: None,
         })
     }
 
@@ -192,6 +196,20 @@ impl Http {
         }
     }
 
+    /// Wait on `clock` for retries (`Retry-After`, backoff) instead of sleeping: for a target
+    /// that shares its clock with the run (see [`crate::sim::Clock::wait`]).
+    pub fn with_clock(mut self, clock: crate::sim::Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    async fn wait(&self, by: Duration) {
+        match &self.clock {
+            Some(clock) => clock.wait(by).await,
+            None => tokio::time::sleep(by).await,
+        }
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -227,6 +245,16 @@ impl Http {
             let result = self.build(req).send().await;
             let latency = started.elapsed();
             match result {
+                Err(e) if !e.is_timeout() && !e.is_connect() && attempt < self.limits.retries => {
+                    // The connection closed before an answer (a gateway timing out): retried
+                    // like a 503. Timeouts and refused connections are not.
+                    attempt += 1;
+                    self.wait(
+                        Duration::from_millis(500 * 2u64.pow(attempt)).min(self.limits.max_backoff),
+                    )
+                    .await;
+                    continue;
+                }
                 Err(e) => {
                     let kind = if e.is_timeout() {
                         "timeout"
@@ -254,7 +282,7 @@ impl Http {
                         attempt += 1;
                         let backoff =
                             retry_after.unwrap_or(Duration::from_millis(500 * 2u64.pow(attempt)));
-                        tokio::time::sleep(backoff.min(self.limits.max_backoff)).await;
+                        self.wait(backoff.min(self.limits.max_backoff)).await;
                         continue;
                     }
                     let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();

@@ -22,9 +22,10 @@ use serde::Serialize;
 
 use crate::faults::Faults;
 use crate::mock::FinapiMock;
+use crate::model::expect::{judge_with, needs_evidence, CheckOrder};
 use crate::model::{
-    expect, judge, ApiVersion, Catalogue, Mode, Observed, Operation, Outcome, Principal,
-    ProbeStyle, Readings, Rule, Verdict,
+    expect, ApiVersion, Catalogue, Mode, Observed, Operation, Outcome, Principal, ProbeStyle,
+    Readings, Rule, Verdict,
 };
 use crate::world::World;
 pub use credentials::{ClientCredentials, Credentials};
@@ -103,6 +104,10 @@ pub struct CheckConfig {
     pub handle_interrupt: bool,
     /// Called after each matrix check with (done, total).
     pub progress: Option<Progress>,
+    /// The target's clock, when the caller shares it (an in-process `serve::Server` in
+    /// tests): the runner waits on it instead of sleeping (`Retry-After`, backoff) and can
+    /// expire a token by moving it. `None` for real targets.
+    pub clock: Option<crate::sim::Clock>,
 }
 
 /// A progress callback.
@@ -130,6 +135,7 @@ impl CheckConfig {
             lifecycle: true,
             handle_interrupt: false,
             progress: None,
+            clock: None,
         }
     }
 }
@@ -261,7 +267,10 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
                 ));
             }
             let limits = config.limits.clone().unwrap_or_else(http::Limits::remote);
-            let http = http::Http::new(base_url, limits).map_err(RunError::Config)?;
+            let mut http = http::Http::new(base_url, limits).map_err(RunError::Config)?;
+            if let Some(clock) = &config.clock {
+                http = http.with_clock(clock.clone());
+            }
             let credentials = config
                 .credentials
                 .clone()
@@ -303,7 +312,11 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     let connected = connect(config).await?;
     let catalogue = Catalogue::embedded().with_readings(&config.readings);
     let mut opts = SessionOptions::new(config.version);
-    opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+    opts.clock = connected
+        .mock
+        .as_ref()
+        .map(|m| m.clock().clone())
+        .or_else(|| config.clock.clone());
     let mut session = Session::new(
         connected.http.clone(),
         connected.credentials.clone(),
@@ -370,10 +383,13 @@ pub async fn execute(
     let total = checks.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let done = &done;
+    let judging = Judging::calibrate(session).await;
+    tracing::debug!(order = ?judging.calibration.order, reason = %judging.calibration.reason, "check order");
+    let judging = &judging;
     let mut results: Vec<(usize, CheckResult)> =
         futures::stream::iter(checks.into_iter().enumerate())
             .map(|(i, (op, p))| async move {
-                let r = check_one(config, session, op, p).await;
+                let r = check_one_judged(config, session, judging, op, p).await;
                 if let Some(progress) = &config.progress {
                     (progress.0)(
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -430,10 +446,53 @@ pub async fn execute(
     results
 }
 
-/// Probe and judge one operation x principal.
+/// How a run judges unclear answers: what the calibration learned about the target's order of
+/// checks, and the control answers sent so far.
+#[derive(Debug)]
+pub struct Judging {
+    pub calibration: probe::Calibration,
+    pub controls: probe::Controls,
+}
+
+impl Judging {
+    /// Calibrate the target (two inert requests, see [`probe::calibrate`]).
+    pub async fn calibrate(session: &Session) -> Judging {
+        Judging {
+            calibration: probe::calibrate(session).await,
+            controls: probe::Controls::default(),
+        }
+    }
+
+    /// Assume the faithful mock's order (the role first) without asking.
+    pub fn role_first() -> Judging {
+        Judging {
+            calibration: probe::Calibration::assumed_role_first(),
+            controls: probe::Controls::default(),
+        }
+    }
+}
+
+/// Probe and judge one operation x principal, assuming the target checks the role before it
+/// validates the request (true of the faithful mock). A run calibrates instead: see
+/// [`check_one_judged`].
 pub async fn check_one(
     config: &CheckConfig,
     session: &Session,
+    op: &Operation,
+    principal: Principal,
+) -> CheckResult {
+    check_one_judged(config, session, &Judging::role_first(), op, principal).await
+}
+
+/// Probe and judge one operation x principal. When a denied caller gets a 4xx other than
+/// 401/403 from a target that does not check the role first (or whose order is unknown), the
+/// same request is repeated by an allowed caller (once per request, when that is inert) and a
+/// valid, inert request is sent by the same caller (where one exists); the verdict rests on
+/// that evidence, and is `inconclusive` with the reason when it does not settle the answer.
+pub async fn check_one_judged(
+    config: &CheckConfig,
+    session: &Session,
+    judging: &Judging,
     op: &Operation,
     principal: Principal,
 ) -> CheckResult {
@@ -476,7 +535,24 @@ pub async fn check_one(
         return result;
     }
     result.observed_status = Some(resp.status);
-    let judgement = judge(
+    let mut evidence = crate::model::expect::Evidence {
+        order: judging.calibration.order,
+        control: None,
+        proof: None,
+    };
+    if evidence.order != CheckOrder::RoleFirst && needs_evidence(op, &expectation, resp.status) {
+        evidence.control = judging.controls.status(session, op, &probe.request).await;
+        if let Some(proof) = probe::proof(session, op, principal) {
+            let answer = session.http.send(&proof.request).await;
+            if answer.status != 0 && answer.status != 429 && answer.status < 500 {
+                evidence.proof = Some(crate::model::expect::Proof {
+                    status: answer.status,
+                    allowed_statuses: proof.allowed_statuses,
+                });
+            }
+        }
+    }
+    let judgement = judge_with(
         op,
         &expectation,
         Observed {
@@ -485,6 +561,7 @@ pub async fn check_one(
         },
         config.mode,
         &probe.allowed_statuses,
+        &evidence,
     );
     result.verdict = judgement.verdict;
     result.reason = judgement.reason;

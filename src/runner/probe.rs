@@ -4,10 +4,14 @@
 //! anything the run did not create: the catalogue's `probe` column says how (unknown ids,
 //! bodies the server must reject, only the run's own users, a wrong old secret, ...).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::http::HttpRequest;
 use super::session::Session;
+use crate::model::expect::{is_validation_status, CheckOrder};
 use crate::model::{ApiVersion, CallerKind, Operation, Principal, ProbeStyle};
 use crate::sim::state::UNKNOWN_ID;
 
@@ -248,5 +252,192 @@ fn grant_probe(session: &Session, op: &Operation, principal: Principal) -> Resul
     Ok(Probe {
         request: HttpRequest::new(op.method.clone(), op.path.clone()).form(&pairs),
         allowed_statuses: vec![200],
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence for unclear answers: a target that validates requests before it checks the role
+// answers a wrong-role call with an invalid body 400, not 403. These requests tell such an
+// answer from a let-through (see `crate::model::expect::judge_with`).
+
+/// What the run learned about the target's order of checks before the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calibration {
+    pub order: CheckOrder,
+    /// What the calibration requests got, in words (statuses only).
+    pub reason: String,
+}
+
+impl Calibration {
+    /// The faithful mock's order, assumed without asking.
+    pub fn assumed_role_first() -> Calibration {
+        Calibration {
+            order: CheckOrder::RoleFirst,
+            reason: "assumed: the role is checked first".into(),
+        }
+    }
+}
+
+/// The two calibration requests of a version: an invalid body to an operation only the admin
+/// client may call, sent with the user's token, and an invalid body to an operation only
+/// users may call, sent with the admin client's token. Both callers are surely forbidden, and
+/// an invalid body is refused whatever the role check does, so nothing can change.
+pub fn calibration_pairs(session: &Session) -> Vec<(&Operation, Principal)> {
+    let only = |kind: CallerKind| {
+        session
+            .catalogue
+            .operations(session.version)
+            .find(move |o| {
+                o.probe == ProbeStyle::InvalidBody
+                    && !o.is_grant_row()
+                    && o.callers == crate::model::Callers::default().with(kind)
+            })
+    };
+    let mut out = Vec::new();
+    if let Some(op) = only(CallerKind::MandatorAdmin) {
+        out.push((op, Principal::User));
+    }
+    if let Some(op) = only(CallerKind::User) {
+        out.push((op, Principal::AdminClient));
+    }
+    out
+}
+
+/// Learn whether the target validates requests before it checks the role. Both calibration
+/// requests must agree; a missing token, a 5xx or a let-through leaves the order unknown.
+pub async fn calibrate(session: &Session) -> Calibration {
+    let mut seen = Vec::new();
+    let mut words = Vec::new();
+    for (op, principal) in calibration_pairs(session) {
+        let Some(token) = session.fixtures.tokens.get(&principal) else {
+            words.push(format!("no token of {principal} for {}", op.id));
+            continue;
+        };
+        let req = HttpRequest::new(op.method.clone(), op.path.clone())
+            .json(json!({}))
+            .bearer(Some(token.clone()));
+        let status = session.http.send(&req).await.status;
+        words.push(format!(
+            "{principal} with an invalid body to {} got {}",
+            op.id,
+            if status == 0 {
+                "no answer".to_string()
+            } else {
+                status.to_string()
+            }
+        ));
+        seen.push(match status {
+            401 | 403 => Some(CheckOrder::RoleFirst),
+            s if is_validation_status(s) => Some(CheckOrder::ValidationFirst),
+            _ => None,
+        });
+    }
+    let order = match seen.first() {
+        Some(Some(first)) if seen.iter().all(|s| *s == Some(*first)) => *first,
+        _ => CheckOrder::Unknown,
+    };
+    Calibration {
+        order,
+        reason: format!("calibration: {}", words.join("; ")),
+    }
+}
+
+/// The principal whose answer to the same request shows what an allowed caller gets.
+pub fn control_principal(op: &Operation) -> Option<Principal> {
+    [
+        (CallerKind::AppClient, Principal::AppClient),
+        (CallerKind::MandatorAdmin, Principal::AdminClient),
+        (CallerKind::User, Principal::User),
+    ]
+    .into_iter()
+    .find(|(k, _)| op.callers.contains(*k))
+    .map(|(_, p)| p)
+}
+
+/// True when an allowed caller can repeat a denied caller's probe of `op` without changing
+/// anything the run did not create: the probe names unknown ids, carries an invalid or empty
+/// body, names only the run's users or tokens, or only reads.
+pub fn control_is_inert(op: &Operation) -> bool {
+    match op.probe {
+        ProbeStyle::InvalidBody
+        | ProbeStyle::UnknownId
+        | ProbeStyle::EmptyPatch
+        | ProbeStyle::RunUsers
+        | ProbeStyle::OwnToken
+        | ProbeStyle::RunUser => true,
+        ProbeStyle::AsIs => op.method == http::Method::GET,
+        ProbeStyle::NewRunUser | ProbeStyle::DisposableUser | ProbeStyle::WrongSecret => false,
+    }
+}
+
+/// Control answers of one run, each request sent at most once.
+#[derive(Debug, Default)]
+pub struct Controls {
+    cells: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Option<u16>>>>>,
+}
+
+impl Controls {
+    /// The status an allowed caller gets for `request` (a denied caller's probe of `op`),
+    /// or `None` when no allowed caller can send it inertly or no answer came.
+    pub async fn status(
+        &self,
+        session: &Session,
+        op: &Operation,
+        request: &HttpRequest,
+    ) -> Option<u16> {
+        if !control_is_inert(op) {
+            return None;
+        }
+        let principal = control_principal(op)?;
+        let token = session.fixtures.tokens.get(&principal)?.clone();
+        let req = request.clone().bearer(Some(token));
+        let key = format!("{} {} {:?}", req.method, req.path, req.body);
+        let cell = self.cells.lock().entry(key).or_default().clone();
+        *cell
+            .get_or_init(|| async {
+                let status = session.http.send(&req).await.status;
+                (status != 0).then_some(status)
+            })
+            .await
+    }
+}
+
+/// Valid bodies that name only ids that exist nowhere (or a user id under the run's prefix
+/// that was never created): a caller let through finds nothing to change. Operations not
+/// listed (creating user data or mandator-wide rules, certificates, credentials, switching
+/// the API version) have no valid request that is inert if the boundary were broken.
+pub fn proof_body(session: &Session, op: &Operation) -> Option<(serde_json::Value, Vec<u16>)> {
+    let unknown = UNKNOWN_ID;
+    let body = match op.id.as_str() {
+        "executePasswordChange" => json!({
+            "userId": format!("{}never-created", session.prefix),
+            "password": "fc-Proof-password-1",
+            "passwordChangeToken": "00000000-0000-0000-0000-000000000000",
+        }),
+        "submitPayment" => json!({ "paymentId": unknown, "interface": "FINTS_SERVER" }),
+        "submitStandingOrder" => {
+            json!({ "standingOrderId": unknown, "interface": "FINTS_SERVER" })
+        }
+        "updateBankConnection" => json!({ "bankConnectionId": unknown }),
+        "removeInterface" | "connectInterface" => {
+            json!({ "bankConnectionId": unknown, "interface": "FINTS_SERVER" })
+        }
+        "importBankConnection" => json!({ "bankId": unknown }),
+        "triggerCategorization" => json!({ "bankConnectionIds": [unknown] }),
+        "editMultipleTransactions" => json!({ "ids": [unknown], "isNew": false }),
+        _ => return None,
+    };
+    Some((body, vec![200, 404, 422]))
+}
+
+/// The proof request: `principal` sends a valid, inert body to `op`.
+pub fn proof(session: &Session, op: &Operation, principal: Principal) -> Option<Probe> {
+    let (body, allowed) = proof_body(session, op)?;
+    let token = bearer(session, principal).ok()?;
+    Some(Probe {
+        request: HttpRequest::new(op.method.clone(), op.path.clone())
+            .json(body)
+            .bearer(token),
+        allowed_statuses: allowed,
     })
 }

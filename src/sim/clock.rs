@@ -60,6 +60,28 @@ impl Clock {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
+    /// True for a frozen clock ([`Clock::fixed`], [`Clock::epoch`]): time passes only when
+    /// someone advances it.
+    pub fn is_fixed(&self) -> bool {
+        self.inner.start.is_some()
+    }
+
+    /// Let `by` pass. The system clock sleeps (asynchronously); a fixed clock moves forward to
+    /// at least "now + `by`" and returns at once, so tests never wait for real. Waits that
+    /// overlap on a fixed clock overlap in its time too, as real ones would: two callers
+    /// waiting one second each from the same moment move it by one second, not two.
+    pub async fn wait(&self, by: Duration) {
+        if !self.is_fixed() {
+            tokio::time::sleep(by).await;
+            return;
+        }
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        let start = self.inner.offset_ms.load(Ordering::Relaxed);
+        self.inner
+            .offset_ms
+            .fetch_max(start.saturating_add(ms), Ordering::Relaxed);
+    }
+
     /// Move time forward by `by`.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
@@ -89,5 +111,15 @@ mod tests {
         let before = clock.now();
         clock.clone().advance(Duration::from_secs(3600));
         assert_eq!((clock.now() - before).num_seconds(), 3600);
+    }
+
+    #[tokio::test]
+    async fn waiting_on_a_fixed_clock_moves_it_without_sleeping() {
+        let clock = Clock::epoch();
+        let before = clock.now();
+        let started = std::time::Instant::now();
+        clock.wait(Duration::from_secs(3600)).await;
+        assert_eq!((clock.now() - before).num_seconds(), 3600);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -51,6 +51,9 @@ fn guarded(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             bound.label()
         )));
     }
+    if ctx.profile.is_some_and(|p| p.validate_first) {
+        crate::sim::profile::validate_before_role(ctx)?;
+    }
     let caller = authorize(ctx, state, caller)?;
     check_gate(ctx, state, &caller)?;
     ops::dispatch(ctx, state, &caller)

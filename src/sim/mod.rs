@@ -1,16 +1,18 @@
 //! The transport-free finAPI simulator: a request in, a response out.
 //!
 //! Every request passes the same pipeline: route ([`router`]), authenticate and authorize
-//! ([`guard`], reading the caller rules from the catalogue), then the operation's handler
-//! ([`ops`]). Both front doors ([`crate::mock`] on wiremock and [`crate::serve`] on hyper) call
-//! [`Simulator::handle`].
+//! ([`guard`], reading the caller rules from the catalogue), validate the request
+//! ([`validate`]), then the operation's handler ([`ops`]). Both front doors ([`crate::mock`] on
+//! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
 pub mod clock;
 pub mod error;
 pub mod guard;
 pub mod ops;
+pub mod profile;
 pub mod router;
 pub mod state;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use serde_json::Value;
 
 pub use clock::Clock;
 pub use error::ApiError;
+pub use profile::{Hints, Profile};
 pub use state::State;
 
 use crate::faults::{Faults, Violation};
@@ -48,6 +51,9 @@ pub struct SimResponse {
     pub content_type: Option<&'static str>,
     pub request_id: String,
     pub body: Bytes,
+    /// What the front door does besides answering (delay, `Retry-After`, time out); always
+    /// empty without a [`Profile`].
+    pub hints: Hints,
 }
 
 impl SimResponse {
@@ -75,6 +81,8 @@ pub struct SimConfig {
     pub readings: Readings,
     pub faults: Faults,
     pub clock: Clock,
+    /// Answer like a busy real deployment ([`Profile`]); `None` is the faithful mock.
+    pub profile: Option<Profile>,
 }
 
 struct Shared {
@@ -84,6 +92,7 @@ struct Shared {
     clock: Clock,
     faults: Faults,
     readings: Readings,
+    profile: Option<profile::Runtime>,
 }
 
 /// The simulator. Cheap to clone; clones share state.
@@ -113,6 +122,10 @@ impl Simulator {
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
         let state = State::from_world(world, config.clock.now());
+        let profile = config
+            .profile
+            .filter(|p| !p.is_faithful())
+            .map(|p| profile::Runtime::new(p, config.clock.now()));
         Simulator {
             shared: Arc::new(Shared {
                 catalogue,
@@ -121,6 +134,7 @@ impl Simulator {
                 clock: config.clock,
                 faults: config.faults,
                 readings: config.readings,
+                profile,
             }),
         }
     }
@@ -140,6 +154,11 @@ impl Simulator {
 
     pub fn readings(&self) -> &Readings {
         &self.shared.readings
+    }
+
+    /// The profile this simulator answers with (`None`: the faithful mock).
+    pub fn profile(&self) -> Option<&Profile> {
+        self.shared.profile.as_ref().map(|r| &r.profile)
     }
 
     /// Look at (or change) the state directly, for test set-up and invariant checks.
@@ -166,7 +185,21 @@ impl Simulator {
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
         let mut auth_context = None;
-        let result = match id_error {
+        let mut hints = Hints::default();
+        let refused = match &self.shared.profile {
+            None => None,
+            Some(rt) => match rt.admit(now) {
+                profile::Admit::Go(h) => {
+                    hints = h;
+                    None
+                }
+                profile::Admit::Refuse(err, h) => {
+                    hints = h;
+                    Some(err)
+                }
+            },
+        };
+        let result = match id_error.or(refused) {
             Some(e) => Err(e),
             None => match self
                 .shared
@@ -189,6 +222,7 @@ impl Simulator {
                         faults: &self.shared.faults,
                         readings: &self.shared.readings,
                         catalogue: &self.shared.catalogue,
+                        profile: self.shared.profile.as_ref().map(|r| &r.profile),
                     };
                     let out = guard::run(&ctx, &mut state, &mut auth_context);
                     state.sweep(
@@ -206,18 +240,21 @@ impl Simulator {
                 content_type: Some("application/json"),
                 request_id,
                 body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+                hints,
             },
             Ok(Reply::RawJson(status, body)) => SimResponse {
                 status,
                 content_type: Some("application/json"),
                 request_id,
                 body: Bytes::from(body),
+                hints,
             },
             Ok(Reply::Empty(status)) => SimResponse {
                 status,
                 content_type: None,
                 request_id,
                 body: Bytes::new(),
+                hints,
             },
             Err(err) => {
                 let err = self.apply_error_faults(err);
@@ -227,6 +264,7 @@ impl Simulator {
                         content_type: Some("text/plain"),
                         request_id,
                         body: Bytes::from_static(b"Access is denied"),
+                        hints,
                     };
                 }
                 let endpoint = format!("{} {}", method, req.path);
@@ -241,11 +279,21 @@ impl Simulator {
                     ApiError::Message { status, .. } => *status,
                     ApiError::Unauthenticated { .. } => 401,
                 };
+                let mut body = err.body(&ctx);
+                if self
+                    .shared
+                    .profile
+                    .as_ref()
+                    .is_some_and(|r| r.profile.alt_errors)
+                {
+                    profile::alter_error_body(&mut body, now);
+                }
                 SimResponse {
                     status,
                     content_type: Some("application/json"),
-                    body: Bytes::from(serde_json::to_vec(&err.body(&ctx)).unwrap_or_default()),
+                    body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                     request_id,
+                    hints,
                 }
             }
         }

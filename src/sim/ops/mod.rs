@@ -30,10 +30,13 @@ pub struct Ctx<'a> {
     pub faults: &'a Faults,
     pub readings: &'a Readings,
     pub catalogue: &'a Catalogue,
+    /// The simulator's profile, when it has one (see [`crate::sim::profile`]).
+    pub profile: Option<&'a crate::sim::Profile>,
 }
 
-/// Route an authorized request to its handler.
+/// Validate an authorized request ([`crate::sim::validate`]) and route it to its handler.
 pub fn dispatch(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    crate::sim::validate::check_request(ctx)?;
     match ctx.op.id.as_str() {
         "revokeToken" => oauth::revoke(ctx, state, caller),
         "createUser" => users::create(ctx, state, caller),

@@ -14,7 +14,7 @@ use crate::model::{ApiVersion, CallerKind, Grant};
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::{single, Ctx};
-use crate::sim::state::{random_token, AccessToken, Client, MandatorIx, RefreshToken, State};
+use crate::sim::state::{AccessToken, Client, MandatorIx, RefreshToken, State};
 use crate::sim::{Handled, Reply};
 
 /// `POST /oauth/token` (V1) and `POST /api/v2/oauth/token` (V2).
@@ -142,15 +142,15 @@ fn reusable(
 
 fn issue_access(
     state: &mut State,
-    now: DateTime<Utc>,
+    ctx: &Ctx<'_>,
     client: &str,
     mandator: MandatorIx,
     user: Option<String>,
     grant: u64,
     validity: u64,
 ) -> (String, Option<DateTime<Utc>>) {
-    let token = random_token();
-    let expires_at = expiry(now, validity);
+    let token = crate::sim::profile::fresh_token(ctx);
+    let expires_at = expiry(ctx.now, validity);
     state.tokens.insert(
         token.clone(),
         AccessToken {
@@ -179,7 +179,7 @@ fn client_credentials(ctx: &Ctx<'_>, state: &mut State, client: &Client) -> Hand
     let validity = client.settings.client_access_token_validity;
     let (token, at) = issue_access(
         state,
-        ctx.now,
+        ctx,
         &client.id,
         client.mandator,
         None,
@@ -268,14 +268,14 @@ fn password(
     let validity = client.settings.user_access_token_validity;
     let (token, at) = issue_access(
         state,
-        ctx.now,
+        ctx,
         &client.id,
         mandator,
         Some(key.clone()),
         grant,
         validity,
     );
-    let refresh = random_token();
+    let refresh = crate::sim::profile::fresh_token(ctx);
     state.refresh_tokens.insert(
         refresh.clone(),
         RefreshToken {
@@ -324,7 +324,7 @@ fn refresh(
     let validity = client.settings.user_access_token_validity;
     let (token, at) = issue_access(
         state,
-        ctx.now,
+        ctx,
         &client.id,
         record.mandator,
         Some(record.user.clone()),
