@@ -6,14 +6,20 @@
 //! - [`session`]: tokens per principal, the run's own users and data, clean-up;
 //! - [`probe`]: one inert request per operation x principal;
 //! - [`lifecycle`]: token lifecycle scenarios;
-//! - [`redact`]: scrubs secrets from anything printed.
+//! - [`redact`]: scrubs secrets from anything printed;
+//! - [`evidence`]: the redacted request and response behind each verdict;
+//! - [`state_file`]: tokens kept between runs (`--state`), reused once expired;
+//! - [`resume`]: re-running what a previous report left failed or unfinished (`--resume`).
 
 pub mod credentials;
+pub mod evidence;
 pub mod http;
 pub mod lifecycle;
 pub mod probe;
 pub mod redact;
+pub mod resume;
 pub mod session;
+pub mod state_file;
 
 use std::time::{Duration, Instant};
 
@@ -103,6 +109,14 @@ pub struct CheckConfig {
     pub handle_interrupt: bool,
     /// Called after each matrix check with (done, total).
     pub progress: Option<Progress>,
+    /// Keep this run's tokens here, and use the ones that have expired since as the
+    /// `expired-token` principal (`--state`).
+    pub state_file: Option<std::path::PathBuf>,
+    /// Checks a previous report settled (`--resume`): not run again, merged into the report.
+    pub resume: Option<std::sync::Arc<resume::Previous>>,
+    /// Where finished checks are recorded as they finish (for checkpoints and interrupts);
+    /// `run` makes one when it is not set.
+    pub recorder: Option<resume::Recorder>,
 }
 
 /// A progress callback.
@@ -130,6 +144,9 @@ impl CheckConfig {
             lifecycle: true,
             handle_interrupt: false,
             progress: None,
+            state_file: None,
+            resume: None,
+            recorder: None,
         }
     }
 }
@@ -150,6 +167,9 @@ pub struct CheckResult {
     pub reason: String,
     pub rule: Rule,
     pub latency_ms: u64,
+    /// The redacted request and response (matrix checks that sent a request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<evidence::Evidence>,
 }
 
 /// A finished run.
@@ -164,6 +184,8 @@ pub struct Report {
     pub leftover_users: usize,
     /// True when the run was interrupted (Ctrl-C) before all checks ran.
     pub interrupted: bool,
+    /// Checks planned but not finished (an interrupted run, or a checkpoint of a running one).
+    pub unfinished: Vec<resume::CheckKey>,
 }
 
 /// Totals by verdict.
@@ -174,12 +196,17 @@ pub struct Summary {
     pub violations: usize,
     pub inconclusive: usize,
     pub skipped: usize,
+    /// Checks that got an answer to judge (passed + violations + inconclusive).
+    pub run: usize,
+    /// Checks the run planned: every result plus the unfinished ones.
+    pub possible: usize,
 }
 
 impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary {
             total: self.results.len(),
+            possible: self.results.len() + self.unfinished.len(),
             ..Summary::default()
         };
         for r in &self.results {
@@ -190,6 +217,7 @@ impl Report {
                 Verdict::Skipped => s.skipped += 1,
             }
         }
+        s.run = s.passed + s.violations + s.inconclusive;
         s
     }
 
@@ -300,7 +328,23 @@ pub fn planned_checks<'c>(
 /// Run a whole check.
 pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     let started = Instant::now();
-    let connected = connect(config).await?;
+    let mut config = config.clone();
+    let recorder = config
+        .recorder
+        .get_or_insert_with(resume::Recorder::default)
+        .clone();
+    let state = match &config.state_file {
+        Some(path) => Some(state_file::State::load(path).map_err(RunError::Config)?),
+        None => None,
+    };
+    let config = &config;
+    let mut connected = connect(config).await?;
+    let state_scope = state_file::Scope::of(config);
+    if let Some(state) = &state {
+        if connected.credentials.expired_token.is_none() {
+            connected.credentials.expired_token = state.expired_token(&state_scope);
+        }
+    }
     let catalogue = Catalogue::embedded().with_readings(&config.readings);
     let mut opts = SessionOptions::new(config.version);
     opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
@@ -326,7 +370,7 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
             session.set_up().await?;
             Ok::<_, SetupError>(execute(config, &session, &catalogue).await)
         } => r.map(|results| (results, false)),
-        _ = &mut interrupt => Ok((Vec::new(), true)),
+        _ = &mut interrupt => Ok((recorder.finished(), true)),
     };
     let (results, interrupted) = match outcome {
         Ok(done) => done,
@@ -342,8 +386,17 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     } else {
         session.clean_up().await
     };
+    if let (Some(mut state), Some(path)) = (state, &config.state_file) {
+        state.record(&state_scope, session.obtained_tokens());
+        state.save(path).map_err(RunError::Config)?;
+    }
     drop(connected);
-    Ok(Report {
+    let unfinished = if interrupted {
+        resume::unfinished(config, &catalogue, &results)
+    } else {
+        Vec::new()
+    };
+    let report = Report {
         target: config.target.display(),
         api_version: config.version,
         mode: config.mode,
@@ -351,6 +404,11 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         results,
         leftover_users,
         interrupted,
+        unfinished,
+    };
+    Ok(match &config.resume {
+        Some(previous) => previous.merge(report, &catalogue, config),
+        None => report,
     })
 }
 
@@ -360,7 +418,10 @@ pub async fn execute(
     session: &Session,
     catalogue: &Catalogue,
 ) -> Vec<CheckResult> {
-    let checks = planned_checks(catalogue, config.version, &config.filters);
+    let mut checks = planned_checks(catalogue, config.version, &config.filters);
+    if let Some(previous) = &config.resume {
+        checks.retain(|(op, p)| !previous.settled(&op.id, *p));
+    }
     let concurrency = config
         .limits
         .as_ref()
@@ -374,6 +435,9 @@ pub async fn execute(
         futures::stream::iter(checks.into_iter().enumerate())
             .map(|(i, (op, p))| async move {
                 let r = check_one(config, session, op, p).await;
+                if let Some(recorder) = &config.recorder {
+                    recorder.push(&r);
+                }
                 if let Some(progress) = &config.progress {
                     (progress.0)(
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -399,6 +463,13 @@ pub async fn execute(
             ]) {
                 continue;
             }
+            if config
+                .resume
+                .as_ref()
+                .is_some_and(|previous| previous.settled(&name, sc.principal))
+            {
+                continue;
+            }
             let started = Instant::now();
             let outcome = if sc.mutates_shared
                 && config.target.is_remote()
@@ -412,7 +483,7 @@ pub async fn execute(
             } else {
                 (sc.run)(session).await
             };
-            results.push(CheckResult {
+            let result = CheckResult {
                 operation: name,
                 section: "Lifecycle".into(),
                 method: String::new(),
@@ -424,7 +495,12 @@ pub async fn execute(
                 reason: outcome.reason,
                 rule: sc.rule,
                 latency_ms: started.elapsed().as_millis() as u64,
-            });
+                evidence: None,
+            };
+            if let Some(recorder) = &config.recorder {
+                recorder.push(&result);
+            }
+            results.push(result);
         }
     }
     results
@@ -450,6 +526,7 @@ pub async fn check_one(
         reason: String::new(),
         rule: expectation.rule,
         latency_ms: 0,
+        evidence: None,
     };
     if config.target.is_remote()
         && !config.allow_mutations
@@ -470,6 +547,12 @@ pub async fn check_one(
         restore_after_wrong_secret(session, &probe).await;
     }
     result.latency_ms = resp.latency.as_millis() as u64;
+    result.evidence = Some(evidence::Evidence::capture(
+        &probe.request,
+        principal,
+        &resp,
+        &session.redactor(),
+    ));
     if resp.status == 0 {
         result.verdict = Verdict::Inconclusive;
         result.reason = resp.error.unwrap_or_else(|| "no response".into());
