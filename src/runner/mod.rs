@@ -386,7 +386,9 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     } else {
         session.clean_up().await
     };
-    if let (Some(mut state), Some(path)) = (state, &config.state_file) {
+    if let (Some(state), Some(path)) = (state, &config.state_file) {
+        // Re-read first: another run (`diff` runs two) may have saved in the meantime.
+        let mut state = state_file::State::load(path).unwrap_or(state);
         state.record(&state_scope, session.obtained_tokens());
         state.save(path).map_err(RunError::Config)?;
     }
