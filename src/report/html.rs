@@ -32,7 +32,7 @@ pub fn escape(text: &str) -> String {
 
 /// JSON that is safe inside a `<script>` element: no `<`, `>` or `&` survive outside escapes.
 fn script_json(value: &serde_json::Value) -> String {
-    serde_json::to_string(value)
+    serde_json::to_string_pretty(value)
         .unwrap_or_else(|_| "[]".into())
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
