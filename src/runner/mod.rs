@@ -389,7 +389,14 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     if let (Some(state), Some(path)) = (state, &config.state_file) {
         // Re-read first: another run (`diff` runs two) may have saved in the meantime.
         let mut state = state_file::State::load(path).unwrap_or(state);
-        state.record(&state_scope, session.obtained_tokens());
+        // A secret rotation revokes the client tokens of this run: they would come back as
+        // revoked, not expired, so they are not kept.
+        let rotated = results.iter().any(|r| {
+            r.operation.starts_with("lifecycle:secret-rotation") && r.verdict != Verdict::Skipped
+        });
+        if !rotated {
+            state.record(&state_scope, session.obtained_tokens());
+        }
         state.save(path).map_err(RunError::Config)?;
     }
     drop(connected);
