@@ -158,7 +158,9 @@ fn stable(mut report: Report) -> Report {
 fn the_normalisers_fix_what_moves() {
     assert_eq!(fixed_prefix("u fc-0a1b2c3d-a1 fc-x"), "u fc-RUN-a1 fc-x");
     assert_eq!(
-        fixed_times("\"2026-12-02T03:01:49.125+00:00\" selfgen-547bac15-93bb-44ff-8d6f-0000000000d9\""),
+        fixed_times(
+            "\"2026-12-02T03:01:49.125+00:00\" selfgen-547bac15-93bb-44ff-8d6f-0000000000d9\""
+        ),
         "\"YYYY-MM-DDThh:mm:ss.sss+00:00\" selfgen-[request id]\""
     );
 }
@@ -289,7 +291,11 @@ async fn the_page_works_in_a_headless_browser() {
             .await
             .unwrap();
         // It renders: the title, the grid and the totals.
-        assert!(client.title().await.unwrap().contains("finAPI role boundaries"));
+        assert!(client
+            .title()
+            .await
+            .unwrap()
+            .contains("finAPI role boundaries"));
         let grid = client.find(Locator::Id("grid")).await.unwrap();
         assert!(grid.is_displayed().await.unwrap());
         let shown = client.find(Locator::Id("shown")).await.unwrap();
@@ -318,14 +324,14 @@ async fn the_page_works_in_a_headless_browser() {
             "GET /api/v2/mandatorAdmin/getUserList"
         );
         let source = client.find(Locator::Id("d-source")).await.unwrap();
-        assert!(!source.text().await.unwrap().is_empty(), "the rule's source");
+        assert!(
+            !source.text().await.unwrap().is_empty(),
+            "the rule's source"
+        );
         let response = client.find(Locator::Id("d-response")).await.unwrap();
         assert!(response.text().await.unwrap().contains('{'));
         // The verdict filter hides every other cell.
-        let pass = client
-            .find(Locator::Css("td.cell.v-pass"))
-            .await
-            .unwrap();
+        let pass = client.find(Locator::Css("td.cell.v-pass")).await.unwrap();
         assert!(pass.is_displayed().await.unwrap());
         client
             .find(Locator::Id("f-verdict"))

@@ -25,7 +25,10 @@ const V2: ApiVersion = ApiVersion::V2;
 fn in_process(faults: Faults) -> CheckConfig {
     let mut config = CheckConfig::new(Target::InProcess { faults }, V2);
     config.filters = Filters {
-        only: vec!["Mandator Administration".into(), "lifecycle:token-reuse".into()],
+        only: vec![
+            "Mandator Administration".into(),
+            "lifecycle:token-reuse".into(),
+        ],
         skip: vec![],
     };
     config
@@ -216,7 +219,10 @@ async fn a_state_file_turns_expired_token_skips_into_checks() {
     let (first, second, state_text) = state_round_trip(Faults::none()).await;
     let s1 = first.summary();
     assert!(s1.total > 50, "{s1:?}");
-    assert_eq!(s1.skipped, s1.total, "without an expired token nothing runs");
+    assert_eq!(
+        s1.skipped, s1.total,
+        "without an expired token nothing runs"
+    );
     assert!(first.results[0].reason.contains("FINAPI_EXPIRED_TOKEN"));
     // The state file keeps the run's client tokens and no configured secret.
     for (_, secret) in [
@@ -229,7 +235,15 @@ async fn a_state_file_turns_expired_token_skips_into_checks() {
 
     let s2 = second.summary();
     assert_eq!(s2.total, s1.total);
-    assert_eq!(s2.skipped, 0, "{:?}", second.results.iter().find(|r| r.verdict == Verdict::Skipped));
+    assert_eq!(
+        s2.skipped,
+        0,
+        "{:?}",
+        second
+            .results
+            .iter()
+            .find(|r| r.verdict == Verdict::Skipped)
+    );
     assert_eq!(s2.passed, s2.total);
     assert!(second
         .results

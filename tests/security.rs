@@ -479,7 +479,10 @@ async fn state_file_tokens_stay_out_of_reports_and_logs() {
         for format in [Format::Json, Format::Html, Format::Markdown, Format::Junit] {
             let text = report::render(report, format, false);
             for t in &tokens {
-                assert!(!text.contains(t.as_str()), "{format:?} report holds a kept token");
+                assert!(
+                    !text.contains(t.as_str()),
+                    "{format:?} report holds a kept token"
+                );
             }
         }
     }

@@ -247,7 +247,9 @@ pub fn render(report: &Report) -> String {
          <span>blank: not applicable</span> · click a cell for its request, response and rule</p>\n",
     );
 
-    out.push_str("<div class=\"layout\">\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>operation</th>");
+    out.push_str(
+        "<div class=\"layout\">\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>operation</th>",
+    );
     for p in Principal::ALL {
         let _ = write!(
             out,
@@ -346,6 +348,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -131,11 +131,7 @@ impl Evidence {
             Err(_) => String::from_utf8_lossy(&response.body).into_owned(),
         };
         Evidence {
-            request: redactor.scrub(&format!(
-                "{} {}",
-                request.method,
-                scrub_path(&request.path)
-            )),
+            request: redactor.scrub(&format!("{} {}", request.method, scrub_path(&request.path))),
             authorization: request
                 .bearer
                 .as_ref()

@@ -234,7 +234,9 @@ impl Previous {
             .and_then(Value::as_array)
             .ok_or("not a JSON report of this tool: it has no results")?;
         let version = value.get("api_version").and_then(Value::as_str);
-        if version != Some(config.version.label()) && version != Some(&config.version.label().to_lowercase()) {
+        if version != Some(config.version.label())
+            && version != Some(&config.version.label().to_lowercase())
+        {
             return Err(format!(
                 "the report is of API {}, this run of API {}",
                 version.unwrap_or("?"),
@@ -244,8 +246,9 @@ impl Previous {
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let mut previous = Previous::default();
         for r in results {
-            let parsed = result_from_json(r, &catalogue, config)
-                .ok_or("a result of the report names an unknown operation, principal, rule or verdict")?;
+            let parsed = result_from_json(r, &catalogue, config).ok_or(
+                "a result of the report names an unknown operation, principal, rule or verdict",
+            )?;
             if matches!(parsed.verdict, Verdict::Pass | Verdict::Skipped) {
                 previous
                     .settled

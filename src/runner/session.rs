@@ -672,7 +672,10 @@ impl Session {
             tokio::time::sleep(Duration::from_millis(500 * (1 + attempt as u64).min(4))).await;
             let r = self
                 .http
-                .send(&HttpRequest::new(http::Method::GET, path.clone()).bearer(Some(a_token.to_string())))
+                .send(
+                    &HttpRequest::new(http::Method::GET, path.clone())
+                        .bearer(Some(a_token.to_string())),
+                )
                 .await;
             if r.json().get("updateStatus").and_then(Value::as_str) == Some("READY") {
                 return Ok(());

@@ -253,7 +253,10 @@ mod tests {
             .collect();
         state.record(&scope(), tokens);
         assert_eq!(state.len(), KEEP_PER_SCOPE);
-        assert!(!state.secrets().contains(&"token-0".to_string()), "oldest dropped");
+        assert!(
+            !state.secrets().contains(&"token-0".to_string()),
+            "oldest dropped"
+        );
     }
 
     #[cfg(unix)]
