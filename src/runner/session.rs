@@ -229,6 +229,11 @@ impl Session {
 
     /// Why a probe that needs one of user A's `kind` ids is skipped.
     pub fn no_data(&self, kind: &str) -> String {
+        if kind == "webForms" {
+            return "the run's user has no webForms to address: a web form exists only when the \
+                    target asks a person to enter bank credentials in it, which a run cannot do"
+                .into();
+        }
         match &self.fixtures.no_data_reason {
             Some(why) => format!("the run's user has no {kind} to address: {why}"),
             None => format!("the run's user has no {kind} to address"),
@@ -598,6 +603,23 @@ impl Session {
     /// every kind user A can list. When some kinds stay empty, `no_data_reason` says why.
     async fn find_resources(&mut self, a_token: &str) {
         let import_status = self.import_test_bank(a_token).await;
+        // Data a user may create for itself with one request (gone with the user at clean-up).
+        for (op, body) in [
+            ("createLabel", json!({ "name": "fc-label" })),
+            ("createCategory", json!({ "name": "fc-category" })),
+            (
+                "createNotificationRule",
+                json!({ "triggerEvent": "NEW_TRANSACTIONS", "includeDetails": false }),
+            ),
+        ] {
+            let path = self.path(op);
+            if !path.is_empty() {
+                let req = HttpRequest::new(http::Method::POST, path)
+                    .bearer(Some(a_token.to_string()))
+                    .json(body);
+                let _ = self.http.send(&req).await;
+            }
+        }
         let kinds: Vec<(String, String)> = self
             .catalogue
             .operations(self.version)
