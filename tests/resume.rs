@@ -260,3 +260,125 @@ async fn the_expired_token_checks_go_red_when_expired_tokens_work() {
     assert_eq!(s.skipped, 0);
     assert!(s.violations > 0, "{s:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The binary: Ctrl-C writes a report with the unfinished checks, and --resume finishes it
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() {
+    use finapi_conformance::world::demo;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
+    let env = [
+        ("FINAPI_APP_CLIENT_ID", demo::APP_CLIENT.0),
+        ("FINAPI_APP_CLIENT_SECRET", demo::APP_CLIENT.1),
+        ("FINAPI_ADMIN_CLIENT_ID", demo::ADMIN_CLIENT.0),
+        ("FINAPI_ADMIN_CLIENT_SECRET", demo::ADMIN_CLIENT.1),
+    ];
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    let dir = temp_dir("interrupt");
+    let report = dir.join("run.json");
+
+    // A paced run, interrupted once its first progress line shows it is under way.
+    let mut child = Command::new(BIN)
+        .args([
+            "check",
+            "--base-url",
+            &url,
+            "--rate",
+            "40",
+            "--format",
+            "json",
+        ])
+        .arg("--output")
+        .arg(&report)
+        .env_remove("FINAPI_BASE_URL")
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first_progress = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("progress: "))
+        .expect("plain progress lines on a non-terminal stderr");
+    assert!(first_progress.contains("left"), "{first_progress}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{rest:?}");
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(value["interrupted"], true);
+    assert_eq!(value["complete"], false);
+    let done = value["results"].as_array().unwrap().len();
+    let unfinished = value["unfinished"].as_array().unwrap().len();
+    assert!(
+        done > 0 && unfinished > 0,
+        "{done} done, {unfinished} unfinished"
+    );
+    assert_eq!(value["summary"]["possible"], done + unfinished);
+
+    // Resume: only the unfinished checks run; the new report is whole.
+    let resumed = dir.join("run2.json");
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--base-url",
+            &url,
+            "--rate",
+            "0",
+            "--format",
+            "json",
+        ])
+        .arg("--output")
+        .arg(&resumed)
+        .arg("--resume")
+        .arg(&report)
+        .env_remove("FINAPI_BASE_URL")
+        .envs(env)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{done} checks settled there, {unfinished} to run again"
+        )),
+        "{stderr}"
+    );
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&resumed).unwrap()).unwrap();
+    assert_eq!(value["complete"], true);
+    assert_eq!(
+        value["results"].as_array().unwrap().len(),
+        done + unfinished
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
