@@ -316,11 +316,15 @@ fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() 
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
     let first_progress = lines
         .by_ref()
         .map_while(Result::ok)
-        .find(|l| l.starts_with("progress: "))
-        .expect("plain progress lines on a non-terminal stderr");
+        .find(|l| {
+            seen.push(l.clone());
+            l.starts_with("progress: ")
+        })
+        .unwrap_or_else(|| panic!("no plain progress line on a non-terminal stderr: {seen:?}"));
     assert!(first_progress.contains("left"), "{first_progress}");
     let pid = child.id().to_string();
     assert!(Command::new("kill")
