@@ -32,8 +32,10 @@ pub fn bar() -> Progress {
     Progress(Arc::new(move |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-        if done >= total {
-            bar.finish();
+        if done >= total && !bar.is_finished() {
+            let elapsed = bar.elapsed();
+            bar.finish_and_clear();
+            eprintln!("{total} checks done in {}", human(elapsed));
         }
     }))
 }
