@@ -123,6 +123,10 @@ pub struct TargetArgs {
     /// cross-client-user-token-revoke).
     #[arg(long = "reading", value_name = "NAME=BOOL")]
     pub readings: Vec<String>,
+    /// Keep this run's client tokens in FILE (mode 0600, never printed); a later run uses one
+    /// that has expired since as the expired-token principal.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +146,10 @@ pub struct CheckArgs {
     /// List every request the run would send, and send none.
     #[arg(long)]
     pub dry_run: bool,
+    /// Re-run only the checks a previous JSON report left failed, inconclusive or unfinished,
+    /// and merge its passes and skips into this run's report.
+    #[arg(long, value_name = "REPORT.json")]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +357,7 @@ pub(crate) fn config_for(
     config.allow_mutations = args.allow_mutations;
     config.keep_users = args.keep_users;
     config.lifecycle = !args.no_lifecycle;
+    config.state_file = args.state.clone();
     Ok(config)
 }
 
@@ -360,7 +369,15 @@ fn secrets_of(config: &CheckConfig) -> Redactor {
             Target::InProcess { .. } => Credentials::demo(),
             Target::Remote { .. } => Credentials::from_env(),
         });
-    Redactor::new(creds.secrets())
+    let mut secrets = creds.secrets();
+    if let Some(path) = &config.state_file {
+        secrets.extend(
+            runner::state_file::State::load(path)
+                .map(|s| s.secrets())
+                .unwrap_or_default(),
+        );
+    }
+    Redactor::new(secrets)
 }
 
 async fn check(args: CheckArgs) -> Result<i32, Failure> {
@@ -372,17 +389,39 @@ async fn check(args: CheckArgs) -> Result<i32, Failure> {
         return Ok(0);
     }
     config.handle_interrupt = true;
-    if config.target.is_remote() && std::io::stderr().is_terminal() {
-        config.progress = Some(runner::Progress(Arc::new(|done, total| {
-            eprint!("\r{done}/{total} checks");
-            if done == total {
-                eprintln!();
-            }
-        })));
+    if let Some(path) = &args.resume {
+        let previous = runner::resume::Previous::load(path, &config).map_err(Failure::usage)?;
+        eprintln!(
+            "resuming {}: {} checks settled there, {} to run again",
+            path.display(),
+            previous.kept(),
+            previous.rerun
+        );
+        config.resume = Some(Arc::new(previous));
     }
-    let report = runner::run(&config)
-        .await
-        .map_err(|e| Failure::usage(redactor.scrub(&e.to_string())))?;
+    if config.target.is_remote() {
+        config.progress = Some(report::progress::for_stderr());
+    }
+    config.recorder = Some(runner::resume::Recorder::default());
+    // A JSON report to a file is also written as the run goes (every 15 s), so a run that
+    // dies leaves a report `--resume` can finish.
+    let checkpoints = match (&args.output, args.format) {
+        (Some(path), Format::Json) => {
+            let scrubber = redactor.clone();
+            futures::future::Either::Left(runner::resume::write_checkpoints(
+                config.clone(),
+                path.clone(),
+                Duration::from_secs(15),
+                move |text| scrubber.scrub(text),
+            ))
+        }
+        _ => futures::future::Either::Right(std::future::pending::<()>()),
+    };
+    let report = tokio::select! {
+        r = runner::run(&config) => r,
+        _ = checkpoints => Err(runner::RunError::Config("the checkpoint writer stopped".into())),
+    }
+    .map_err(|e| Failure::usage(redactor.scrub(&e.to_string())))?;
     let color =
         args.output.is_none() && args.format == Format::Table && std::io::stdout().is_terminal();
     let text = redactor.scrub(&report::render(&report, args.format, color));

@@ -220,7 +220,13 @@ async fn reports_hold_no_secrets_or_tokens() {
         demo::OTHER_USER.1,
     ];
     secrets.extend(demo::USERS.iter().map(|u| u.1));
-    for format in [Format::Table, Format::Json, Format::Junit, Format::Markdown] {
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Junit,
+        Format::Markdown,
+        Format::Html,
+    ] {
         let text = report::render(&report, format, false);
         assert!(text.len() > 100, "{format:?} report is empty");
         for s in &secrets {
@@ -436,4 +442,52 @@ async fn serve_journal_holds_at_most_its_capacity() {
     }
     assert!(server.journal().entries().is_empty());
     server.shutdown().await.unwrap();
+}
+
+/// `--state`: the tokens a run keeps for later runs never reach a report or the logs, and the
+/// expired token a later run presents from the file is not in its reports either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_file_tokens_stay_out_of_reports_and_logs() {
+    let buffer = log_buffer();
+    let sim = Simulator::new(&World::demo());
+    let server = Server::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)), 100)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("fc-sec-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+    let mut config = CheckConfig::new(
+        Target::Remote {
+            base_url: server.uri(),
+        },
+        V2,
+    );
+    config.limits = Some(runner::http::Limits::local());
+    config.credentials = Some(runner::Credentials::demo());
+    config.state_file = Some(path.clone());
+    config.filters.only = vec!["Authorization".into(), "expired-token".into()];
+    let first = runner::run(&config).await.expect("a run");
+    let state = runner::state_file::State::load(&path).unwrap();
+    let tokens = state.secrets();
+    assert!(!tokens.is_empty(), "the run kept its client tokens");
+    // The same file again: the tokens are still valid, so none is used as expired, and the
+    // reports of both runs hold none of them.
+    let second = runner::run(&config).await.expect("a run");
+    server.shutdown().await.unwrap();
+    let logs = String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned();
+    for report in [&first, &second] {
+        for format in [Format::Json, Format::Html, Format::Markdown, Format::Junit] {
+            let text = report::render(report, format, false);
+            for t in &tokens {
+                assert!(
+                    !text.contains(t.as_str()),
+                    "{format:?} report holds a kept token"
+                );
+            }
+        }
+    }
+    for t in &tokens {
+        assert!(!logs.contains(t.as_str()), "the logs hold a kept token");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -254,6 +254,7 @@ async fn json_report_of_a_small_run() {
     insta::assert_json_snapshot!("json_report", value, {
         ".duration_ms" => "[duration]",
         ".results[].latency_ms" => "[latency]",
+        ".results[].evidence" => "[redacted request and response]",
     });
 }
 

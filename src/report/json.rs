@@ -1,4 +1,6 @@
-//! `--format json`: `{ summary, results }` plus run metadata.
+//! `--format json`: `{ summary, results, unfinished }` plus run metadata. `unfinished` lists
+//! the checks an interrupted run (or a checkpoint of a running one) has not finished, so
+//! `--resume` can run them.
 
 use serde_json::json;
 
@@ -13,7 +15,10 @@ pub fn render(report: &Report) -> String {
         "interrupted": report.interrupted,
         "leftover_users": report.leftover_users,
         "summary": report.summary(),
+        "coverage": super::coverage(report),
+        "complete": report.unfinished.is_empty() && !report.interrupted,
         "results": report.results,
+        "unfinished": report.unfinished,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }

@@ -27,6 +27,12 @@ pub fn render(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
+        "<!-- {}; {} unfinished -->",
+        escape(&super::coverage(report)),
+        report.unfinished.len()
+    );
+    let _ = writeln!(
+        out,
         "<testsuites name=\"finapi-conformance {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         report.api_version.label(),
         s.total,

@@ -27,14 +27,22 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "| checks | passed | violations | inconclusive | skipped |"
+        "| checks | passed | violations | inconclusive | skipped | run / possible |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} |\n",
-        s.total, s.passed, s.violations, s.inconclusive, s.skipped
+        "| {} | {} | {} | {} | {} | {} / {} |\n",
+        s.total, s.passed, s.violations, s.inconclusive, s.skipped, s.run, s.possible
     );
+    let _ = writeln!(out, "{}.\n", cell(&super::coverage(report)));
+    if !report.unfinished.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} checks did not finish (resume with `--resume` on the JSON report).\n",
+            report.unfinished.len()
+        );
+    }
     for (title, v) in [
         ("Violations", Verdict::Violation),
         ("Inconclusive", Verdict::Inconclusive),

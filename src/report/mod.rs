@@ -1,8 +1,11 @@
-//! Report formats for a run: the terminal matrix, JSON, JUnit and Markdown.
+//! Report formats for a run: the terminal matrix, JSON, JUnit, Markdown and a self-contained
+//! HTML page; the progress display of long runs.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 pub mod table;
 
 use std::str::FromStr;
@@ -17,6 +20,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl FromStr for Format {
@@ -27,8 +31,9 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "junit" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format `{other}` (table, json, junit or markdown)"
+                "unknown format `{other}` (table, json, junit, markdown or html)"
             )),
         }
     }
@@ -41,14 +46,27 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Json => json::render(report),
         Format::Junit => junit::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
     }
+}
+
+/// The share of checks run: `checks run 772/947 (81.5%)`. A check counts as run when the
+/// target answered it (pass, violation or inconclusive); skipped and unfinished checks do not.
+pub fn coverage(report: &Report) -> String {
+    let s = report.summary();
+    let share = if s.possible == 0 {
+        0.0
+    } else {
+        s.run as f64 * 100.0 / s.possible as f64
+    };
+    format!("checks run {}/{} ({share:.1}%)", s.run, s.possible)
 }
 
 /// One line: `V2 against in-process mock: 1003 checks, 1003 passed, 0 violations, ...`.
 pub fn summary_line(report: &Report) -> String {
     let s = report.summary();
     format!(
-        "{} against {} ({} mode): {} checks, {} passed, {} violations, {} inconclusive, {} skipped in {:.2}s{}",
+        "{} against {} ({} mode): {} checks, {} passed, {} violations, {} inconclusive, {} skipped, {} in {:.2}s{}",
         report.api_version.label(),
         report.target,
         match report.mode {
@@ -60,7 +78,12 @@ pub fn summary_line(report: &Report) -> String {
         s.violations,
         s.inconclusive,
         s.skipped,
+        coverage(report),
         report.duration_ms as f64 / 1000.0,
-        if report.interrupted { " (interrupted)" } else { "" },
+        if report.interrupted {
+            format!(" (interrupted, {} unfinished)", report.unfinished.len())
+        } else {
+            String::new()
+        },
     )
 }

@@ -6,14 +6,20 @@
 //! - [`session`]: tokens per principal, the run's own users and data, clean-up;
 //! - [`probe`]: one inert request per operation x principal;
 //! - [`lifecycle`]: token lifecycle scenarios;
-//! - [`redact`]: scrubs secrets from anything printed.
+//! - [`redact`]: scrubs secrets from anything printed;
+//! - [`evidence`]: the redacted request and response behind each verdict;
+//! - [`state_file`]: tokens kept between runs (`--state`), reused once expired;
+//! - [`resume`]: re-running what a previous report left failed or unfinished (`--resume`).
 
 pub mod credentials;
+pub mod evidence;
 pub mod http;
 pub mod lifecycle;
 pub mod probe;
 pub mod redact;
+pub mod resume;
 pub mod session;
+pub mod state_file;
 
 use std::time::{Duration, Instant};
 
@@ -108,6 +114,14 @@ pub struct CheckConfig {
     /// tests): the runner waits on it instead of sleeping (`Retry-After`, backoff) and can
     /// expire a token by moving it. `None` for real targets.
     pub clock: Option<crate::sim::Clock>,
+    /// Keep this run's tokens here, and use the ones that have expired since as the
+    /// `expired-token` principal (`--state`).
+    pub state_file: Option<std::path::PathBuf>,
+    /// Checks a previous report settled (`--resume`): not run again, merged into the report.
+    pub resume: Option<std::sync::Arc<resume::Previous>>,
+    /// Where finished checks are recorded as they finish (for checkpoints and interrupts);
+    /// `run` makes one when it is not set.
+    pub recorder: Option<resume::Recorder>,
 }
 
 /// A progress callback.
@@ -136,6 +150,9 @@ impl CheckConfig {
             handle_interrupt: false,
             progress: None,
             clock: None,
+            state_file: None,
+            resume: None,
+            recorder: None,
         }
     }
 }
@@ -156,6 +173,9 @@ pub struct CheckResult {
     pub reason: String,
     pub rule: Rule,
     pub latency_ms: u64,
+    /// The redacted request and response (matrix checks that sent a request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<evidence::Evidence>,
 }
 
 /// A finished run.
@@ -170,6 +190,8 @@ pub struct Report {
     pub leftover_users: usize,
     /// True when the run was interrupted (Ctrl-C) before all checks ran.
     pub interrupted: bool,
+    /// Checks planned but not finished (an interrupted run, or a checkpoint of a running one).
+    pub unfinished: Vec<resume::CheckKey>,
 }
 
 /// Totals by verdict.
@@ -180,12 +202,17 @@ pub struct Summary {
     pub violations: usize,
     pub inconclusive: usize,
     pub skipped: usize,
+    /// Checks that got an answer to judge (passed + violations + inconclusive).
+    pub run: usize,
+    /// Checks the run planned: every result plus the unfinished ones.
+    pub possible: usize,
 }
 
 impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary {
             total: self.results.len(),
+            possible: self.results.len() + self.unfinished.len(),
             ..Summary::default()
         };
         for r in &self.results {
@@ -196,6 +223,7 @@ impl Report {
                 Verdict::Skipped => s.skipped += 1,
             }
         }
+        s.run = s.passed + s.violations + s.inconclusive;
         s
     }
 
@@ -309,7 +337,23 @@ pub fn planned_checks<'c>(
 /// Run a whole check.
 pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     let started = Instant::now();
-    let connected = connect(config).await?;
+    let mut config = config.clone();
+    let recorder = config
+        .recorder
+        .get_or_insert_with(resume::Recorder::default)
+        .clone();
+    let state = match &config.state_file {
+        Some(path) => Some(state_file::State::load(path).map_err(RunError::Config)?),
+        None => None,
+    };
+    let config = &config;
+    let mut connected = connect(config).await?;
+    let state_scope = state_file::Scope::of(config);
+    if let Some(state) = &state {
+        if connected.credentials.expired_token.is_none() {
+            connected.credentials.expired_token = state.expired_token(&state_scope);
+        }
+    }
     let catalogue = Catalogue::embedded().with_readings(&config.readings);
     let mut opts = SessionOptions::new(config.version);
     opts.clock = connected
@@ -339,7 +383,7 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
             session.set_up().await?;
             Ok::<_, SetupError>(execute(config, &session, &catalogue).await)
         } => r.map(|results| (results, false)),
-        _ = &mut interrupt => Ok((Vec::new(), true)),
+        _ = &mut interrupt => Ok((recorder.finished(), true)),
     };
     let (results, interrupted) = match outcome {
         Ok(done) => done,
@@ -355,8 +399,26 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
     } else {
         session.clean_up().await
     };
+    if let (Some(state), Some(path)) = (state, &config.state_file) {
+        // Re-read first: another run (`diff` runs two) may have saved in the meantime.
+        let mut state = state_file::State::load(path).unwrap_or(state);
+        // A secret rotation revokes the client tokens of this run: they would come back as
+        // revoked, not expired, so they are not kept.
+        let rotated = results.iter().any(|r| {
+            r.operation.starts_with("lifecycle:secret-rotation") && r.verdict != Verdict::Skipped
+        });
+        if !rotated {
+            state.record(&state_scope, session.obtained_tokens());
+        }
+        state.save(path).map_err(RunError::Config)?;
+    }
     drop(connected);
-    Ok(Report {
+    let unfinished = if interrupted {
+        resume::unfinished(config, &catalogue, &results)
+    } else {
+        Vec::new()
+    };
+    let report = Report {
         target: config.target.display(),
         api_version: config.version,
         mode: config.mode,
@@ -364,6 +426,11 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         results,
         leftover_users,
         interrupted,
+        unfinished,
+    };
+    Ok(match &config.resume {
+        Some(previous) => previous.merge(report, &catalogue, config),
+        None => report,
     })
 }
 
@@ -373,7 +440,10 @@ pub async fn execute(
     session: &Session,
     catalogue: &Catalogue,
 ) -> Vec<CheckResult> {
-    let checks = planned_checks(catalogue, config.version, &config.filters);
+    let mut checks = planned_checks(catalogue, config.version, &config.filters);
+    if let Some(previous) = &config.resume {
+        checks.retain(|(op, p)| !previous.settled(&op.id, *p));
+    }
     let concurrency = config
         .limits
         .as_ref()
@@ -390,6 +460,9 @@ pub async fn execute(
         futures::stream::iter(checks.into_iter().enumerate())
             .map(|(i, (op, p))| async move {
                 let r = check_one_judged(config, session, judging, op, p).await;
+                if let Some(recorder) = &config.recorder {
+                    recorder.push(&r);
+                }
                 if let Some(progress) = &config.progress {
                     (progress.0)(
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -415,6 +488,13 @@ pub async fn execute(
             ]) {
                 continue;
             }
+            if config
+                .resume
+                .as_ref()
+                .is_some_and(|previous| previous.settled(&name, sc.principal))
+            {
+                continue;
+            }
             let started = Instant::now();
             let outcome = if sc.mutates_shared
                 && config.target.is_remote()
@@ -428,7 +508,7 @@ pub async fn execute(
             } else {
                 (sc.run)(session).await
             };
-            results.push(CheckResult {
+            let result = CheckResult {
                 operation: name,
                 section: "Lifecycle".into(),
                 method: String::new(),
@@ -440,7 +520,12 @@ pub async fn execute(
                 reason: outcome.reason,
                 rule: sc.rule,
                 latency_ms: started.elapsed().as_millis() as u64,
-            });
+                evidence: None,
+            };
+            if let Some(recorder) = &config.recorder {
+                recorder.push(&result);
+            }
+            results.push(result);
         }
     }
     results
@@ -509,6 +594,7 @@ pub async fn check_one_judged(
         reason: String::new(),
         rule: expectation.rule,
         latency_ms: 0,
+        evidence: None,
     };
     if config.target.is_remote()
         && !config.allow_mutations
@@ -529,6 +615,12 @@ pub async fn check_one_judged(
         restore_after_wrong_secret(session, &probe).await;
     }
     result.latency_ms = resp.latency.as_millis() as u64;
+    result.evidence = Some(evidence::Evidence::capture(
+        &probe.request,
+        principal,
+        &resp,
+        &session.redactor(),
+    ));
     if resp.status == 0 {
         result.verdict = Verdict::Inconclusive;
         result.reason = resp.error.unwrap_or_else(|| "no response".into());

@@ -91,7 +91,7 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
                 let id = fx
                     .resources
                     .get(kind)
-                    .ok_or_else(|| format!("the run's user has no {kind} to address"))?;
+                    .ok_or_else(|| session.no_data(kind))?;
                 // A list of ids needs a comma, or it routes to the single-id operation.
                 if name == "ids" {
                     format!("{id},{UNKNOWN_ID}")

@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 
 use super::credentials::{ClientCredentials, Credentials};
 use super::http::{Http, HttpRequest, HttpResponse};
+use super::redact::Redactor;
+use super::state_file::Obtained;
 use crate::model::{ApiVersion, CallerKind, Catalogue, Principal};
 use crate::sim::Clock;
 
@@ -50,6 +52,8 @@ pub struct Fixtures {
     pub scratch_token: Option<String>,
     /// The app client's configuration as the target reports it.
     pub client_config: Value,
+    /// Why user A has no data of some kinds (the target let no owned request create it).
+    pub no_data_reason: Option<String>,
 }
 
 /// Options of a session.
@@ -97,6 +101,10 @@ pub struct Session {
     /// Every user id the run created or may have created, with the client and password used.
     created: Mutex<Vec<(ClientCredentials, RunUser)>>,
     counter: std::sync::atomic::AtomicU32,
+    /// Client tokens this run obtained, with their expiry (for `--state`).
+    obtained: Mutex<Vec<Obtained>>,
+    /// Scrubs the run's secrets and tokens (built on first use, after set-up).
+    redactor: std::sync::OnceLock<Redactor>,
 }
 
 impl Session {
@@ -118,6 +126,8 @@ impl Session {
             clock: opts.clock,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
+            obtained: Mutex::new(Vec::new()),
+            redactor: std::sync::OnceLock::new(),
         }
     }
 
@@ -180,6 +190,53 @@ impl Session {
             clock: None,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
+            obtained: Mutex::new(Vec::new()),
+            redactor: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A redactor for every secret and token of this session: the client secrets, the
+    /// principals' tokens, refresh tokens and the run users' passwords. Built on first use, so
+    /// call it after [`Session::set_up`].
+    pub fn redactor(&self) -> Redactor {
+        self.redactor
+            .get_or_init(|| {
+                let fx = &self.fixtures;
+                let mut secrets = self.creds.secrets();
+                secrets.extend(fx.tokens.values().cloned());
+                secrets.extend(
+                    [
+                        &fx.refresh_app,
+                        &fx.refresh_app2,
+                        &fx.disposable_token,
+                        &fx.scratch_token,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+                );
+                secrets.extend(self.created.lock().iter().map(|(_, u)| u.password.clone()));
+                secrets.extend(self.obtained.lock().iter().map(|o| o.token.clone()));
+                Redactor::new(secrets)
+            })
+            .clone()
+    }
+
+    /// The client tokens this run obtained, with their expiry times (for `--state`).
+    pub fn obtained_tokens(&self) -> Vec<Obtained> {
+        self.obtained.lock().clone()
+    }
+
+    /// Why a probe that needs one of user A's `kind` ids is skipped.
+    pub fn no_data(&self, kind: &str) -> String {
+        if kind == "webForms" {
+            return "the run's user has no webForms to address: a web form exists only when the \
+                    target asks a person to enter bank credentials in it, which a run cannot do"
+                .into();
+        }
+        match &self.fixtures.no_data_reason {
+            Some(why) => format!("the run's user has no {kind} to address: {why}"),
+            None => format!("the run's user has no {kind} to address"),
         }
     }
 
@@ -291,6 +348,15 @@ impl Session {
         client: &ClientCredentials,
     ) -> Result<String, SetupError> {
         let resp = self.client_token(client).await;
+        if let Some(token) = access_token(&resp) {
+            let expires_in = resp.json().get("expires_in").and_then(Value::as_u64);
+            self.obtained.lock().push(Obtained::new(
+                &client.id,
+                token,
+                expires_in,
+                chrono::Utc::now().timestamp(),
+            ));
+        }
         access_token(&resp).ok_or_else(|| {
             SetupError(format!(
                 "cannot get a token for the {label} (status {}{})",
@@ -534,12 +600,26 @@ impl Session {
     }
 
     /// Give user A data (a test-bank import where the target allows it), then note one id of
-    /// every kind user A can list.
+    /// every kind user A can list. When some kinds stay empty, `no_data_reason` says why.
     async fn find_resources(&mut self, a_token: &str) {
-        let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
-            .bearer(Some(a_token.to_string()))
-            .json(json!({ "bankId": 280001 }));
-        let _ = self.http.send(&import).await;
+        let import_status = self.import_test_bank(a_token).await;
+        // Data a user may create for itself with one request (gone with the user at clean-up).
+        for (op, body) in [
+            ("createLabel", json!({ "name": "fc-label" })),
+            ("createCategory", json!({ "name": "fc-category" })),
+            (
+                "createNotificationRule",
+                json!({ "triggerEvent": "NEW_TRANSACTIONS", "includeDetails": false }),
+            ),
+        ] {
+            let path = self.path(op);
+            if !path.is_empty() {
+                let req = HttpRequest::new(http::Method::POST, path)
+                    .bearer(Some(a_token.to_string()))
+                    .json(body);
+                let _ = self.http.send(&req).await;
+            }
+        }
         let kinds: Vec<(String, String)> = self
             .catalogue
             .operations(self.version)
@@ -567,6 +647,63 @@ impl Session {
                 self.fixtures.resources.insert(kind, id);
             }
         }
+        self.fixtures.no_data_reason = match (self.version, import_status) {
+            (_, Ok(())) => None,
+            (ApiVersion::V2, Err(status)) => Some(format!(
+                "API V2 imports bank data only through finAPI's web form, where a person enters \
+                 bank credentials, which a run cannot automate (the test-bank import answered {status})"
+            )),
+            (ApiVersion::V1, Err(status)) => Some(format!(
+                "the V1 import of finAPI's test bank {TEST_BANK_ID} was not accepted ({status}); \
+                 a client whose imports need the web form cannot give the run's users data"
+            )),
+        };
+    }
+
+    /// Import finAPI's test bank for user A (an owned request: it creates data only for the
+    /// run's own user) and wait, within a bound, until the target has finished the import.
+    /// `Err` describes the answer when no data came of it.
+    async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
+        let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "bankId": TEST_BANK_ID, "skipPositionsDownload": true }));
+        let resp = self.http.send(&import).await;
+        if !resp.is_success() {
+            return Err(if resp.status == 0 {
+                "no response".into()
+            } else {
+                format!("status {}", resp.status)
+            });
+        }
+        // An import may still be running when it is answered (V1: `updateStatus`); poll the
+        // connection until it is ready, with a bounded number of tries.
+        let body = resp.json();
+        let (Some(id), Some(status)) = (
+            body.get("id").and_then(Value::as_u64),
+            body.get("updateStatus").and_then(Value::as_str),
+        ) else {
+            return Ok(());
+        };
+        if status == "READY" || self.path("getBankConnection").is_empty() {
+            return Ok(());
+        }
+        let path = self
+            .path("getBankConnection")
+            .replace("{id}", &id.to_string());
+        for attempt in 0..IMPORT_POLLS {
+            tokio::time::sleep(Duration::from_millis(500 * (1 + attempt as u64).min(4))).await;
+            let r = self
+                .http
+                .send(
+                    &HttpRequest::new(http::Method::GET, path.clone())
+                        .bearer(Some(a_token.to_string())),
+                )
+                .await;
+            if r.json().get("updateStatus").and_then(Value::as_str) == Some("READY") {
+                return Ok(());
+            }
+        }
+        Err("an import that did not finish in time".into())
     }
 
     /// Delete every user the run created. Returns how many are still there afterwards.
@@ -640,6 +777,12 @@ impl Session {
         leftover
     }
 }
+
+/// finAPI's test bank (sandboxes import it without real bank credentials).
+pub const TEST_BANK_ID: u64 = 280001;
+
+/// How often the import of the test bank is polled before the run gives up on its data.
+const IMPORT_POLLS: u32 = 20;
 
 /// `access_token` of a successful token response.
 pub fn access_token(resp: &HttpResponse) -> Option<String> {

@@ -1,0 +1,378 @@
+//! The HTML report (`--format html`): an insta snapshot of the page of a small run, and the page
+//! in a real headless Chromium driven over WebDriver (chromedriver, through fantoccini): it
+//! renders, a violation cell is marked, clicking the cell opens its detail, the filter hides
+//! cells, and no secret of the run (client secrets, the principals' tokens) is in the source.
+//!
+//! The small run has a deliberate break (`--violate app-client-lists-users`), so the violation
+//! cells exist only because the mock was broken; the faithful run's page has none.
+//!
+//! Needs `chromium` and `chromedriver` on PATH (Debian: `apt-get install chromium
+//! chromium-driver`; `.ci/run` installs them). Without them the browser test says it is
+//! skipped and why, except under `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use finapi_conformance::model::Catalogue;
+use finapi_conformance::report;
+use finapi_conformance::runner::{
+    self, CheckConfig, Filters, Report, Session, SessionOptions, Target,
+};
+use finapi_conformance::{ApiVersion, Faults, Violation};
+
+/// A small run (getUserList for every principal, plus the token-reuse scenario) against the
+/// in-process mock with `faults`, carried out step by step so the test knows the run's tokens.
+/// Returns the report and every secret the run held.
+async fn small_run(faults: Faults) -> (Report, Vec<String>) {
+    let mut config = CheckConfig::new(Target::InProcess { faults }, ApiVersion::V2);
+    config.filters = Filters {
+        only: vec!["getUserList".into(), "lifecycle:token-reuse".into()],
+        skip: vec![],
+    };
+    let connected = runner::connect(&config).await.expect("the mock starts");
+    let catalogue = Catalogue::embedded().clone();
+    let mut opts = SessionOptions::new(config.version);
+    opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+    let mut session = Session::new(
+        connected.http.clone(),
+        connected.credentials.clone(),
+        catalogue.clone(),
+        opts,
+    );
+    session.set_up().await.expect("set-up");
+    let results = runner::execute(&config, &session, &catalogue).await;
+    let mut secrets = connected.credentials.secrets();
+    secrets.extend(session.fixtures.tokens.values().cloned());
+    secrets.extend(
+        [
+            &session.fixtures.refresh_app,
+            &session.fixtures.refresh_app2,
+            &session.fixtures.disposable_token,
+            &session.fixtures.scratch_token,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    if let Some(a) = &session.fixtures.user_a {
+        secrets.push(a.password.clone());
+    }
+    assert_eq!(session.clean_up().await, 0);
+    let report = Report {
+        target: config.target.display(),
+        api_version: config.version,
+        mode: config.mode,
+        duration_ms: 0,
+        results,
+        leftover_users: 0,
+        interrupted: false,
+        unfinished: Vec::new(),
+    };
+    (report, secrets)
+}
+
+fn broken() -> Faults {
+    Faults::none().with(Violation::AppClientListsUsers)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot
+
+/// Replace `fc-<8 hex>-` run prefixes with a fixed one.
+fn fixed_prefix(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("fc-") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 3..];
+        let hex = tail.len() >= 9
+            && tail.as_bytes()[..8].iter().all(u8::is_ascii_hexdigit)
+            && tail.as_bytes()[8] == b'-';
+        if hex {
+            out.push_str("fc-RUN-");
+            rest = &tail[9..];
+        } else {
+            out.push_str("fc-");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Dates (`2026-01-02`) and times (`T03:04:05.678`) as fixed placeholders, and generated
+/// request ids (`selfgen-` and 36 characters) as one fixed id.
+fn fixed_times(text: &str) -> String {
+    let pattern = |b: &[u8], shape: &[u8]| {
+        b.len() >= shape.len()
+            && shape.iter().zip(b).all(|(s, c)| match s {
+                b'9' => c.is_ascii_digit(),
+                s => s == c,
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if pattern(rest, b"9999-99-99") {
+            out.push_str("YYYY-MM-DD");
+            i += 10;
+        } else if pattern(rest, b"T99:99:99.999") {
+            out.push_str("Thh:mm:ss.sss");
+            i += 13;
+        } else if pattern(rest, b"T99:99:99") {
+            out.push_str("Thh:mm:ss");
+            i += 9;
+        } else if rest.starts_with(b"selfgen-") && rest.len() >= 44 {
+            out.push_str("selfgen-[request id]");
+            i += 44;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The run's moving parts made fixed: latencies, dates, times and generated request ids in
+/// responses, run prefixes.
+fn stable(mut report: Report) -> Report {
+    let fix = |t: &str| fixed_times(&fixed_prefix(t));
+    for r in &mut report.results {
+        r.latency_ms = 0;
+        if let Some(e) = &mut r.evidence {
+            e.request = fix(&e.request);
+            e.request_body = fix(&e.request_body);
+            e.response_body = fix(&e.response_body);
+        }
+        r.reason = fix(&r.reason);
+    }
+    report
+}
+
+#[test]
+fn the_normalisers_fix_what_moves() {
+    assert_eq!(fixed_prefix("u fc-0a1b2c3d-a1 fc-x"), "u fc-RUN-a1 fc-x");
+    assert_eq!(
+        fixed_times(
+            "\"2026-12-02T03:01:49.125+00:00\" selfgen-547bac15-93bb-44ff-8d6f-0000000000d9\""
+        ),
+        "\"YYYY-MM-DDThh:mm:ss.sss+00:00\" selfgen-[request id]\""
+    );
+}
+
+#[tokio::test]
+async fn html_page_of_a_small_run() {
+    let (report, secrets) = small_run(broken()).await;
+    assert_eq!(report.summary().violations, 3);
+    let page = report::html::render(&stable(report));
+    for s in &secrets {
+        assert!(!page.contains(s.as_str()), "the page holds a secret");
+    }
+    insta::assert_snapshot!("html_report", page);
+}
+
+#[tokio::test]
+async fn the_faithful_runs_page_marks_no_violation() {
+    let (report, _) = small_run(Faults::none()).await;
+    let page = report::html::render(&report);
+    assert!(!page.contains("cell v-violation"));
+    assert!(page.contains("cell v-pass"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// In a browser
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The browser and its driver, or why the test cannot run.
+fn browser() -> Result<(PathBuf, PathBuf), String> {
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| on_path("chromium"))
+        .or_else(|| on_path("chromium-browser"))
+        .ok_or("chromium is not installed (apt-get install -y chromium)")?;
+    let driver = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .or_else(|| on_path("chromedriver"))
+        .ok_or("chromedriver is not installed (apt-get install -y chromium-driver)")?;
+    Ok((chromium, driver))
+}
+
+/// A free loopback port (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Start chromedriver and wait until its `/status` says it is ready.
+async fn start_driver(driver: &Path) -> (tokio::process::Child, String) {
+    let port = free_port();
+    let child = tokio::process::Command::new(driver)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        poll.tick().await;
+        if let Ok(r) = http.get(format!("{url}/status")).send().await {
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            if body["value"]["ready"] == true {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not become ready on port {port}"
+        );
+    }
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_works_in_a_headless_browser() {
+    let (chromium, driver) = match browser() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and the browser test cannot run: {why}"
+            );
+            eprintln!("skipped the_page_works_in_a_headless_browser: {why}");
+            return;
+        }
+    };
+    let (report, secrets) = small_run(broken()).await;
+    let dir = std::env::temp_dir().join(format!("fc-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.html");
+    std::fs::write(&file, report::html::render(&report)).unwrap();
+
+    let (mut child, url) = start_driver(&driver).await;
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a WebDriver session");
+    let outcome = async {
+        client
+            .goto(&format!("file://{}", file.display()))
+            .await
+            .unwrap();
+        // It renders: the title, the grid and the totals.
+        assert!(client
+            .title()
+            .await
+            .unwrap()
+            .contains("finAPI role boundaries"));
+        let grid = client.find(Locator::Id("grid")).await.unwrap();
+        assert!(grid.is_displayed().await.unwrap());
+        let shown = client.find(Locator::Id("shown")).await.unwrap();
+        assert_eq!(shown.text().await.unwrap(), "12 of 12 checks shown");
+        // A violation cell is marked (and only the three the break causes).
+        let bad = client
+            .find_all(Locator::Css("td.cell.v-violation"))
+            .await
+            .unwrap();
+        assert_eq!(bad.len(), 3);
+        assert!(bad[0].is_displayed().await.unwrap());
+        let colour = bad[0].css_value("background-color").await.unwrap();
+        assert_eq!(colour, "rgba(198, 40, 40, 1)", "violations are red");
+        // Clicking it opens its detail.
+        let detail = client.find(Locator::Id("detail")).await.unwrap();
+        assert!(!detail.is_displayed().await.unwrap(), "closed at first");
+        bad[0].click().await.unwrap();
+        assert!(detail.is_displayed().await.unwrap());
+        let title = client.find(Locator::Id("d-title")).await.unwrap();
+        assert!(title.text().await.unwrap().starts_with("getUserList as "));
+        let verdict = client.find(Locator::Id("d-verdict")).await.unwrap();
+        assert_eq!(verdict.text().await.unwrap(), "violation");
+        let request = client.find(Locator::Id("d-request")).await.unwrap();
+        assert_eq!(
+            request.text().await.unwrap(),
+            "GET /api/v2/mandatorAdmin/getUserList"
+        );
+        let source = client.find(Locator::Id("d-source")).await.unwrap();
+        assert!(
+            !source.text().await.unwrap().is_empty(),
+            "the rule's source"
+        );
+        let response = client.find(Locator::Id("d-response")).await.unwrap();
+        assert!(response.text().await.unwrap().contains('{'));
+        // The verdict filter hides every other cell.
+        let pass = client.find(Locator::Css("td.cell.v-pass")).await.unwrap();
+        assert!(pass.is_displayed().await.unwrap());
+        client
+            .find(Locator::Id("f-verdict"))
+            .await
+            .unwrap()
+            .select_by_value("violation")
+            .await
+            .unwrap();
+        assert!(!pass.is_displayed().await.unwrap(), "a pass cell is hidden");
+        assert!(bad[0].is_displayed().await.unwrap());
+        assert_eq!(shown.text().await.unwrap(), "3 of 12 checks shown");
+        // The section filter: the lifecycle row goes when another section is chosen.
+        client
+            .find(Locator::Id("f-verdict"))
+            .await
+            .unwrap()
+            .select_by_value("")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Id("f-section"))
+            .await
+            .unwrap()
+            .select_by_value("Lifecycle")
+            .await
+            .unwrap();
+        assert_eq!(shown.text().await.unwrap(), "1 of 12 checks shown");
+        assert!(!bad[0].is_displayed().await.unwrap());
+        // No secret of the run in the page, and nothing the page would fetch.
+        let html = client.source().await.unwrap();
+        assert!(html.contains("v-violation"));
+        for s in &secrets {
+            assert!(!html.contains(s.as_str()), "the page holds a secret");
+        }
+        assert!(!html.contains("http://") && !html.contains("https://"));
+    };
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    let _ = client.close().await;
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
