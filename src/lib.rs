@@ -8,10 +8,12 @@
 //! - [`mock`]: the simulator on a `wiremock::MockServer`, for Rust tests;
 //! - [`serve`]: the simulator on a multi-threaded hyper server, for long runs;
 //! - [`world`]: mandators, clients and users a simulator starts with;
-//! - [`faults`]: deliberate boundary breaks that prove the checks can fail.
+//! - [`faults`]: deliberate boundary breaks that prove the checks can fail;
+//! - [`journal`]: who called which operation, and which rule refused it, on both front doors.
 
 pub mod cli;
 pub mod faults;
+pub mod journal;
 pub mod mock;
 pub mod model;
 pub mod report;
@@ -21,6 +23,7 @@ pub mod sim;
 pub mod world;
 
 pub use faults::{Faults, Violation};
+pub use journal::{CallerKind, Calls, Journal, JournalEntry};
 pub use mock::{FinapiMock, FinapiMockBuilder};
 pub use model::{ApiVersion, Catalogue, Principal, Readings, Rule};
 pub use sim::{Clock, Simulator};

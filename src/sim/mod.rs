@@ -23,7 +23,8 @@ pub use clock::Clock;
 pub use error::ApiError;
 pub use state::State;
 
-use crate::faults::{Faults, Violation};
+use crate::faults::{Faults, SwitchableFaults, Violation};
+use crate::journal::Served;
 use crate::model::{ApiVersion, Catalogue, Readings};
 use crate::world::World;
 use error::ErrorContext;
@@ -48,6 +49,8 @@ pub struct SimResponse {
     pub content_type: Option<&'static str>,
     pub request_id: String,
     pub body: Bytes,
+    /// Operation, caller and refusing rule, for the journal (never a secret).
+    pub served: Served,
 }
 
 impl SimResponse {
@@ -82,8 +85,10 @@ struct Shared {
     router: Router,
     state: Mutex<State>,
     clock: Clock,
-    faults: Faults,
+    faults: SwitchableFaults,
     readings: Readings,
+    /// The world [`Simulator::reset`] goes back to.
+    world: Mutex<World>,
 }
 
 /// The simulator. Cheap to clone; clones share state.
@@ -95,7 +100,7 @@ pub struct Simulator {
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulator")
-            .field("faults", &self.shared.faults)
+            .field("faults", &self.shared.faults.load())
             .finish_non_exhaustive()
     }
 }
@@ -119,8 +124,9 @@ impl Simulator {
                 router,
                 state: Mutex::new(state),
                 clock: config.clock,
-                faults: config.faults,
+                faults: SwitchableFaults::new(config.faults),
                 readings: config.readings,
+                world: Mutex::new(world.clone()),
             }),
         }
     }
@@ -134,8 +140,35 @@ impl Simulator {
         &self.shared.catalogue
     }
 
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
+    /// The breaks switched on right now.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.load()
+    }
+
+    /// Replace the breaks while the simulator serves (requests in flight keep the set they
+    /// started with).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.store(faults);
+    }
+
+    /// Switch breaks on and off while the simulator serves; returns the new set.
+    pub fn switch_faults(&self, on: &[Violation], off: &[Violation]) -> Faults {
+        self.shared.faults.switch(on, off)
+    }
+
+    /// Start over from the world the simulator started with (or last loaded): every user,
+    /// token and resource created since is forgotten. Breaks and clock stay as they are.
+    pub fn reset(&self) {
+        let fresh = State::from_world(&self.shared.world.lock(), self.shared.clock.now());
+        *self.shared.state.lock() = fresh;
+    }
+
+    /// Replace the world (checked with [`World::validate`] first) and start over from it.
+    pub fn load_world(&self, world: World) -> Result<(), crate::world::WorldError> {
+        world.validate()?;
+        *self.shared.world.lock() = world;
+        self.reset();
+        Ok(())
     }
 
     pub fn readings(&self) -> &Readings {
@@ -163,6 +196,8 @@ impl Simulator {
 
     fn answer(&self, req: &SimRequest<'_>) -> SimResponse {
         let now = self.shared.clock.now();
+        let faults = self.shared.faults.load();
+        let mut served = Served::default();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
         let mut auth_context = None;
@@ -180,21 +215,23 @@ impl Simulator {
                     format!("{method} is not supported here"),
                 )),
                 Ok(routed) => {
+                    served.operation = Some(Served::operation_id(routed.op));
+                    served.allowed = routed.op.callers;
                     let mut state = self.shared.state.lock();
                     let ctx = ops::Ctx {
                         op: routed.op,
                         params: &routed.params,
                         req,
                         now,
-                        faults: &self.shared.faults,
+                        faults: &faults,
                         readings: &self.shared.readings,
                         catalogue: &self.shared.catalogue,
                     };
-                    let out = guard::run(&ctx, &mut state, &mut auth_context);
+                    let out = guard::run(&ctx, &mut state, &mut auth_context, &mut served);
                     state.sweep(
                         now,
-                        self.shared.faults.has(Violation::RevokedTokenAccepted)
-                            || self.shared.faults.has(Violation::ExpiredTokenAccepted),
+                        faults.has(Violation::RevokedTokenAccepted)
+                            || faults.has(Violation::ExpiredTokenAccepted),
                     );
                     out
                 }
@@ -206,27 +243,31 @@ impl Simulator {
                 content_type: Some("application/json"),
                 request_id,
                 body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+                served,
             },
             Ok(Reply::RawJson(status, body)) => SimResponse {
                 status,
                 content_type: Some("application/json"),
                 request_id,
                 body: Bytes::from(body),
+                served,
             },
             Ok(Reply::Empty(status)) => SimResponse {
                 status,
                 content_type: None,
                 request_id,
                 body: Bytes::new(),
+                served,
             },
             Err(err) => {
-                let err = self.apply_error_faults(err);
-                if self.shared.faults.has(Violation::PlainTextErrors) && err.status() == 403 {
+                let err = self.apply_error_faults(faults, err);
+                if faults.has(Violation::PlainTextErrors) && err.status() == 403 {
                     return SimResponse {
                         status: 403,
                         content_type: Some("text/plain"),
                         request_id,
                         body: Bytes::from_static(b"Access is denied"),
+                        served,
                     };
                 }
                 let endpoint = format!("{} {}", method, req.path);
@@ -246,19 +287,20 @@ impl Simulator {
                     content_type: Some("application/json"),
                     body: Bytes::from(serde_json::to_vec(&err.body(&ctx)).unwrap_or_default()),
                     request_id,
+                    served,
                 }
             }
         }
     }
 
-    fn apply_error_faults(&self, err: ApiError) -> ApiError {
+    fn apply_error_faults(&self, faults: Faults, err: ApiError) -> ApiError {
         match err {
             ApiError::Message {
                 status: 403,
                 code: "UNAUTHORIZED_ACCESS",
                 message,
                 kind,
-            } if self.shared.faults.has(Violation::ForbiddenAs401) => ApiError::Message {
+            } if faults.has(Violation::ForbiddenAs401) => ApiError::Message {
                 status: 401,
                 code: "UNAUTHORIZED_ACCESS",
                 message,
