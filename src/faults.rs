@@ -181,7 +181,9 @@ impl SwitchableFaults {
         let off = off.iter().fold(0u64, |acc, v| acc | 1 << (*v as u64));
         let old = self
             .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| Some((f | on) & !off))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| {
+                Some((f | on) & !off)
+            })
             .unwrap_or_else(|f| f);
         Faults((old | on) & !off)
     }

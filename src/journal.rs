@@ -50,8 +50,8 @@ use parking_lot::Mutex;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-pub use crate::model::{CallerKind, Callers};
 use crate::model::{ApiVersion, Catalogue, Operation, Rule};
+pub use crate::model::{CallerKind, Callers};
 use crate::sim::version_of_path;
 
 /// What the simulator learnt about one request besides its answer (see
@@ -124,9 +124,9 @@ impl JournalEntry {
         matches!(self.status, 401 | 403)
     }
 
-    /// A user service is an operation a user's token may call (none of them admits the admin).
+    /// A user service is an operation a user's token may call and the admin client may not.
     pub fn is_user_service(&self) -> bool {
-        self.allowed.contains(CallerKind::User)
+        self.allowed.contains(CallerKind::User) && !self.allowed.contains(CallerKind::MandatorAdmin)
     }
 }
 
@@ -322,7 +322,10 @@ impl Journal {
             });
         }
         JournalFinding::from_offenders(
-            &format!("{operation} was called by another caller than {}", kind.as_str()),
+            &format!(
+                "{operation} was called by another caller than {}",
+                kind.as_str()
+            ),
             calls
                 .into_iter()
                 .filter(|e| e.caller_kind() != kind)
@@ -470,7 +473,9 @@ impl JournalFilter {
     }
 
     pub fn matches(&self, e: &JournalEntry) -> bool {
-        self.operation.as_deref().is_none_or(|op| e.operation == Some(op))
+        self.operation
+            .as_deref()
+            .is_none_or(|op| e.operation == Some(op))
             && self.caller_kind.is_none_or(|k| e.caller_kind() == k)
             && self.status.is_none_or(|s| e.status == s)
     }
@@ -526,7 +531,11 @@ mod tests {
             &Method::GET,
             "/api/v2/accounts",
             403,
-            served("getAndSearchAllAccounts", CallerKind::MandatorAdmin, user_only),
+            served(
+                "getAndSearchAllAccounts",
+                CallerKind::MandatorAdmin,
+                user_only,
+            ),
         );
         let finding = j.check_no_admin_token_on_user_services().unwrap_err();
         assert_eq!(finding.offenders.len(), 1);
@@ -543,18 +552,32 @@ mod tests {
 
     #[test]
     fn filters_parse_and_match() {
-        let f = JournalFilter::parse(Some("operation=createUser&caller_kind=app_client&status=201"))
-            .unwrap();
+        let f = JournalFilter::parse(Some(
+            "operation=createUser&caller_kind=app_client&status=201",
+        ))
+        .unwrap();
         let j = Journal::new(4);
         let app = Callers::default().with(CallerKind::AppClient);
-        j.record(&Method::POST, "/api/v2/users", 201, served("createUser", CallerKind::AppClient, app));
-        j.record(&Method::POST, "/api/v2/users", 403, served("createUser", CallerKind::User, app));
+        j.record(
+            &Method::POST,
+            "/api/v2/users",
+            201,
+            served("createUser", CallerKind::AppClient, app),
+        );
+        j.record(
+            &Method::POST,
+            "/api/v2/users",
+            403,
+            served("createUser", CallerKind::User, app),
+        );
         let kept: Vec<_> = j.entries().into_iter().filter(|e| f.matches(e)).collect();
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].status, 201);
         assert!(JournalFilter::parse(Some("caller_kind=robot")).is_err());
         assert!(JournalFilter::parse(Some("status=abc")).is_err());
-        assert!(JournalFilter::parse(Some("colour=red")).unwrap_err().contains("colour"));
+        assert!(JournalFilter::parse(Some("colour=red"))
+            .unwrap_err()
+            .contains("colour"));
         assert_eq!(JournalFilter::parse(None), Ok(JournalFilter::default()));
     }
 }
