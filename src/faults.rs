@@ -122,7 +122,7 @@ impl FromStr for Violation {
 }
 
 /// The set of breaks switched on in one simulator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Faults(u64);
 
 impl Faults {

@@ -159,7 +159,7 @@ fn route(
         }
         (&Method::POST, "reset") => {
             sim.reset();
-            sim.set_faults(control.start_faults);
+            sim.set_faults(control.start_faults.clone());
             sim.clock().reset();
             app.journal.clear();
             Ok((StatusCode::OK, state_summary(sim)))

@@ -260,7 +260,7 @@ impl Simulator {
                 served,
             },
             Err(err) => {
-                let err = self.apply_error_faults(faults, err);
+                let err = self.apply_error_faults(&faults, err);
                 if faults.has(Violation::PlainTextErrors) && err.status() == 403 {
                     return SimResponse {
                         status: 403,
@@ -293,7 +293,7 @@ impl Simulator {
         }
     }
 
-    fn apply_error_faults(&self, faults: Faults, err: ApiError) -> ApiError {
+    fn apply_error_faults(&self, faults: &Faults, err: ApiError) -> ApiError {
         match err {
             ApiError::Message {
                 status: 403,
