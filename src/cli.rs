@@ -41,6 +41,9 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Run the same checks against two targets and list every check whose outcome differs.
     Diff(DiffArgs),
+    /// Run Gherkin feature files (default: the built-in suite) with the built-in steps.
+    #[cfg(feature = "gherkin")]
+    Features(crate::cli_features::FeaturesArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -221,6 +224,8 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Diff(args) => diff(args).await,
+        #[cfg(feature = "gherkin")]
+        Command::Features(args) => crate::cli_features::run(args).await,
     }
 }
 
@@ -241,7 +246,10 @@ fn parse_readings(settings: &[String]) -> Result<Readings, Failure> {
 }
 
 /// Build a run configuration from the shared target flags.
-fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, Failure> {
+pub(crate) fn config_for(
+    base_url: Option<&str>,
+    args: &TargetArgs,
+) -> Result<CheckConfig, Failure> {
     let mut target = Target::parse(base_url);
     let faults = parse_faults(&args.violations)?;
     match &mut target {

@@ -9,10 +9,15 @@
 //! - [`serve`]: the simulator on a multi-threaded hyper server, for long runs;
 //! - [`world`]: mandators, clients and users a simulator starts with;
 //! - [`faults`]: deliberate boundary breaks that prove the checks can fail;
-//! - [`journal`]: who called which operation, and which rule refused it, on both front doors.
+//! - [`journal`]: who called which operation, and which rule refused it, on both front doors;
+//! - `gherkin` (feature `gherkin`, default): the Gherkin step library and suite runner.
 
 pub mod cli;
+#[cfg(feature = "gherkin")]
+pub mod cli_features;
 pub mod faults;
+#[cfg(feature = "gherkin")]
+pub mod gherkin;
 pub mod journal;
 pub mod mock;
 pub mod model;
