@@ -158,9 +158,10 @@ fn route(
             Ok((StatusCode::OK, json!({ "journal": "cleared" })))
         }
         (&Method::POST, "reset") => {
-            sim.reset();
-            sim.set_faults(control.start_faults.clone());
+            // The clock first, so the fresh state is dated at the start's time.
             sim.clock().reset();
+            sim.set_faults(control.start_faults.clone());
+            sim.reset();
             app.journal.clear();
             Ok((StatusCode::OK, state_summary(sim)))
         }
