@@ -259,7 +259,7 @@ fn tags_and_names_select_scenarios() {
         "--tags",
         "not @mock-only",
         "--name",
-        "user list",
+        "user list|listed",
         "--violate",
         "app-client-lists-users",
     ]);

@@ -178,7 +178,7 @@ impl SuiteOptions {
             return Some("@mock-only: needs the in-process mock (its clock, a world of its own, a password change token in clear, or an injected break)");
         }
         if tags.iter().any(|t| t == MUTATES_SHARED) && !self.allow_mutations {
-            return Some("@mutates-shared: changes a real client's secret or configuration (put back afterwards); allow mutations to run it");
+            return Some("@mutates-shared: changes a real client's secret or configuration (put back afterwards); run it with --allow-mutations or FINAPI_ALLOW_MUTATIONS=1");
         }
         None
     }
