@@ -394,9 +394,10 @@ fn without_the_control_api_the_prefix_is_finapis_404() {
 
 #[test]
 fn beyond_loopback_an_open_control_api_is_refused_at_start() {
-    // Refused before binding anything.
+    // Refused before binding anything. The address is a documentation address (TEST-NET-1)
+    // no interface has: even a serve that failed to refuse could not listen on it.
     let out = Command::new(BIN)
-        .args(["serve", "--addr", "0.0.0.0:0"])
+        .args(["serve", "--addr", "192.0.2.1:0"])
         .env_remove("FINAPI_CONTROL_TOKEN")
         .output()
         .unwrap();
