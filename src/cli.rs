@@ -206,7 +206,8 @@ pub struct ServeArgs {
     #[arg(long = "reading", value_name = "NAME=BOOL")]
     pub readings: Vec<String>,
 
-    /// How many recent requests the journal keeps (method, path, status only); 0 = none.
+    /// How many recent requests the journal keeps (operation, caller, status, rule; never a
+    /// secret); 0 = none. Read it at GET /__finapi/journal.
     #[arg(long, default_value_t = 1000)]
     pub journal: usize,
 
@@ -214,6 +215,13 @@ pub struct ServeArgs {
     /// (validate-first, rate-limit, flaky, latency, long-tokens, alt-errors, seed=N).
     #[arg(long, value_name = "KNOB[,KNOB]")]
     pub profile: Option<String>,
+    /// Switch off the control API under /__finapi/ (journal, reset, world, faults, clock).
+    #[arg(long)]
+    pub no_control: bool,
+    /// Token the control API requires (Authorization: Bearer or X-Finapi-Control-Token);
+    /// needed when listening beyond loopback.
+    #[arg(long, env = "FINAPI_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
 }
 
 /// A CLI failure: one line for the user and an exit code.
@@ -624,7 +632,24 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
             ..SimConfig::default()
         },
     );
-    let server = Server::start(sim, args.addr, args.journal)
+    let control = match (args.no_control, args.control_token.clone()) {
+        (true, _) => crate::serve::Control::Off,
+        (false, Some(token)) if !token.trim().is_empty() => crate::serve::Control::Token(token),
+        (false, Some(_)) => return Err(Failure::usage("--control-token must not be empty")),
+        (false, None) if !args.addr.ip().is_loopback() => {
+            return Err(Failure::usage(format!(
+                "listening on {} (not loopback): the control API needs --control-token, or pass --no-control",
+                args.addr
+            )))
+        }
+        (false, None) => crate::serve::Control::Open,
+    };
+    let control_on = control != crate::serve::Control::Off;
+    let options = crate::serve::ServeOptions {
+        journal_capacity: args.journal,
+        control,
+    };
+    let server = Server::start_with(sim, args.addr, options)
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.addr)))?;
     // Listen for Ctrl-C before telling anyone the server is up, so an early signal still
@@ -638,6 +663,12 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     }
     if let Some(p) = profile.filter(|p| !p.is_faithful()) {
         banner += &format!("  profile: {p} (not the faithful mock)\n");
+    }
+    if control_on {
+        banner += &format!(
+            "Control API: {}/__finapi/ (health, journal, reset, world, faults, clock)\n",
+            server.uri()
+        );
     }
     banner += "Press Ctrl-C to stop.\n";
     // A closed stdout (the reader went away) must not take the server down.

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::Rule;
 
@@ -121,7 +122,7 @@ impl FromStr for Violation {
 }
 
 /// The set of breaks switched on in one simulator.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Faults(u64);
 
 impl Faults {
@@ -142,6 +143,50 @@ impl Faults {
     pub fn iter(&self) -> impl Iterator<Item = Violation> + '_ {
         Violation::ALL.iter().copied().filter(|v| self.has(*v))
     }
+    /// This set without `v`.
+    pub fn without(mut self, v: Violation) -> Faults {
+        self.0 &= !(1 << (v as u64));
+        self
+    }
+    /// The names of the breaks switched on, in declaration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.iter().map(Violation::name).collect()
+    }
+}
+
+/// The breaks of a running simulator, switchable while it serves.
+///
+/// One atomic word: a request reads it once ([`SwitchableFaults::load`], a relaxed load) and
+/// works on that copy, so a switch never tears a request in half and costs the hot path nothing
+/// but that load.
+#[derive(Debug, Default)]
+pub struct SwitchableFaults(AtomicU64);
+
+impl SwitchableFaults {
+    pub fn new(faults: Faults) -> SwitchableFaults {
+        SwitchableFaults(AtomicU64::new(faults.0))
+    }
+    /// The breaks switched on right now.
+    #[inline]
+    pub fn load(&self) -> Faults {
+        Faults(self.0.load(Ordering::Relaxed))
+    }
+    /// Replace the whole set.
+    pub fn store(&self, faults: Faults) {
+        self.0.store(faults.0, Ordering::Relaxed);
+    }
+    /// Switch `on` on and `off` off in one step (a break in both ends up off); returns the new set.
+    pub fn switch(&self, on: &[Violation], off: &[Violation]) -> Faults {
+        let on = on.iter().fold(0u64, |acc, v| acc | 1 << (*v as u64));
+        let off = off.iter().fold(0u64, |acc, v| acc | 1 << (*v as u64));
+        let old = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| {
+                Some((f | on) & !off)
+            })
+            .unwrap_or_else(|f| f);
+        Faults((old | on) & !off)
+    }
 }
 
 impl FromIterator<Violation> for Faults {
@@ -161,5 +206,18 @@ mod tests {
         for v in Violation::ALL {
             assert_eq!(v.name().parse::<Violation>(), Ok(*v));
         }
+    }
+
+    #[test]
+    fn switching_turns_breaks_on_and_off() {
+        let live = SwitchableFaults::new(Faults::none().with(Violation::LockoutDisabled));
+        let now = live.switch(
+            &[Violation::AppClientListsUsers, Violation::PlainTextErrors],
+            &[Violation::LockoutDisabled, Violation::PlainTextErrors],
+        );
+        assert_eq!(now, live.load());
+        assert_eq!(now.names(), ["app-client-lists-users"]);
+        live.store(Faults::none());
+        assert!(live.load().is_empty());
     }
 }

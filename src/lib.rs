@@ -9,7 +9,25 @@
 //! - [`serve`]: the simulator on a multi-threaded hyper server, for long runs;
 //! - [`world`]: mandators, clients and users a simulator starts with;
 //! - [`faults`]: deliberate boundary breaks that prove the checks can fail;
+//! - [`journal`]: who called which operation, and which rule refused it, on both front doors;
 //! - `gherkin` (feature `gherkin`, default): the Gherkin step library and suite runner.
+//!
+//! The simulator answers in-process too, without any server:
+//!
+//! ```
+//! use finapi_conformance::{Rule, Simulator, World};
+//!
+//! let sim = Simulator::new(&World::demo());
+//! let answer = sim.call("GET", "/api/v2/accounts", &[], b"");
+//! assert_eq!(answer.status, 401);
+//! // What the journal records: the operation, and the rule that refused it.
+//! assert_eq!(answer.served.operation, Some("getAndSearchAllAccounts"));
+//! assert_eq!(answer.served.refused_by, Some(Rule::TokenRequired));
+//! ```
+//!
+//! [`FinapiMock`] serves the same over HTTP for your app's tests, with journal assertions
+//! ([`mock`], [`journal`]); `finapi-conformance serve` serves it to any language, with a
+//! control API under `/__finapi/` ([`serve::control`]).
 
 pub mod cli;
 #[cfg(feature = "gherkin")]
@@ -17,6 +35,7 @@ pub mod cli_features;
 pub mod faults;
 #[cfg(feature = "gherkin")]
 pub mod gherkin;
+pub mod journal;
 pub mod mock;
 pub mod model;
 pub mod report;
@@ -26,6 +45,7 @@ pub mod sim;
 pub mod world;
 
 pub use faults::{Faults, Violation};
+pub use journal::{CallerKind, Calls, Journal, JournalEntry};
 pub use mock::{FinapiMock, FinapiMockBuilder};
 pub use model::{ApiVersion, Catalogue, Principal, Readings, Rule};
 pub use sim::{Clock, Simulator};

@@ -8,10 +8,16 @@
 //! recording disabled), so this front door is for tests, not soaks: use [`crate::serve`] for
 //! long runs.
 //!
-//! ```no_run
-//! # async fn demo() {
-//! use finapi_conformance::FinapiMock;
+//! Besides wiremock's raw requests, the mock keeps a role-aware [`Journal`]: which operation
+//! each request called, with which kind of client, and which documented rule refused it. Its
+//! assertions read like the documentation ([`FinapiMock::assert_no_admin_token_on_user_services`],
+//! [`FinapiMock::assert_called_by`], [`FinapiMock::assert_no_denials`]); see [`crate::journal`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! use finapi_conformance::world::demo;
+//! use finapi_conformance::{CallerKind, FinapiMock};
 //!
 //! let mock = FinapiMock::start().await;
 //! let token: serde_json::Value = reqwest::Client::new()
@@ -24,6 +30,12 @@
 //!     .send().await.unwrap()
 //!     .json().await.unwrap();
 //! assert_eq!(token["token_type"], "bearer");
+//!
+//! // The journal names the operation and the client, never the secret.
+//! let calls = mock.calls_to("getToken").by(CallerKind::AppClient);
+//! assert_eq!(calls.len(), 1);
+//! assert_eq!(calls[0].caller.as_ref().unwrap().client_id, demo::APP_CLIENT.0);
+//! assert!(!format!("{:?}", mock.journal().entries()).contains(demo::APP_CLIENT.1));
 //! # }
 //! ```
 
@@ -31,6 +43,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::faults::{Faults, Violation};
+use crate::journal::{self, CallerKind, Calls, Journal, JournalFinding};
 use crate::model::Readings;
 use crate::sim::{Clock, SimConfig, SimRequest, Simulator};
 use crate::world::World;
@@ -46,6 +59,7 @@ pub struct FinapiMock {
     /// Always `Some` until [`Drop`] takes it.
     server: Option<MockServer>,
     simulator: Simulator,
+    journal: Journal,
 }
 
 /// Configures a [`FinapiMock`] before it starts.
@@ -53,6 +67,7 @@ pub struct FinapiMock {
 pub struct FinapiMockBuilder {
     world: Option<World>,
     config: SimConfig,
+    journal_capacity: Option<usize>,
 }
 
 impl FinapiMockBuilder {
@@ -93,6 +108,13 @@ impl FinapiMockBuilder {
         self
     }
 
+    /// How many recent requests the journal keeps (default
+    /// [`journal::DEFAULT_CAPACITY`]; 0 keeps none).
+    pub fn journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = Some(capacity);
+        self
+    }
+
     /// Build the simulator without a server (for in-process use).
     pub fn simulator(self) -> Simulator {
         Simulator::with_config(&self.world.unwrap_or_default(), self.config)
@@ -100,10 +122,11 @@ impl FinapiMockBuilder {
 
     /// Start a wiremock server answering through the simulator.
     pub async fn start(self) -> FinapiMock {
+        let journal = Journal::new(self.journal_capacity.unwrap_or(journal::DEFAULT_CAPACITY));
         let simulator = self.simulator();
         let server = MockServer::start().await;
         Mock::given(any())
-            .respond_with(SimResponder(simulator.clone()))
+            .respond_with(SimResponder::new(simulator.clone()).with_journal(journal.clone()))
             .with_priority(CATCH_ALL_PRIORITY)
             .named("finAPI simulator")
             .mount(&server)
@@ -111,6 +134,7 @@ impl FinapiMockBuilder {
         FinapiMock {
             server: Some(server),
             simulator,
+            journal,
         }
     }
 }
@@ -150,6 +174,86 @@ impl FinapiMock {
     pub async fn received_requests(&self) -> Option<Vec<Request>> {
         self.server().received_requests().await
     }
+
+    /// The role-aware journal of the requests the simulator answered (requests your own
+    /// higher-priority mocks answered are not in it).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The calls of one operation (finAPI's operationId), to narrow with
+    /// [`Calls::by`] and friends.
+    pub fn calls_to(&self, operation: &str) -> Calls {
+        self.journal.calls_to(operation)
+    }
+
+    /// Switch breaks on and off while the mock runs.
+    pub fn switch_faults(&self, on: &[Violation], off: &[Violation]) -> Faults {
+        self.simulator.switch_faults(on, off)
+    }
+
+    /// Panics, naming each one, if any request was denied (401/403).
+    #[track_caller]
+    pub fn assert_no_denials(&self) {
+        self.journal.assert_no_denials();
+    }
+
+    /// Panics, naming each one, if a mandator admin token ever reached a user service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use finapi_conformance::world::demo;
+    /// use finapi_conformance::FinapiMock;
+    ///
+    /// let mock = FinapiMock::start().await;
+    /// let http = reqwest::Client::new();
+    /// let admin: serde_json::Value = http
+    ///     .post(format!("{}/api/v2/oauth/token", mock.uri()))
+    ///     .form(&[
+    ///         ("grant_type", "client_credentials"),
+    ///         ("client_id", demo::ADMIN_CLIENT.0),
+    ///         ("client_secret", demo::ADMIN_CLIENT.1),
+    ///     ])
+    ///     .send().await.unwrap()
+    ///     .json().await.unwrap();
+    /// // A buggy app reads accounts with the admin token: finAPI refuses it with 403 ...
+    /// let answer = http
+    ///     .get(format!("{}/api/v2/accounts", mock.uri()))
+    ///     .bearer_auth(admin["access_token"].as_str().unwrap())
+    ///     .send().await.unwrap();
+    /// assert_eq!(answer.status(), 403);
+    /// // ... and the journal names the request.
+    /// let finding = mock.check_no_admin_token_on_user_services().unwrap_err();
+    /// assert!(finding.to_string().contains("GET /api/v2/accounts"));
+    /// assert!(finding.to_string().contains("mandator_admin demo-admin"));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn assert_no_admin_token_on_user_services(&self) {
+        self.journal.assert_no_admin_token_on_user_services();
+    }
+
+    /// Panics unless `operation` was called, and only ever by `kind`.
+    #[track_caller]
+    pub fn assert_called_by(&self, operation: &str, kind: CallerKind) {
+        self.journal.assert_called_by(operation, kind);
+    }
+
+    /// [`FinapiMock::assert_no_denials`] as a `Result`.
+    pub fn check_no_denials(&self) -> Result<(), JournalFinding> {
+        self.journal.check_no_denials()
+    }
+
+    /// [`FinapiMock::assert_no_admin_token_on_user_services`] as a `Result`.
+    pub fn check_no_admin_token_on_user_services(&self) -> Result<(), JournalFinding> {
+        self.journal.check_no_admin_token_on_user_services()
+    }
+
+    /// [`FinapiMock::assert_called_by`] as a `Result`.
+    pub fn check_called_by(&self, operation: &str, kind: CallerKind) -> Result<(), JournalFinding> {
+        self.journal.check_called_by(operation, kind)
+    }
 }
 
 impl Drop for FinapiMock {
@@ -174,9 +278,28 @@ impl Drop for FinapiMock {
     }
 }
 
-/// A wiremock responder that asks the simulator.
+/// A wiremock responder that asks the simulator (and records each answer in a journal, if it
+/// has one).
 #[derive(Clone)]
-pub struct SimResponder(pub Simulator);
+pub struct SimResponder {
+    simulator: Simulator,
+    journal: Option<Journal>,
+}
+
+impl SimResponder {
+    pub fn new(simulator: Simulator) -> SimResponder {
+        SimResponder {
+            simulator,
+            journal: None,
+        }
+    }
+
+    /// Record every answer in `journal`.
+    pub fn with_journal(mut self, journal: Journal) -> SimResponder {
+        self.journal = Some(journal);
+        self
+    }
+}
 
 impl Respond for SimResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
@@ -187,7 +310,15 @@ impl Respond for SimResponder {
             headers: &request.headers,
             body: &request.body,
         };
-        let response = self.0.handle(&sim_request);
+        let mut response = self.simulator.handle(&sim_request);
+        if let Some(journal) = &self.journal {
+            journal.record(
+                &request.method,
+                request.url.path(),
+                response.status,
+                std::mem::take(&mut response.served),
+            );
+        }
         let mut template = ResponseTemplate::new(response.status);
         // Echoed ids are visible ASCII (the simulator checked); still, never panic on one.
         if let Ok(id) = http::HeaderValue::from_str(&response.request_id) {
@@ -204,9 +335,9 @@ impl Respond for SimResponder {
             response.hints.delay
         };
         if let Some(delay) = delay {
-            if self.0.clock().is_fixed() {
+            if self.simulator.clock().is_fixed() {
                 // A fixed clock's time passes at once (see `Clock::wait`).
-                self.0.clock().advance(delay);
+                self.simulator.clock().advance(delay);
             } else {
                 template = template.set_delay(delay);
             }

@@ -1,11 +1,13 @@
 //! The standalone front door: the simulator behind a multi-threaded hyper server.
 //!
 //! It keeps nothing per request except an optional journal capped at a fixed number of entries
-//! (method, path, status: no headers, no query strings, no bodies, so no secrets), and shuts
-//! down gracefully. Connections are plain hyper HTTP/1.1 with half-closes allowed, so a client
+//! (the role-aware [`crate::journal`]: no headers, no query strings, no bodies, so no secrets),
+//! and shuts down gracefully. A control API under `/__finapi/` (see [`control`]) lets tests in
+//! any language read the journal, reset, load a world, switch breaks and move the clock. Connections are plain hyper HTTP/1.1 with half-closes allowed, so a client
 //! that closes its sending side after the request still gets its answer.
 
-use std::collections::VecDeque;
+pub mod control;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -29,56 +30,45 @@ use crate::sim::{version_of_path, SimRequest, SimResponse, Simulator};
 /// Largest request body `serve` reads (finAPI requests are small; certificates are the largest).
 pub const MAX_BODY: usize = 1 << 20;
 
-/// One journal entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalEntry {
-    pub method: Method,
-    pub path: String,
-    pub status: u16,
+pub use crate::journal::{Journal, JournalEntry};
+
+/// Who may use the control API under [`control::PREFIX`] (`/__finapi/`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Control {
+    /// No control API: `/__finapi/*` gets finAPI's usual 404.
+    Off,
+    /// Anyone who can connect (loopback only).
+    #[default]
+    Open,
+    /// Requests carrying this token (`Authorization: Bearer` or `X-Finapi-Control-Token`).
+    Token(String),
 }
 
-/// A ring buffer of the most recent requests.
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.write_str(match self {
+            Control::Off => "Off",
+            Control::Open => "Open",
+            Control::Token(_) => "Token(<redacted>)",
+        })
+    }
+}
+
+/// How a [`Server`] runs besides its simulator.
 #[derive(Debug, Clone)]
-pub struct Journal {
-    inner: Arc<Mutex<VecDeque<JournalEntry>>>,
-    capacity: usize,
+pub struct ServeOptions {
+    /// How many recent requests the journal keeps (0 = none).
+    pub journal_capacity: usize,
+    pub control: Control,
 }
 
-impl Journal {
-    pub fn new(capacity: usize) -> Journal {
-        Journal {
-            inner: Arc::new(Mutex::new(VecDeque::with_capacity(capacity.min(4096)))),
-            capacity,
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            journal_capacity: crate::journal::DEFAULT_CAPACITY,
+            control: Control::Open,
         }
-    }
-    fn push(&self, method: &Method, path: &str, status: u16) {
-        if self.capacity == 0 {
-            return;
-        }
-        let mut q = self.inner.lock();
-        // Reuse the oldest entry's allocation once the ring is full.
-        let mut entry = if q.len() >= self.capacity {
-            q.pop_front()
-        } else {
-            None
-        }
-        .unwrap_or_else(|| JournalEntry {
-            method: Method::GET,
-            path: String::new(),
-            status: 0,
-        });
-        entry.method.clone_from(method);
-        entry.path.clear();
-        entry.path.push_str(path);
-        entry.status = status;
-        q.push_back(entry);
-    }
-    /// The retained entries, oldest first.
-    pub fn entries(&self) -> Vec<JournalEntry> {
-        self.inner.lock().iter().cloned().collect()
-    }
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 }
 
@@ -86,6 +76,8 @@ impl Journal {
 struct AppState {
     sim: Simulator,
     journal: Journal,
+    /// `None` when the control API is off.
+    control: Option<Arc<control::ControlState>>,
 }
 
 /// A running `serve` instance.
@@ -98,18 +90,51 @@ pub struct Server {
 
 impl Server {
     /// Bind `addr` (port 0 picks a free port) and serve `sim` until [`Server::shutdown`].
+    /// The control API is open on a loopback address and off on any other.
     pub async fn start(
         sim: Simulator,
         addr: SocketAddr,
         journal_capacity: usize,
     ) -> std::io::Result<Server> {
+        let control = if addr.ip().is_loopback() {
+            Control::Open
+        } else {
+            Control::Off
+        };
+        let options = ServeOptions {
+            journal_capacity,
+            control,
+        };
+        Server::start_with(sim, addr, options).await
+    }
+
+    /// Like [`Server::start`], with the control API as `options` say. An open control API
+    /// on a non-loopback address is refused (`InvalidInput`): give it a token.
+    pub async fn start_with(
+        sim: Simulator,
+        addr: SocketAddr,
+        options: ServeOptions,
+    ) -> std::io::Result<Server> {
+        if options.control == Control::Open && !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                control::NEEDS_TOKEN,
+            ));
+        }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let journal_capacity = options.journal_capacity;
         let journal = Journal::new(journal_capacity);
         tracing::debug!(%addr, journal_capacity, "serve listening");
+        let control = match options.control {
+            Control::Off => None,
+            Control::Open => Some(Arc::new(control::ControlState::new(&sim, None))),
+            Control::Token(t) => Some(Arc::new(control::ControlState::new(&sim, Some(t)))),
+        };
         let app = AppState {
             sim,
             journal: journal.clone(),
+            control,
         };
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(accept_loop(listener, app, rx));
@@ -204,7 +229,13 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, TimedOut> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
-    let response = match Limited::new(body, MAX_BODY).collect().await {
+    let body = Limited::new(body, MAX_BODY).collect().await;
+    if let Some(control) = &app.control {
+        if path.starts_with(control::PREFIX) {
+            return Ok(control::handle(control, app, &parts, body.map(|b| b.to_bytes())));
+        }
+    }
+    let mut response = match body {
         Ok(collected) => {
             let bytes = collected.to_bytes();
             app.sim.handle(&SimRequest {
@@ -222,7 +253,12 @@ async fn handle(
             e.is::<http_body_util::LengthLimitError>(),
         ),
     };
-    app.journal.push(&parts.method, path, response.status);
+    app.journal.record(
+        &parts.method,
+        path,
+        response.status,
+        std::mem::take(&mut response.served),
+    );
     // A profile's latency, on the simulator's clock (a fixed clock just moves).
     if let Some(delay) = response.hints.delay {
         app.sim.clock().wait(delay).await;
@@ -278,5 +314,6 @@ fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: boo
             .into(),
         request_id,
         hints: Default::default(),
+        served: crate::journal::Served::default(),
     }
 }

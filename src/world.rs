@@ -1,6 +1,6 @@
 //! The world a simulator starts from: mandators, their clients and users.
 //!
-//! A world is built in code ([`World::demo`], [`World::builder`]) or read from a TOML world
+//! A world is built in code ([`World::demo`], [`World::mandator`]) or read from a TOML world
 //! file (`serve --world FILE`; see `fixtures/world.example.toml` and the README).
 
 use std::collections::HashSet;

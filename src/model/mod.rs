@@ -3,7 +3,7 @@
 //! - [`catalogue`]: the operations, loaded from `fixtures/operations.csv`;
 //! - [`principal`]: the callers a check can play;
 //! - [`rules`]: the documented rules, each with its source;
-//! - [`expect`]: the oracle (principal x operation -> outcome) and the judge;
+//! - [`expect`](mod@expect): the oracle (principal x operation -> outcome) and the judge;
 //! - [`readings`]: switches for the ambiguous places in the docs;
 //! - [`openapi`]: OpenAPI 3 documents converted into shapes;
 //! - [`shapes`]: request and response shapes per API version (`fixtures/shapes/`);

@@ -95,6 +95,19 @@ impl Clock {
     }
 }
 
+impl Clock {
+    /// How far [`Clock::advance`] has moved this clock, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.inner.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Take back every advance: the clock reads its base time again (system time, or the
+    /// fixed start). `serve`'s control API does this on reset, together with a fresh state.
+    pub fn reset(&self) {
+        self.inner.offset_ms.store(0, Ordering::Relaxed);
+    }
+}
+
 impl Default for Clock {
     fn default() -> Self {
         Clock::system()
@@ -111,6 +124,9 @@ mod tests {
         let before = clock.now();
         clock.clone().advance(Duration::from_secs(3600));
         assert_eq!((clock.now() - before).num_seconds(), 3600);
+        assert_eq!(clock.offset_ms(), 3_600_000);
+        clock.reset();
+        assert_eq!(clock.now(), before);
     }
 
     #[tokio::test]

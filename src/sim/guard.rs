@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 
 use crate::faults::Violation;
-use crate::model::{CallerKind, Gate};
+use crate::journal::{CallerInfo, Served};
+use crate::model::{CallerKind, Gate, Operation, Rule};
 use crate::sim::error::ApiError;
 use crate::sim::ops::{self, Ctx};
 use crate::sim::state::{MandatorIx, State};
@@ -24,13 +25,27 @@ pub struct Caller {
     pub user: Option<String>,
 }
 
-/// Guard and handle one routed request.
-pub fn run(ctx: &Ctx<'_>, state: &mut State, auth_context: &mut Option<String>) -> Handled {
+/// Guard and handle one routed request. `served` learns who called and, when the guard
+/// refuses, which rule refused.
+pub fn run(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    auth_context: &mut Option<String>,
+    served: &mut Served,
+) -> Handled {
     if ctx.op.is_token_endpoint() {
-        return ops::oauth::token(ctx, state);
+        let out = ops::oauth::token(ctx, state);
+        token_caller(ctx, state, &out, served);
+        return out;
     }
-    let caller = authenticate(ctx, state)?;
-    let out = guarded(ctx, state, &caller);
+    let caller = match authenticate(ctx, state) {
+        Ok(caller) => caller,
+        Err(e) => {
+            served.refused_by = Some(unauthenticated_rule(ctx, state));
+            return Err(e);
+        }
+    };
+    let out = guarded(ctx, state, &caller, &mut served.refused_by);
     // Only an error body shows the auth context, so only then is it built.
     if out.is_err() {
         *auth_context = Some(format!(
@@ -39,13 +54,31 @@ pub fn run(ctx: &Ctx<'_>, state: &mut State, auth_context: &mut Option<String>) 
             caller.user.as_deref().unwrap_or("-")
         ));
     }
+    // The journal records the authenticated caller (the strings move; only the mandator id
+    // is copied), not the role a deliberate break may have bent it into.
+    served.caller = Some(CallerInfo {
+        kind: caller.kind,
+        mandator: state
+            .mandators
+            .get(caller.mandator)
+            .map(|m| m.id.clone())
+            .unwrap_or_default(),
+        client_id: caller.client,
+        user_id: caller.user,
+    });
     out
 }
 
 /// The checks after authentication, and the handler.
-fn guarded(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+fn guarded(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    caller: &Caller,
+    refused_by: &mut Option<Rule>,
+) -> Handled {
     let bound = state.mandators[caller.mandator].api_version;
     if ctx.op.version != bound && !ctx.faults.has(Violation::ApiVersionUnenforced) {
+        *refused_by = Some(Rule::ApiVersionBinding);
         return Err(ApiError::forbidden(format!(
             "API version mismatch: this client is bound to API {}",
             bound.label()
@@ -54,9 +87,95 @@ fn guarded(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     if ctx.profile.is_some_and(|p| p.validate_first) {
         crate::sim::profile::validate_before_role(ctx)?;
     }
-    let caller = authorize(ctx, state, caller)?;
+    let caller = authorize(ctx, state, caller)
+        .inspect_err(|_| *refused_by = Some(role_rule(ctx.op, caller.kind)))?;
     check_gate(ctx, state, &caller)?;
     ops::dispatch(ctx, state, &caller)
+}
+
+/// The rule behind a 401: an expired token breaks the expiry rule, anything else (no token,
+/// unknown, revoked, of a deleted user) the token requirement.
+fn unauthenticated_rule(ctx: &Ctx<'_>, state: &State) -> Rule {
+    let expired = ctx
+        .req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(_, t)| state.tokens.get(t.trim()))
+        .is_some_and(|r| !r.revoked && r.expires_at.is_some_and(|t| ctx.now >= t));
+    if expired {
+        Rule::TokenExpiry
+    } else {
+        Rule::TokenRequired
+    }
+}
+
+/// The rule a wrong caller kind breaks on `op`: the rule of the deliberate break that would
+/// let it through (one source of truth with [`authorize`]), else the kind's own rule.
+pub fn role_rule(op: &Operation, kind: CallerKind) -> Rule {
+    let admin_op = op.callers.contains(CallerKind::MandatorAdmin) && !op.is_revoke();
+    let app_op = op.callers.contains(CallerKind::AppClient);
+    let user_op = op.callers.contains(CallerKind::User);
+    let break_that_would_pass = match kind {
+        CallerKind::AppClient if op.id == "getUserList" => Some(Violation::AppClientListsUsers),
+        CallerKind::AppClient if op.id == "deleteUsers" => Some(Violation::AppClientDeletesUsers),
+        CallerKind::AppClient if admin_op => Some(Violation::AppClientReachesAdminSections),
+        CallerKind::AppClient if user_op => Some(Violation::ClientTokenReadsUserData),
+        CallerKind::MandatorAdmin if app_op => Some(Violation::AdminReachesClientServices),
+        CallerKind::MandatorAdmin if user_op => Some(Violation::AdminReadsUserData),
+        CallerKind::User if app_op => Some(Violation::UserTokenReachesClientServices),
+        CallerKind::User if admin_op => Some(Violation::UserTokenReachesAdmin),
+        _ => None,
+    };
+    break_that_would_pass.map_or(
+        match kind {
+            CallerKind::AppClient => Rule::AppClientServices,
+            CallerKind::MandatorAdmin => Rule::AdminSectionsOnly,
+            CallerKind::User | CallerKind::None => Rule::UserScope,
+        },
+        Violation::rule,
+    )
+}
+
+/// For the token endpoint: the authenticating client (and the username of a password grant)
+/// as the caller, and the rule behind a refusal the handler made. Only on the token endpoint,
+/// and only reading the form's ids, never a secret.
+fn token_caller(ctx: &Ctx<'_>, state: &State, out: &Handled, served: &mut Served) {
+    let Ok(form) = ctx.form() else { return };
+    let field = |k: &str| ops::single(&form, k).ok().flatten();
+    let client = field("client_id").and_then(|id| state.clients.get(id));
+    let grant = field("grant_type");
+    if let Some(client) = client {
+        served.caller = Some(CallerInfo {
+            kind: client.kind,
+            client_id: client.id.clone(),
+            user_id: field("username")
+                .filter(|_| grant == Some("password"))
+                .map(str::to_ascii_lowercase),
+            mandator: state
+                .mandators
+                .get(client.mandator)
+                .map(|m| m.id.clone())
+                .unwrap_or_default(),
+        });
+    }
+    let Err(ApiError::Message {
+        status,
+        code,
+        message,
+        ..
+    }) = out
+    else {
+        return;
+    };
+    served.refused_by = match (*status, *code) {
+        (423, _) => Some(Rule::Lockout),
+        (403, "USER_NOT_VERIFIED") => Some(Rule::Verification),
+        (403, _) if message.starts_with("API version mismatch") => Some(Rule::ApiVersionBinding),
+        (403, _) if grant != Some("client_credentials") => Some(Rule::UserTokensViaAppClients),
+        _ => None,
+    };
 }
 
 /// Resolve the bearer token to a caller, or 401.

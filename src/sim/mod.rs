@@ -26,7 +26,8 @@ pub use error::ApiError;
 pub use profile::{Hints, Profile};
 pub use state::State;
 
-use crate::faults::{Faults, Violation};
+use crate::faults::{Faults, SwitchableFaults, Violation};
+use crate::journal::Served;
 use crate::model::{ApiVersion, Catalogue, Readings};
 use crate::world::World;
 use error::ErrorContext;
@@ -54,6 +55,8 @@ pub struct SimResponse {
     /// What the front door does besides answering (delay, `Retry-After`, time out); always
     /// empty without a [`Profile`].
     pub hints: Hints,
+    /// Operation, caller and refusing rule, for the journal (never a secret).
+    pub served: Served,
 }
 
 impl SimResponse {
@@ -90,9 +93,11 @@ struct Shared {
     router: Router,
     state: Mutex<State>,
     clock: Clock,
-    faults: Faults,
+    faults: SwitchableFaults,
     readings: Readings,
     profile: Option<profile::Runtime>,
+    /// The world [`Simulator::reset`] goes back to.
+    world: Mutex<World>,
 }
 
 /// The simulator. Cheap to clone; clones share state.
@@ -104,7 +109,7 @@ pub struct Simulator {
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulator")
-            .field("faults", &self.shared.faults)
+            .field("faults", &self.shared.faults.load())
             .finish_non_exhaustive()
     }
 }
@@ -132,9 +137,10 @@ impl Simulator {
                 router,
                 state: Mutex::new(state),
                 clock: config.clock,
-                faults: config.faults,
+                faults: SwitchableFaults::new(config.faults),
                 readings: config.readings,
                 profile,
+                world: Mutex::new(world.clone()),
             }),
         }
     }
@@ -148,8 +154,35 @@ impl Simulator {
         &self.shared.catalogue
     }
 
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
+    /// The breaks switched on right now.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.load()
+    }
+
+    /// Replace the breaks while the simulator serves (requests in flight keep the set they
+    /// started with).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.store(faults);
+    }
+
+    /// Switch breaks on and off while the simulator serves; returns the new set.
+    pub fn switch_faults(&self, on: &[Violation], off: &[Violation]) -> Faults {
+        self.shared.faults.switch(on, off)
+    }
+
+    /// Start over from the world the simulator started with (or last loaded): every user,
+    /// token and resource created since is forgotten. Breaks and clock stay as they are.
+    pub fn reset(&self) {
+        let fresh = State::from_world(&self.shared.world.lock(), self.shared.clock.now());
+        *self.shared.state.lock() = fresh;
+    }
+
+    /// Replace the world (checked with [`World::validate`] first) and start over from it.
+    pub fn load_world(&self, world: World) -> Result<(), crate::world::WorldError> {
+        world.validate()?;
+        *self.shared.world.lock() = world;
+        self.reset();
+        Ok(())
     }
 
     pub fn readings(&self) -> &Readings {
@@ -182,6 +215,8 @@ impl Simulator {
 
     fn answer(&self, req: &SimRequest<'_>) -> SimResponse {
         let now = self.shared.clock.now();
+        let faults = self.shared.faults.load();
+        let mut served = Served::default();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
         let mut auth_context = None;
@@ -213,22 +248,24 @@ impl Simulator {
                     format!("{method} is not supported here"),
                 )),
                 Ok(routed) => {
+                    served.operation = Some(Served::operation_id(routed.op));
+                    served.allowed = routed.op.callers;
                     let mut state = self.shared.state.lock();
                     let ctx = ops::Ctx {
                         op: routed.op,
                         params: &routed.params,
                         req,
                         now,
-                        faults: &self.shared.faults,
+                        faults: &faults,
                         readings: &self.shared.readings,
                         catalogue: &self.shared.catalogue,
                         profile: self.shared.profile.as_ref().map(|r| &r.profile),
                     };
-                    let out = guard::run(&ctx, &mut state, &mut auth_context);
+                    let out = guard::run(&ctx, &mut state, &mut auth_context, &mut served);
                     state.sweep(
                         now,
-                        self.shared.faults.has(Violation::RevokedTokenAccepted)
-                            || self.shared.faults.has(Violation::ExpiredTokenAccepted),
+                        faults.has(Violation::RevokedTokenAccepted)
+                            || faults.has(Violation::ExpiredTokenAccepted),
                     );
                     out
                 }
@@ -241,6 +278,7 @@ impl Simulator {
                 request_id,
                 body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
                 hints,
+                served,
             },
             Ok(Reply::RawJson(status, body)) => SimResponse {
                 status,
@@ -248,6 +286,7 @@ impl Simulator {
                 request_id,
                 body: Bytes::from(body),
                 hints,
+                served,
             },
             Ok(Reply::Empty(status)) => SimResponse {
                 status,
@@ -255,16 +294,18 @@ impl Simulator {
                 request_id,
                 body: Bytes::new(),
                 hints,
+                served,
             },
             Err(err) => {
-                let err = self.apply_error_faults(err);
-                if self.shared.faults.has(Violation::PlainTextErrors) && err.status() == 403 {
+                let err = self.apply_error_faults(&faults, err);
+                if faults.has(Violation::PlainTextErrors) && err.status() == 403 {
                     return SimResponse {
                         status: 403,
                         content_type: Some("text/plain"),
                         request_id,
                         body: Bytes::from_static(b"Access is denied"),
                         hints,
+                        served,
                     };
                 }
                 let endpoint = format!("{} {}", method, req.path);
@@ -294,19 +335,20 @@ impl Simulator {
                     body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                     request_id,
                     hints,
+                    served,
                 }
             }
         }
     }
 
-    fn apply_error_faults(&self, err: ApiError) -> ApiError {
+    fn apply_error_faults(&self, faults: &Faults, err: ApiError) -> ApiError {
         match err {
             ApiError::Message {
                 status: 403,
                 code: "UNAUTHORIZED_ACCESS",
                 message,
                 kind,
-            } if self.shared.faults.has(Violation::ForbiddenAs401) => ApiError::Message {
+            } if faults.has(Violation::ForbiddenAs401) => ApiError::Message {
                 status: 401,
                 code: "UNAUTHORIZED_ACCESS",
                 message,
