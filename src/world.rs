@@ -71,7 +71,7 @@ impl ClientSpec {
 }
 
 /// A user that exists when the simulator starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub id: String,
@@ -82,9 +82,55 @@ pub struct UserSpec {
     pub verified: bool,
     #[serde(default)]
     pub locked: bool,
-    /// Give the user one resource of every user-data kind (account, transaction, label, ...).
+    /// Give the user realistic demo data: an import of the finAPI Test Bank (a connection with
+    /// a checking, a savings and a securities account, two months of transactions, securities)
+    /// plus categories, labels, notification rules, a payment and a standing order.
     #[serde(default = "yes")]
     pub sample_data: bool,
+    /// Accounts of the user's own, on a connection to the finAPI Test Bank.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+}
+
+/// An account a world file declares for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    pub name: String,
+    /// finAPI's account type: `Checking` (default), `Savings`, `CreditCard`, `Security`,
+    /// `Loan`, `Pocket`, `Membership` or `Bausparen`.
+    #[serde(default = "checking", rename = "type")]
+    pub kind: String,
+    /// The account number (up to 10 digits); the IBAN is derived from it.
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub balance: f64,
+    #[serde(default)]
+    pub transactions: Vec<TransactionSpec>,
+}
+
+fn checking() -> String {
+    "Checking".into()
+}
+
+/// A transaction a world file declares on an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionSpec {
+    /// Booking date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Negative for spending.
+    pub amount: f64,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub counterpart: Option<String>,
+    #[serde(default)]
+    pub counterpart_iban: Option<String>,
+    /// A category name; created as the user's category when it is not one of finAPI's.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 fn yes() -> bool {
@@ -100,12 +146,51 @@ impl UserSpec {
             verified: true,
             locked: false,
             sample_data: true,
+            accounts: Vec::new(),
         }
     }
 }
 
+impl AccountSpec {
+    fn check(&self) -> Result<(), String> {
+        const TYPES: [&str; 8] = [
+            "Checking",
+            "Savings",
+            "CreditCard",
+            "Security",
+            "Loan",
+            "Pocket",
+            "Membership",
+            "Bausparen",
+        ];
+        if self.name.trim().is_empty() {
+            return Err("an account needs a name".into());
+        }
+        if !TYPES.iter().any(|t| t.eq_ignore_ascii_case(&self.kind)) {
+            return Err(format!("type must be one of {}", TYPES.join(", ")));
+        }
+        if let Some(n) = &self.number {
+            if n.is_empty() || n.len() > 10 || !n.chars().all(|c| c.is_ascii_digit()) {
+                return Err("number has 1 to 10 digits".into());
+            }
+        }
+        if !self.balance.is_finite() {
+            return Err("balance must be a number".into());
+        }
+        for t in &self.transactions {
+            if chrono::NaiveDate::parse_from_str(&t.date, "%Y-%m-%d").is_err() {
+                return Err(format!("transaction date `{}` is not YYYY-MM-DD", t.date));
+            }
+            if !t.amount.is_finite() || t.amount == 0.0 {
+                return Err("a transaction amount is a non-zero number".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A customer of finAPI: one user base, several app clients, one admin client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MandatorSpec {
     pub id: String,
@@ -122,7 +207,7 @@ fn v2() -> ApiVersion {
 }
 
 /// Everything a simulator starts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct World {
     pub mandators: Vec<MandatorSpec>,
@@ -337,6 +422,14 @@ impl World {
                 }
                 if let Err(why) = crate::sim::ops::users::check_password(&u.password) {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
+                }
+                for a in &u.accounts {
+                    if let Err(why) = a.check() {
+                        return bad(format!(
+                            "mandator `{}`: user `{}`: account `{}`: {why}",
+                            m.id, u.id, a.name
+                        ));
+                    }
                 }
                 if !users.insert(u.id.to_lowercase()) {
                     return bad(format!(

@@ -6,6 +6,7 @@
 //! [`Simulator::handle`].
 
 pub mod clock;
+pub mod conform;
 pub mod error;
 pub mod guard;
 pub mod ops;

@@ -198,9 +198,7 @@ impl State {
                 };
                 let key = u.id.to_lowercase();
                 state.users[ix].insert(key.clone(), user);
-                if u.sample_data {
-                    state.add_sample_data(ix, &key, now);
-                }
+                crate::sim::ops::demo::populate_user(&mut state, ix, &key, u, now);
             }
         }
         state
@@ -257,55 +255,22 @@ impl State {
         id
     }
 
-    /// One resource of every user-data kind, as a test bank import would give.
-    pub fn add_sample_data(&mut self, mandator: MandatorIx, user: &str, now: DateTime<Utc>) -> u64 {
+    /// A test-bank import for a user: a connection with accounts, transactions and
+    /// securities (see [`crate::sim::ops::demo`]). Returns the connection's id.
+    pub fn import_test_bank(
+        &mut self,
+        mandator: MandatorIx,
+        user: &str,
+        bank: &crate::sim::ops::banks::TestBank,
+        now: DateTime<Utc>,
+    ) -> u64 {
+        let version = self.mandators[mandator].api_version;
+        let holder = self
+            .user(mandator, user)
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| user.to_string());
         let owner = Owner::User(mandator, user.to_string());
-        let connection = self.insert_resource(
-            owner.clone(),
-            "bankConnections",
-            serde_json::json!({ "bankId": 280002, "name": "Demo connection", "updateStatus": "READY" }),
-        );
-        let account = self.insert_resource(
-            owner.clone(),
-            "accounts",
-            serde_json::json!({ "bankConnectionId": connection, "accountName": "Giro", "iban": "DE89370400440532013000", "balance": 100.0 }),
-        );
-        let date = now.format("%Y-%m-%d").to_string();
-        for (kind, value) in [
-            (
-                "transactions",
-                serde_json::json!({ "accountId": account, "amount": -12.5, "purpose": "Coffee", "valueDate": date }),
-            ),
-            (
-                "pendingTransactions",
-                serde_json::json!({ "accountId": account, "amount": -3.0 }),
-            ),
-            (
-                "securities",
-                serde_json::json!({ "accountId": account, "name": "Index fund", "quantity": 1.0 }),
-            ),
-            (
-                "categories",
-                serde_json::json!({ "name": "Own category", "isCustom": true }),
-            ),
-            ("labels", serde_json::json!({ "name": "Own label" })),
-            (
-                "notificationRules",
-                serde_json::json!({ "triggerEvent": "NEW_TRANSACTIONS", "isEnabled": true }),
-            ),
-            (
-                "payments",
-                serde_json::json!({ "accountId": account, "type": "MONEY_TRANSFER", "amount": 1.0, "status": "OPEN" }),
-            ),
-            (
-                "standingOrders",
-                serde_json::json!({ "accountId": account, "amount": 5.0, "frequency": "MONTHLY" }),
-            ),
-            ("webForms", serde_json::json!({ "status": "COMPLETED" })),
-        ] {
-            self.insert_resource(owner.clone(), kind, value);
-        }
-        connection
+        crate::sim::ops::demo::import(self, &owner, version, bank, now, &holder, None)
     }
 
     /// Drop every resource a user owns.
