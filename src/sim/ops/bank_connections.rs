@@ -38,7 +38,7 @@ pub fn import(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let bank = banks::test_bank(bank).ok_or_else(|| {
         ApiError::business(
             422,
-            "ENTITY_NOT_FOUND",
+            "UNSUPPORTED_BANK",
             format!("bank {bank} is not one of the mock's test banks"),
         )
     })?;
