@@ -535,6 +535,35 @@ users = [{ id = "u", password = "u-password", verified = false }]
         assert_eq!(acme.app_clients[1].config.max_user_login_attempts, 5);
         assert!(acme.users[2].locked && !acme.users[1].verified);
         assert_eq!(world.mandators[1].api_version, ApiVersion::V1);
+        let jane = &acme.users[0];
+        assert_eq!(jane.accounts.len(), 1);
+        assert_eq!(jane.accounts[0].transactions.len(), 2);
+        assert!(!acme.users[2].sample_data);
+    }
+
+    #[test]
+    fn declared_accounts_are_checked() {
+        let with = |account: &str| {
+            GOOD.replacen(
+                "verified = false }",
+                &format!("verified = false, accounts = [{{ {account} }}] }}"),
+                1,
+            )
+        };
+        let ok = World::from_toml(&with("name = \"Giro\", balance = 10.5")).unwrap();
+        assert_eq!(ok.mandators[0].users[0].accounts[0].kind, "Checking");
+        for (account, needle) in [
+            ("name = \"Giro\", type = \"Current\"", "type must be one of"),
+            (
+                "name = \"Giro\", number = \"12ab\"",
+                "number has 1 to 10 digits",
+            ),
+            ("name = \"\"", "needs a name"),
+            ("name = \"Giro\", colour = \"red\"", "colour"),
+        ] {
+            let msg = World::from_toml(&with(account)).unwrap_err().to_string();
+            assert!(msg.contains(needle), "{account}: {msg}");
+        }
     }
 
     #[test]

@@ -930,3 +930,89 @@ mod tests {
         assert_ne!(Seed::new("alice").next(), Seed::new("bob").next());
     }
 }
+
+#[cfg(test)]
+mod world_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::world::World;
+
+    fn ids(state: &State, owner: &Owner, kind: &str) -> BTreeSet<u64> {
+        state
+            .resources
+            .get(&(owner.clone(), kind.to_string()))
+            .map(|r| r.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn demo_users_have_consistent_data_of_every_kind() {
+        let state = State::from_world(&World::demo(), Utc::now());
+        for (m, users) in state.users.iter().enumerate() {
+            for key in users.keys() {
+                let owner = Owner::User(m, key.clone());
+                let accounts = ids(&state, &owner, "accounts");
+                let connections = ids(&state, &owner, "bankConnections");
+                for kind in [
+                    "bankConnections",
+                    "accounts",
+                    "transactions",
+                    "securities",
+                    "categories",
+                    "labels",
+                    "notificationRules",
+                    "payments",
+                    "standingOrders",
+                ] {
+                    assert!(!ids(&state, &owner, kind).is_empty(), "{key} has no {kind}");
+                }
+                let store = |kind: &str| &state.resources[&(owner.clone(), kind.to_string())];
+                for t in store("transactions").values() {
+                    assert!(accounts.contains(&t["accountId"].as_u64().unwrap()), "{t}");
+                    let cat = t["category"]["id"].as_u64();
+                    assert!(cat.is_none_or(|c| ids(&state, &owner, "categories").contains(&c)));
+                }
+                for a in store("accounts").values() {
+                    assert!(connections.contains(&a["bankConnectionId"].as_u64().unwrap()));
+                }
+                for c in store("bankConnections").values() {
+                    for a in c["accountIds"].as_array().unwrap() {
+                        assert!(accounts.contains(&a.as_u64().unwrap()));
+                    }
+                }
+                for kind in ["securities", "payments", "standingOrders"] {
+                    for r in store(kind).values() {
+                        assert!(accounts.contains(&r["accountId"].as_u64().unwrap()));
+                    }
+                }
+                assert!(store("transactions").len() >= 20, "{key}: few transactions");
+            }
+        }
+    }
+
+    #[test]
+    fn declared_accounts_and_transactions_land_on_their_own_connection() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/world.example.toml");
+        let world = World::from_file(path).unwrap();
+        let state = State::from_world(&world, Utc::now());
+        let owner = Owner::User(0, "jane".into());
+        let accounts = &state.resources[&(owner.clone(), "accounts".to_string())];
+        let household = accounts
+            .values()
+            .find(|a| a["accountName"] == "Household")
+            .expect("the declared account");
+        assert_eq!(household["balance"], 1250.75);
+        assert_eq!(household["iban"], iban("00000000", "4711"));
+        let id = household["id"].as_u64().unwrap();
+        let mine: Vec<&Value> = state.resources[&(owner.clone(), "transactions".to_string())]
+            .values()
+            .filter(|t| t["accountId"] == id)
+            .collect();
+        assert_eq!(mine.len(), 2);
+        assert!(mine.iter().any(|t| t["category"]["name"] == "Gehalt"));
+        // `sample_data = false`: nothing at all.
+        let locked = Owner::User(0, "locked-out".into());
+        assert!(state.resources.keys().all(|(o, _)| *o != locked));
+    }
+}
