@@ -25,6 +25,8 @@ struct Judgement {
     /// Requests meant to succeed that got a 2xx.
     happy_ok: usize,
     happy_sent: usize,
+    /// Requests meant to succeed that did not, as `operation status`.
+    happy_refused: Vec<String>,
 }
 
 impl Judgement {
@@ -44,7 +46,11 @@ fn judge(shapes: &Shapes, exchanges: &[Exchange]) -> Judgement {
     for e in exchanges {
         if e.by == "happy" {
             j.happy_sent += 1;
-            j.happy_ok += usize::from((200..300).contains(&e.status));
+            if (200..300).contains(&e.status) {
+                j.happy_ok += 1;
+            } else {
+                j.happy_refused.push(format!("{} {}", e.op_id, e.status));
+            }
         }
         if shapes.operation(&e.op_id).is_none() {
             j.unknown_ops.insert(e.op_id.clone());
@@ -91,6 +97,9 @@ fn print(version: ApiVersion, j: &Judgement) {
         "{version}: {} of {} requests meant to succeed got a 2xx",
         j.happy_ok, j.happy_sent
     );
+    if !j.happy_refused.is_empty() {
+        println!("{version}: refused: {}", j.happy_refused.join(", "));
+    }
     if !j.unknown_ops.is_empty() {
         println!("{version}: not in the shapes: {:?}", j.unknown_ops);
     }

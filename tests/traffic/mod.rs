@@ -103,6 +103,8 @@ fn first_id(body: &Value) -> Option<u64> {
 struct Ids {
     by_kind: BTreeMap<String, u64>,
     user: RunUser,
+    /// The kind of the operation being sent (what a body's `ids` name).
+    current: String,
 }
 
 impl Ids {
@@ -134,6 +136,10 @@ fn with_ids(value: &mut Value, ids: &Ids) {
                     (None, "userId") => *v = Value::from(ids.user.id.clone()),
                     (None, "labelIds") => *v = json!([ids.of("labels")]),
                     (None, "accountIds") if v.is_array() => *v = json!([ids.of("accounts")]),
+                    (None, "bankConnectionIds") if v.is_array() => {
+                        *v = json!([ids.of("bankConnections")])
+                    }
+                    (None, "ids") if v.is_array() => *v = json!([ids.of(&ids.current)]),
                     (None, "transactionIds") if v.is_array() => {
                         *v = json!([ids.of("transactions")])
                     }
@@ -144,6 +150,28 @@ fn with_ids(value: &mut Value, ids: &Ids) {
         Value::Array(items) => items.iter_mut().for_each(|v| with_ids(v, ids)),
         _ => {}
     }
+}
+
+/// The kind of data an operation is about (`ibanRules` for `/mandatorAdmin/ibanRules/delete`).
+fn kind_key(op: &Operation) -> String {
+    let segs: Vec<&str> = op.path.trim_start_matches('/').split('/').skip(2).collect();
+    match segs.as_slice() {
+        ["mandatorAdmin", k, ..] => k.to_string(),
+        [k, ..] => k.to_string(),
+        [] => String::new(),
+    }
+}
+
+/// Sort key of the happy requests: [`phase`], then, among deletes of one, sub-resources
+/// before their resource and transactions before accounts before connections (deleting a
+/// connection removes its accounts and their transactions).
+fn order(op: &Operation) -> (u8, u8, std::cmp::Reverse<usize>) {
+    let kind_rank = match kind_key(op).as_str() {
+        "accounts" => 1,
+        "bankConnections" => 2,
+        _ => 0,
+    };
+    (phase(op), kind_rank, std::cmp::Reverse(op.path.len()))
 }
 
 /// The order of the happy requests: creates, reads, other writes, deletes of one, deletes of
@@ -197,39 +225,37 @@ async fn happy(
     let mut ids = Ids {
         by_kind: BTreeMap::new(),
         user: user.clone(),
+        current: String::new(),
     };
+    // Users that are still unverified, for verifyUser and deleteUnverifiedUser.
+    let mut unverified = Vec::new();
+    for tag in ["v", "w"] {
+        let u = session
+            .create_user(&app, &app_token, tag, false)
+            .await
+            .expect("an unverified user is created");
+        unverified.push(u.id);
+    }
+    // The user's data: a test-bank import, then one id of every kind.
+    let import = HttpRequest::new(http::Method::POST, session.path("importBankConnection"))
+        .bearer(Some(user_token.clone()))
+        .json(json!({ "bankId": 280001 }));
+    http.send(&import).await;
+    let tokens = (&user_token, &admin_token, &app_token);
+    note_ids(http, catalogue, version, tokens, &mut ids).await;
     let mut ops: Vec<&Operation> = catalogue
         .operations(version)
         .filter(|o| !o.is_token_endpoint() && !NOT_HAPPY.contains(&o.id.as_str()))
         .collect();
-    ops.sort_by_key(|o| phase(o));
+    ops.sort_by_key(|o| order(o));
     let mut last_phase = None;
     for op in ops {
-        // Before the reads: note one id of every kind the user can list.
+        // Before the reads: note the ids again (the creates added some).
         if phase(op) == 1 && last_phase != Some(1) {
-            for list in catalogue
-                .operations(version)
-                .filter(|o| o.method == http::Method::GET && o.path_params().next().is_none())
-            {
-                let token = if list.callers.contains(CallerKind::User) {
-                    &user_token
-                } else if list.callers.contains(CallerKind::MandatorAdmin) {
-                    &admin_token
-                } else {
-                    &app_token
-                };
-                let resp = http
-                    .send(
-                        &HttpRequest::new(http::Method::GET, list.path.clone())
-                            .bearer(Some(token.clone())),
-                    )
-                    .await;
-                if let Some(id) = first_id(&resp.json()) {
-                    ids.by_kind.insert(probe::kind_of(list).to_string(), id);
-                }
-            }
+            note_ids(http, catalogue, version, tokens, &mut ids).await;
         }
         last_phase = Some(phase(op));
+        ids.current = kind_key(op);
         let token = if op.callers.contains(CallerKind::User) {
             &user_token
         } else if op.callers.contains(CallerKind::AppClient) {
@@ -237,10 +263,12 @@ async fn happy(
         } else {
             &admin_token
         };
-        let kind = probe::kind_of(op).to_string();
+        let kind = kind_key(op);
         let mut path = op.path.clone();
         for name in op.path_params().map(str::to_string).collect::<Vec<_>>() {
             let value = match name.as_str() {
+                "userId" if op.id == "verifyUser" => unverified[0].clone(),
+                "userId" if op.id == "deleteUnverifiedUser" => unverified[1].clone(),
                 "userId" => user.id.clone(),
                 "ids" => format!("{},{}", ids.of(&kind), ids.of(&kind)),
                 _ => ids.of(&kind).to_string(),
@@ -257,6 +285,13 @@ async fn happy(
             }
             "importBankConnection" => Some(json!({ "bankId": 280001 })),
             "requestPasswordChange" => Some(json!({ "userId": user.id })),
+            // Bodies whose fields are all optional: a sample has none of them.
+            "editMultipleTransactions" => {
+                Some(json!({ "transactionIds": [ids.of("transactions")], "isNew": false }))
+            }
+            "triggerCategorization" => {
+                Some(json!({ "bankConnectionIds": [ids.of("bankConnections")] }))
+            }
             _ => shapes
                 .operation(&op.id)
                 .and_then(|s| s.body.as_ref())
@@ -296,6 +331,46 @@ async fn happy(
             }
         }
         let resp = http.send(&req).await;
+        if phase(op) == 0 {
+            let body = resp.json();
+            if let Some(id) = body
+                .get("id")
+                .and_then(serde_json::Value::as_u64)
+                .or_else(|| first_id(&body))
+            {
+                ids.by_kind.insert(kind, id);
+            }
+        }
         out.push(exchange(op, "happy", &req, &resp));
+    }
+}
+
+/// Note the first id of every kind the happy callers can list.
+async fn note_ids(
+    http: &Http,
+    catalogue: &Catalogue,
+    version: ApiVersion,
+    (user_token, admin_token, app_token): (&String, &String, &String),
+    ids: &mut Ids,
+) {
+    for list in catalogue
+        .operations(version)
+        .filter(|o| o.method == http::Method::GET && o.path_params().next().is_none())
+    {
+        let token = if list.callers.contains(CallerKind::User) {
+            user_token
+        } else if list.callers.contains(CallerKind::MandatorAdmin) {
+            admin_token
+        } else {
+            app_token
+        };
+        let resp = http
+            .send(
+                &HttpRequest::new(http::Method::GET, list.path.clone()).bearer(Some(token.clone())),
+            )
+            .await;
+        if let Some(id) = first_id(&resp.json()) {
+            ids.by_kind.insert(kind_key(list), id);
+        }
     }
 }

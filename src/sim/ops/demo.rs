@@ -803,6 +803,12 @@ pub fn import(
     {
         c["accountIds"] = json!(account_ids);
     }
+    // The web form the import went through, finished.
+    state.insert_resource(
+        owner.clone(),
+        "webForms",
+        json!({ "token": format!("web-form-of-connection-{connection}"), "status": "COMPLETED", "serviceResponseCode": 201 }),
+    );
     // A user's first import comes with a notification rule for new transactions, so every
     // kind of user data has a record to read (the runner probes them).
     let rules = (owner.clone(), "notificationRules".to_string());
@@ -831,12 +837,11 @@ pub fn populate_user(
     let owner = Owner::User(mandator, key.to_string());
     let bank = banks::test_bank(280001).expect("the finAPI Test Bank is in the catalogue");
     let holder = spec.id.as_str();
-    let mut connections = Vec::new();
     if spec.sample_data {
-        connections.push(import(state, &owner, version, bank, now, holder, None));
+        import(state, &owner, version, bank, now, holder, None);
     }
     if !spec.accounts.is_empty() {
-        connections.push(import(
+        import(
             state,
             &owner,
             version,
@@ -844,7 +849,7 @@ pub fn populate_user(
             now,
             holder,
             Some(&spec.accounts),
-        ));
+        );
     }
     if !spec.sample_data {
         return;
@@ -903,11 +908,6 @@ pub fn populate_user(
             "status": "SUCCESSFUL",
             "bankMessage": "Dauerauftrag eingerichtet",
         }),
-    );
-    state.insert_resource(
-        owner,
-        "webForms",
-        json!({ "token": format!("demo-web-form-{}", connections.first().copied().unwrap_or(0)), "status": "COMPLETED", "serviceResponseCode": 201 }),
     );
 }
 
