@@ -242,11 +242,19 @@ impl State {
             .find(|c| c.mandator == mandator && c.kind == CallerKind::MandatorAdmin)
     }
 
-    /// Insert a resource of `kind` for `owner`; returns its id.
+    /// Insert a resource of `kind` for `owner`; returns its id. The record is completed to the
+    /// model it is shown as in the owner's API version, once, so every answer that shows it
+    /// (a list, a get, a create) shows the same values.
     pub fn insert_resource(&mut self, owner: Owner, kind: &str, mut value: Value) -> u64 {
         let id = self.next_id();
         if let Some(obj) = value.as_object_mut() {
             obj.insert("id".into(), Value::from(id));
+        }
+        let mandator = match &owner {
+            Owner::User(m, _) | Owner::Mandator(m) => *m,
+        };
+        if let (Some(m), Some(model)) = (self.mandators.get(mandator), model_of(kind)) {
+            value = crate::sim::conform::model(m.api_version, model, value);
         }
         self.resources
             .entry((owner, kind.to_string()))
@@ -324,6 +332,28 @@ impl State {
         let refresh = &self.refresh_tokens;
         self.grant_refresh.retain(|_, t| refresh.contains_key(t));
     }
+}
+
+/// The model a stored resource of `kind` is shown as.
+fn model_of(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "accounts" => "Account",
+        "transactions" => "Transaction",
+        "pendingTransactions" => "PendingTransaction",
+        "bankConnections" => "BankConnection",
+        "categories" => "Category",
+        "labels" => "Label",
+        "notificationRules" => "NotificationRule",
+        "payments" => "Payment",
+        "standingOrders" => "StandingOrder",
+        "securities" => "Security",
+        "tppCertificates" => "TppCertificate",
+        "tppCredentials" => "TppCredentials",
+        "ibanRules" => "IbanRule",
+        "keywordRules" => "KeywordRule",
+        "webForms" => "WebForm",
+        _ => return None,
+    })
 }
 
 /// A fresh random token: 192 bits from the operating system's CSPRNG, hex-encoded.

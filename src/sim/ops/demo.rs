@@ -635,7 +635,7 @@ pub fn import(
                             "typeCodeZka",
                             "sepaPurposeCode",
                         ] {
-                            rec.as_object_mut().map(|o| o.remove(k));
+                            rec[k] = Value::Null;
                         }
                     }
                 }
