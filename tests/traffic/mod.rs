@@ -19,7 +19,7 @@ use finapi_conformance::runner::http::{Http, HttpRequest, HttpResponse};
 use finapi_conformance::runner::session::{access_token, RunUser};
 use finapi_conformance::runner::{self, probe, CheckConfig, Session, SessionOptions, Target};
 use finapi_conformance::Faults;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// One request and its answer.
 #[derive(Debug, Clone)]
@@ -309,7 +309,7 @@ async fn happy(
             if is_form {
                 let pairs: Vec<(String, String)> = b
                     .as_object()
-                    .map(Map::clone)
+                    .cloned()
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(k, v)| {

@@ -29,7 +29,7 @@ impl Seed {
         }
         Seed(h | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn draw(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -39,7 +39,7 @@ impl Seed {
     }
     /// A whole number in `lo..=hi`.
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
+        lo + self.draw() % (hi - lo + 1)
     }
     /// An amount in cents between `lo` and `hi` euros, as euros with two decimals.
     pub fn euros(&mut self, lo: u64, hi: u64) -> f64 {
@@ -417,6 +417,7 @@ fn add_account(
 }
 
 /// Spread bookings over the last 60 days for a checking account; returns the sum in cents.
+#[allow(clippy::too_many_arguments)]
 fn checking_history(
     state: &mut State,
     owner: &Owner,
@@ -447,7 +448,7 @@ fn checking_history(
                 continue;
             }
             let (lo, hi) = c.amount;
-            let cents = lo + (seed.next() % ((hi - lo) as u64 + 1)) as i64;
+            let cents = lo + (seed.draw() % ((hi - lo) as u64 + 1)) as i64;
             let labels = match (ix, seed.between(0, 5)) {
                 (7, 0) => vec![holiday.clone()],
                 (0, _) if month == 0 => vec![tax.clone()],
@@ -684,7 +685,7 @@ pub fn import(
             );
             for (back, c) in [(3, &OWN_TRANSFER), (33, &OWN_TRANSFER), (1, &INTEREST)] {
                 let cents =
-                    c.amount.0 + (seed.next() % ((c.amount.1 - c.amount.0) as u64 + 1)) as i64;
+                    c.amount.0 + (seed.draw() % ((c.amount.1 - c.amount.0) as u64 + 1)) as i64;
                 add_transaction(
                     state,
                     owner,
@@ -926,8 +927,8 @@ mod tests {
     #[test]
     fn seeds_are_deterministic() {
         let (mut a, mut b) = (Seed::new("alice"), Seed::new("alice"));
-        assert_eq!(a.next(), b.next());
-        assert_ne!(Seed::new("alice").next(), Seed::new("bob").next());
+        assert_eq!(a.draw(), b.draw());
+        assert_ne!(Seed::new("alice").draw(), Seed::new("bob").draw());
     }
 }
 
