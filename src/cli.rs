@@ -47,6 +47,9 @@ pub enum Command {
     /// List what a finAPI OpenAPI spec adds, removes or changes against the catalogue and the
     /// shapes; exit code 1 when anything differs.
     SpecDiff(SpecDiffArgs),
+    /// Run Gherkin feature files (default: the built-in suite) with the built-in steps.
+    #[cfg(feature = "gherkin")]
+    Features(crate::cli_features::FeaturesArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,6 +253,8 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::SpecDiff(args) => spec_diff(args),
+        #[cfg(feature = "gherkin")]
+        Command::Features(args) => crate::cli_features::run(args).await,
     }
 }
 
@@ -292,7 +297,10 @@ fn parse_readings(settings: &[String]) -> Result<Readings, Failure> {
 }
 
 /// Build a run configuration from the shared target flags.
-fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConfig, Failure> {
+pub(crate) fn config_for(
+    base_url: Option<&str>,
+    args: &TargetArgs,
+) -> Result<CheckConfig, Failure> {
     let mut target = Target::parse(base_url);
     let faults = parse_faults(&args.violations)?;
     match &mut target {

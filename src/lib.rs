@@ -8,10 +8,15 @@
 //! - [`mock`]: the simulator on a `wiremock::MockServer`, for Rust tests;
 //! - [`serve`]: the simulator on a multi-threaded hyper server, for long runs;
 //! - [`world`]: mandators, clients and users a simulator starts with;
-//! - [`faults`]: deliberate boundary breaks that prove the checks can fail.
+//! - [`faults`]: deliberate boundary breaks that prove the checks can fail;
+//! - `gherkin` (feature `gherkin`, default): the Gherkin step library and suite runner.
 
 pub mod cli;
+#[cfg(feature = "gherkin")]
+pub mod cli_features;
 pub mod faults;
+#[cfg(feature = "gherkin")]
+pub mod gherkin;
 pub mod mock;
 pub mod model;
 pub mod report;

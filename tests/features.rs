@@ -1,25 +1,86 @@
-//! The Gherkin suite (`features/`) as a `cargo test` target (`harness = false`).
+//! The Gherkin suite (`features/`) as a `cargo test` target (`harness = false`), a thin user of
+//! the library's step library (`finapi_conformance::gherkin`), as an integrator's own test
+//! target would be.
 //!
 //! By default every scenario runs against a fresh in-process mock. With `FINAPI_BASE_URL` set
 //! (and the `check` command's credential variables) the same features run against that target;
 //! `@mock-only` scenarios are left out there, each with a printed reason. `CUCUMBER_JUNIT=path`
 //! writes a JUnit report; `FINAPI_VIOLATE=name,name` injects breaks into every scenario's mock;
-//! `FINAPI_STRICT=1`, `FINAPI_ALLOW_MUTATIONS=1` and `FINAPI_FEATURES=dir` are described in
+//! `FINAPI_STRICT=1`, `FINAPI_ALLOW_MUTATIONS=1`, `FINAPI_FEATURES=dir`,
+//! `FINAPI_FEATURES_TAGS=expression` and `FINAPI_FEATURES_NAME=regex` are described in
 //! `features/README.md`.
+//!
+//! Like a libtest target it takes a filter from the command line: `cargo test --test features
+//! -- revoke` runs only the scenarios whose name contains `revoke` (`--exact`: whose name is
+//! it); a filter no scenario matches runs nothing and passes, as libtest does, so
+//! `cargo test some_unit_test` is not broken by this target.
 //! Undefined, skipped or ambiguous steps, and scenarios without a valid `@rule-<id>` tag, fail
 //! the run.
 
-mod steps;
+use finapi_conformance::gherkin::{self, SuiteOptions};
+
+/// libtest options that take a value (so the value is not mistaken for a filter).
+const WITH_VALUE: &[&str] = &[
+    "--test-threads",
+    "--skip",
+    "--format",
+    "--color",
+    "--logfile",
+    "--shuffle-seed",
+    "-Z",
+];
+
+/// What the command line asks of this harness-less target.
+struct Args {
+    filter: Option<String>,
+    exact: bool,
+    /// `--list` or `--ignored`: nothing of this target to run.
+    nothing: bool,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        filter: None,
+        exact: false,
+        nothing: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--exact" => out.exact = true,
+            "--list" | "--ignored" => out.nothing = true,
+            flag if WITH_VALUE.contains(&flag) => {
+                it.next();
+            }
+            flag if flag.starts_with('-') => {}
+            filter => out.filter = Some(filter.to_string()),
+        }
+    }
+    out
+}
 
 #[tokio::main]
 async fn main() {
-    let opts = match steps::SuiteOptions::from_env() {
+    let args = args();
+    if args.nothing {
+        return;
+    }
+    let mut opts = match SuiteOptions::from_env() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("features: {e}");
             std::process::exit(2);
         }
     };
+    if let Some(filter) = &args.filter {
+        let escaped = regex::escape(filter);
+        let pattern = if args.exact {
+            format!("^{escaped}$")
+        } else {
+            escaped
+        };
+        opts.name = Some(gherkin::parse_name(&pattern).expect("an escaped pattern is valid"));
+    }
     if opts.is_remote() && !opts.faults.is_empty() {
         println!("features: FINAPI_VIOLATE breaks only the in-process mock; it is ignored for FINAPI_BASE_URL");
     }
@@ -34,25 +95,16 @@ async fn main() {
             )
         }
     };
-    println!("features: {} against {target}", opts.features.display());
-    let outcome = steps::run_suite(opts).await;
-    for problem in &outcome.problems {
-        println!("features: problem: {problem}");
+    println!("features: {} against {target}", opts.features.describe());
+    let outcome = gherkin::run_suite(opts).await;
+    let nothing_matched = args.filter.is_some()
+        && outcome.scenarios.is_empty()
+        && outcome.problems.is_empty()
+        && outcome.parsing_errors == 0;
+    if nothing_matched {
+        println!("features: no scenario name matches the filter; nothing to run");
+        return;
     }
-    for s in outcome.scenarios.iter().filter(|s| !s.passed) {
-        println!(
-            "FAILED {}: {} (line {}): {}",
-            s.feature, s.name, s.line, s.detail
-        );
-    }
-    if !outcome.excluded.is_empty() {
-        println!(
-            "{} scenario(s) left out for this target (listed above)",
-            outcome.excluded.len()
-        );
-    }
-    println!("features: {}", outcome.summary_line());
-    if !outcome.passed() {
-        std::process::exit(1);
-    }
+    print!("{}", outcome.report());
+    std::process::exit(outcome.exit_code());
 }

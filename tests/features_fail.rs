@@ -4,14 +4,12 @@
 //! faithful mock passes everything, an undefined step or a missing rule tag fails the run, the
 //! README's example runs, and against a "real" target `@mock-only` scenarios are left out.
 
-mod steps;
-
 use std::path::{Path, PathBuf};
 
+use finapi_conformance::gherkin::{self, run_suite, SuiteOptions, SuiteOutcome};
 use finapi_conformance::model::ApiVersion;
 use finapi_conformance::runner::Credentials;
 use finapi_conformance::{FinapiMock, Violation};
-use steps::{run_suite, SuiteOptions, SuiteOutcome};
 
 fn features() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
@@ -195,7 +193,13 @@ async fn an_undefined_step_fails_the_run() {
     assert_eq!(bad.len(), 1, "{:#?}", out.scenarios);
     assert_eq!(bad[0].name, "a step nobody wrote");
     assert!(bad[0].detail.contains("undefined"), "{}", bad[0].detail);
+    assert_eq!(bad[0].ending, gherkin::Ending::Undefined);
     assert_eq!(out.scenarios.len(), 2);
+    assert_eq!(
+        out.exit_code(),
+        2,
+        "an undefined step is the feature file's fault"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -219,6 +223,8 @@ async fn an_ambiguous_step_fails_the_run() {
         "{}",
         out.scenarios[0].detail
     );
+    assert_eq!(out.scenarios[0].ending, gherkin::Ending::Ambiguous);
+    assert_eq!(out.exit_code(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -313,7 +319,7 @@ async fn every_break_fails_a_scenario_of_its_rule() {
     let mut missed = Vec::new();
     for &v in Violation::ALL {
         let out = broken(v, None).await;
-        let tag = format!("{}{}", steps::RULE_TAG, v.rule().id());
+        let tag = format!("{}{}", gherkin::RULE_TAG, v.rule().id());
         let failed: Vec<_> = out.scenarios.iter().filter(|s| !s.passed).collect();
         let of_rule = failed.iter().any(|s| s.tags.contains(&tag));
         if failed.is_empty() || !of_rule || out.passed() {
@@ -350,4 +356,59 @@ async fn strict_mode_holds_on_the_faithful_mock_and_sees_malformed_error_bodies_
         "strict: {failed:#?}"
     );
     assert!(failed.iter().any(|f| f.starts_with("User tokens:")));
+}
+
+// ---- steps of an integrator's own, on the library's world ------------------------------------
+
+/// A step this test crate adds to the library's world: it registers itself for
+/// `FinapiWorld` when this binary is linked, as an integrator's own step would.
+#[cucumber::then(regex = r"^the integrator's own step sees status (\d{3})$")]
+async fn own_step(world: &mut gherkin::FinapiWorld, status: u16) {
+    let got = world.last().status;
+    assert_eq!(got, status, "the integrator's step saw {got}");
+}
+
+const OWN_STEPS: &str = "Feature: Own steps\n\n  @rule-app-client-services\n  Scenario: own step holds\n    When the app client calls \"getUserList\"\n    Then the integrator's own step sees status 403\n\n  @rule-app-client-services\n  Scenario: own step fails\n    When the app client calls \"getUserList\"\n    Then the integrator's own step sees status 200\n";
+
+#[tokio::test]
+async fn steps_defined_outside_the_library_run_beside_the_built_in_ones() {
+    let dir = temp_dir("own");
+    std::fs::write(dir.join("own.feature"), OWN_STEPS).expect("write feature");
+    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    assert_eq!(out.scenarios.len(), 2, "{out:#?}");
+    assert!(out.problems.is_empty(), "{:#?}", out.problems);
+    assert_eq!(out.failed(), vec!["Own steps: own step fails".to_string()]);
+    let failed = out
+        .scenarios
+        .iter()
+        .find(|s| !s.passed)
+        .expect("one failed");
+    assert_eq!(failed.ending, gherkin::Ending::Failed);
+    assert!(failed.detail.contains("saw 403"), "{}", failed.detail);
+    assert_eq!(out.exit_code(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_library_hands_out_a_cucumber_with_the_same_world_and_steps() {
+    use cucumber::writer::Stats as _;
+    use cucumber::WriterExt as _;
+    let dir = temp_dir("cucumber");
+    std::fs::write(dir.join("own.feature"), OWN_STEPS).expect("write feature");
+    let quiet = cucumber::writer::Basic::raw(
+        std::io::sink(),
+        cucumber::writer::Coloring::Never,
+        cucumber::writer::Verbosity::Default,
+    )
+    .summarized()
+    .normalized();
+    let written = gherkin::cucumber(SuiteOptions::mock(&dir))
+        .expect("in-process options")
+        .with_writer(quiet)
+        .run(gherkin::Features::path(&dir))
+        .await;
+    assert_eq!(written.passed_steps(), 3, "three steps hold");
+    assert_eq!(written.failed_steps(), 1, "the step stating 200 fails");
+    assert!(written.execution_has_failed());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -213,3 +213,83 @@ fn v1_token_and_revoke_live_under_oauth() {
         Some(Some(&Schema::reference("AccessToken")))
     );
 }
+
+/// Arbitrary JSON, a few levels deep.
+fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        "[A-Za-z0-9 ._-]{0,10}".prop_map(Value::from),
+        Just(json!("2024-02-30")),
+        Just(json!("")),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Property, on every real model with a recorded seed: whatever the partial body (a valid
+/// sample with some fields replaced by arbitrary JSON), `fill` conforms; and `fill` leaves a
+/// value that already conforms exactly as it is.
+#[test]
+fn fill_conforms_for_arbitrary_partials_and_keeps_conforming_values() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+    for version in real_versions() {
+        let shapes = Shapes::embedded(version);
+        let names: Vec<String> = shapes.models.keys().cloned().collect();
+        let strategy = (
+            0..names.len(),
+            any::<u64>(),
+            proptest::collection::vec((any::<prop::sample::Index>(), any_json()), 0..4),
+        );
+        let config = Config {
+            cases: 512,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]));
+        let result = runner.run(&strategy, |(model, seed, changes)| {
+            let schema = Schema::reference(&names[model]);
+            let fields: Vec<&String> = shapes.models[&names[model]]
+                .fields
+                .iter()
+                .flat_map(|f| f.keys())
+                .collect();
+            let mut partial = shapes.sample(&schema, seed);
+            for (at, value) in changes {
+                if let (Some(obj), false) = (partial.as_object_mut(), fields.is_empty()) {
+                    obj.insert(at.get(&fields).to_string(), value);
+                } else {
+                    partial = value;
+                }
+            }
+            let filled = shapes.fill(&schema, partial.clone(), seed);
+            let problems = shapes.validate(&filled, &schema);
+            if !problems.is_empty() {
+                return Err(TestCaseError::fail(format!(
+                    "{version} {}: fill({partial}) = {filled}: {problems:?}",
+                    names[model]
+                )));
+            }
+            if shapes.validate(&partial, &schema).is_empty() && filled != partial {
+                return Err(TestCaseError::fail(format!(
+                    "{version} {}: fill changed a conforming {partial} into {filled}",
+                    names[model]
+                )));
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
+}

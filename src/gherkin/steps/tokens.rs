@@ -8,12 +8,12 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use serde_json::{json, Value};
 
-use finapi_conformance::model::{expect, ApiVersion, Outcome, Principal, ProbeStyle};
-use finapi_conformance::runner::http::{HttpRequest, HttpResponse};
-use finapi_conformance::runner::probe;
-use finapi_conformance::runner::session::{access_token, RunUser};
+use crate::model::{expect, ApiVersion, Outcome, Principal, ProbeStyle};
+use crate::runner::http::{HttpRequest, HttpResponse};
+use crate::runner::probe;
+use crate::runner::session::{access_token, RunUser};
 
-use super::{principal, version, FinapiWorld, HeldToken, NamedUser};
+use crate::gherkin::{principal, version, FinapiWorld, HeldToken, NamedUser};
 
 fn field(resp: &HttpResponse, key: &str) -> Option<String> {
     resp.json()
@@ -540,7 +540,7 @@ async fn rotate(world: &mut FinapiWorld, who: String, wrong: String) {
 }
 
 /// Put back every secret the scenario changed (the after hook calls it).
-pub async fn restore_secrets(world: &mut FinapiWorld) {
+pub(crate) async fn restore_secrets(world: &mut FinapiWorld) {
     while let Some((who, original)) = world.rotated.pop() {
         let client = world.client(who).await;
         let resp = change_secret(world, &client.id, &client.secret, &original).await;
@@ -672,7 +672,7 @@ async fn config_has(world: &mut FinapiWorld, who: String, has: String, key: Stri
 }
 
 /// Put back every configuration field the scenario changed ("" clears a text field).
-pub async fn restore_config(world: &mut FinapiWorld) {
+pub(crate) async fn restore_config(world: &mut FinapiWorld) {
     while let Some((who, key, old)) = world.config_edits.pop() {
         let old = if old.is_null() { json!("") } else { old };
         let resp = edit_config(world, who, json!({ key: old })).await;

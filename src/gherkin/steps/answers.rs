@@ -4,12 +4,12 @@
 use cucumber::{then, when};
 use serde_json::Value;
 
-use finapi_conformance::model::expect::{bad_credentials_shape, error_message_shape};
-use finapi_conformance::model::Principal;
-use finapi_conformance::runner::http::HttpRequest;
-use finapi_conformance::runner::Session;
+use crate::model::expect::{bad_credentials_shape, error_message_shape};
+use crate::model::Principal;
+use crate::runner::http::HttpRequest;
+use crate::runner::Session;
 
-use super::{principal, FinapiWorld};
+use crate::gherkin::{principal, FinapiWorld};
 
 #[then(regex = r"^the answer has status (\d{3})$")]
 async fn has_status(world: &mut FinapiWorld, status: u16) {
@@ -51,9 +51,8 @@ async fn look_up(world: &mut FinapiWorld, who: String, name: String) {
     let user = world.user(&name).user;
     let client = world.client(who).await;
     let session = world.session().await;
-    let token =
-        finapi_conformance::runner::session::access_token(&session.client_token(&client).await)
-            .unwrap_or_else(|| panic!("the {who} cannot get a token"));
+    let token = crate::runner::session::access_token(&session.client_token(&client).await)
+        .unwrap_or_else(|| panic!("the {who} cannot get a token"));
     let q = serde_urlencoded::to_string([("userId", &user.id)]).unwrap_or_default();
     let path = format!("{}?{q}", session.path("getUserList"));
     let resp = session
@@ -114,9 +113,8 @@ async fn lists_none(world: &mut FinapiWorld) {
 async fn admin_session(world: &mut FinapiWorld) -> (&Session, String) {
     let admin = world.client(Principal::AdminClient).await;
     let session = world.session().await;
-    let token =
-        finapi_conformance::runner::session::access_token(&session.client_token(&admin).await)
-            .unwrap_or_else(|| panic!("the admin client cannot get a token"));
+    let token = crate::runner::session::access_token(&session.client_token(&admin).await)
+        .unwrap_or_else(|| panic!("the admin client cannot get a token"));
     (session, token)
 }
 

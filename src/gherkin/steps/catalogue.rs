@@ -7,10 +7,10 @@ use cucumber::gherkin::Step;
 use cucumber::then;
 use futures::StreamExt as _;
 
-use finapi_conformance::model::{expect, Operation, Outcome, Principal, Verdict};
-use finapi_conformance::runner::{self, CheckResult};
+use crate::model::{expect, Operation, Outcome, Principal, Verdict};
+use crate::runner::{self, CheckResult};
 
-use super::{principal, FinapiWorld};
+use crate::gherkin::{principal, FinapiWorld};
 
 /// What a scenario says a principal gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,121 @@
+//! The `features` command: run Gherkin feature files with the built-in step library
+//! ([`crate::gherkin`]) against a fresh in-process mock per scenario or a real target, with
+//! the `check` command's target flags and credentials. Exit 0: every scenario passed; 1: a
+//! scenario failed; 2: a usage error, a feature file that cannot be parsed, a scenario without
+//! a valid rule tag, or an undefined or ambiguous step.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::{config_for, Failure, TargetArgs};
+use crate::gherkin::{self, Features, SuiteOptions};
+use crate::model::Mode;
+use crate::runner::{redact, Target};
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Feature files, or directories searched for `*.feature` (default: the built-in suite).
+    #[arg(value_name = "DIR|FILE")]
+    pub paths: Vec<PathBuf>,
+    /// Base URL of a real target; `mock` or nothing: a fresh in-process mock per scenario.
+    #[arg(long, env = "FINAPI_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Only scenarios matching this cucumber tag expression, e.g.
+    /// `@rule-token-reuse and not @mock-only` (tags of the scenario, its rule and its feature).
+    #[arg(long, value_name = "EXPRESSION")]
+    pub tags: Option<String>,
+    /// Only scenarios whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub name: Option<String>,
+    /// Write a JUnit report (one test case per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The target, credentials and mock flags of `check`. Here `--concurrency` is how many
+    /// scenarios run at once (against a real target also the requests in flight).
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// The run's options from the command line.
+fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
+    let t = &args.target;
+    let not_here = [
+        (!t.only.is_empty(), "--only"),
+        (!t.skip.is_empty(), "--skip"),
+        (t.keep_users, "--keep-users"),
+        (t.no_lifecycle, "--no-lifecycle"),
+    ];
+    if let Some((_, flag)) = not_here.iter().find(|(set, _)| *set) {
+        return Err(Failure::usage(format!(
+            "{flag} does not apply to `features`; select scenarios with --tags or --name"
+        )));
+    }
+    let config = config_for(args.base_url.as_deref(), t)?;
+    let mut opts = match args.paths.as_slice() {
+        [] => SuiteOptions::built_in(),
+        paths => {
+            let mut o = SuiteOptions::built_in();
+            o.features = Features::Paths(paths.to_vec());
+            o
+        }
+    };
+    match &config.target {
+        Target::InProcess { faults } => opts.faults = faults.clone(),
+        Target::Remote { base_url } => {
+            if !t.readings.is_empty() {
+                return Err(Failure::usage(
+                    "--reading changes the in-process mock only; a real target reads the rules its own way",
+                ));
+            }
+            opts.base_url = Some(base_url.clone());
+        }
+    }
+    opts.version = config.version;
+    opts.readings = config.readings.clone();
+    opts.strict = config.mode == Mode::Strict;
+    opts.credentials = config.credentials.clone();
+    opts.allow_mutations = config.allow_mutations;
+    opts.limits = config.limits.clone();
+    opts.concurrency = t.concurrency;
+    opts.junit = args.junit.clone();
+    opts.console = true;
+    if let Some(expr) = &args.tags {
+        opts.tags = Some(gherkin::parse_tags(expr).map_err(Failure::usage)?);
+    }
+    if let Some(re) = &args.name {
+        opts.name = Some(gherkin::parse_name(re).map_err(Failure::usage)?);
+    }
+    Ok(opts)
+}
+
+/// Run the command; returns the exit code.
+pub async fn run(args: FeaturesArgs) -> Result<i32, Failure> {
+    let opts = options(&args)?;
+    let target = match &opts.base_url {
+        Some(url) => redact::url_for_display(url),
+        None if opts.faults.is_empty() => "a fresh in-process mock per scenario".into(),
+        None => {
+            let names: Vec<&str> = opts.faults.iter().map(|v| v.name()).collect();
+            format!(
+                "a fresh in-process mock per scenario, broken on purpose: {}",
+                names.join(", ")
+            )
+        }
+    };
+    println!("features: {} against {target}", opts.features.describe());
+    let outcome = if opts.is_remote() {
+        // Scenarios remove their users when they end; one stopped halfway cannot.
+        tokio::select! {
+            outcome = gherkin::run_suite(opts) => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted: scenarios still running did not remove the users they created (ids start with `fc-`)");
+                return Ok(2);
+            }
+        }
+    } else {
+        gherkin::run_suite(opts).await
+    };
+    print!("{}", outcome.report());
+    Ok(outcome.exit_code())
+}
