@@ -6,6 +6,7 @@
 //! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
 pub mod clock;
+pub mod conform;
 pub mod error;
 pub mod guard;
 pub mod ops;
@@ -234,6 +235,8 @@ impl Simulator {
                 }
             },
         };
+        // The routed operation, whose documented shapes the body is completed to.
+        let mut operation: Option<(ApiVersion, &str)> = None;
         let result = match id_error.or(refused) {
             Some(e) => Err(e),
             None => match self
@@ -250,6 +253,7 @@ impl Simulator {
                 Ok(routed) => {
                     served.operation = Some(Served::operation_id(routed.op));
                     served.allowed = routed.op.callers;
+                    operation = Some((routed.op.version, routed.op.id.as_str()));
                     let mut state = self.shared.state.lock();
                     let ctx = ops::Ctx {
                         op: routed.op,
@@ -272,14 +276,33 @@ impl Simulator {
             },
         };
         match result {
-            Ok(Reply::Json(status, value)) => SimResponse {
-                status,
-                content_type: Some("application/json"),
-                request_id,
-                body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
-                hints,
-                served,
-            },
+            Ok(Reply::Json(status, value)) => {
+                let outgoing = match operation {
+                    Some((version, op_id)) => conform::response(version, op_id, status, value),
+                    None => conform::Outgoing::Json(value),
+                };
+                let value = match outgoing {
+                    conform::Outgoing::Json(v) => apply_shape_faults(&faults, v),
+                    conform::Outgoing::NoBody => {
+                        return SimResponse {
+                            status,
+                            content_type: None,
+                            request_id,
+                            body: Bytes::new(),
+                            hints,
+                            served,
+                        }
+                    }
+                };
+                SimResponse {
+                    status,
+                    content_type: Some("application/json"),
+                    request_id,
+                    body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+                    hints,
+                    served,
+                }
+            }
             Ok(Reply::RawJson(status, body)) => SimResponse {
                 status,
                 content_type: Some("application/json"),
@@ -320,7 +343,12 @@ impl Simulator {
                     ApiError::Message { status, .. } => *status,
                     ApiError::Unauthenticated { .. } => 401,
                 };
-                let mut body = err.body(&ctx);
+                let mut body = conform::error(
+                    operation.map_or(ctx.version, |(v, _)| v),
+                    operation.map(|(_, id)| id),
+                    status,
+                    err.body(&ctx),
+                );
                 if self
                     .shared
                     .profile
@@ -329,6 +357,7 @@ impl Simulator {
                 {
                     profile::alter_error_body(&mut body, now);
                 }
+                let body = apply_shape_faults(&faults, body);
                 SimResponse {
                     status,
                     content_type: Some("application/json"),
@@ -456,4 +485,16 @@ pub fn fresh_request_id() -> String {
     id.push_str(prefix);
     let _ = write!(id, "-{n:012x}");
     id
+}
+
+/// `shape-drift`: error bodies lose their required `authContext`.
+fn apply_shape_faults(faults: &Faults, mut body: Value) -> Value {
+    if faults.has(Violation::ShapeDrift) {
+        if let Some(o) = body.as_object_mut() {
+            if o.contains_key("errors") {
+                o.remove("authContext");
+            }
+        }
+    }
+    body
 }
