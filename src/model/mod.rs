@@ -4,13 +4,15 @@
 //! - [`principal`]: the callers a check can play;
 //! - [`rules`]: the documented rules, each with its source;
 //! - [`expect`]: the oracle (principal x operation -> outcome) and the judge;
-//! - [`readings`]: switches for the ambiguous places in the docs.
+//! - [`readings`]: switches for the ambiguous places in the docs;
+//! - [`shapes`]: request and response shapes per API version (`fixtures/shapes/`).
 
 pub mod catalogue;
 pub mod expect;
 pub mod principal;
 pub mod readings;
 pub mod rules;
+pub mod shapes;
 
 pub use catalogue::{
     ApiVersion, CallerKind, Callers, Catalogue, CatalogueError, Gate, Grant, Operation, ProbeStyle,
@@ -20,3 +22,7 @@ pub use expect::{expect, judge, Expectation, Judgement, Mode, Observed, Outcome,
 pub use principal::Principal;
 pub use readings::Readings;
 pub use rules::Rule;
+pub use shapes::{
+    BodyShape, FieldProblem, Kind, OperationShape, Param, ParamIn, Problem, Schema, ShapeProblem,
+    Shapes, ShapesError,
+};
