@@ -526,3 +526,21 @@ async fn wrong_role_callers_get_403_before_their_body_is_looked_at() {
         assert_eq!(r.status, 403, "{path}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn an_empty_request_id_is_no_request_id() {
+    // Generated clients send the optional X-Request-Id header empty when it is unset; finAPI
+    // makes up an id when none is passed, so the request goes through with a fresh one.
+    let mock = mock().await;
+    let base = mock.uri();
+    let app = client_token(&base, V1, LEGACY).await;
+    let r = send(
+        http()
+            .get(format!("{base}/api/v1/clientConfiguration"))
+            .bearer_auth(&app)
+            .header("x-request-id", ""),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.request_id().starts_with("selfgen-"), "{:?}", r.headers);
+}
