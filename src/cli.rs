@@ -41,6 +41,36 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Run the same checks against two targets and list every check whose outcome differs.
     Diff(DiffArgs),
+    /// Response and request shapes (fixtures/shapes/).
+    #[command(subcommand)]
+    Shapes(ShapesCommand),
+    /// List what a finAPI OpenAPI spec adds, removes or changes against the catalogue and the
+    /// shapes; exit code 1 when anything differs.
+    SpecDiff(SpecDiffArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShapesCommand {
+    /// Convert an OpenAPI 3 document (YAML or JSON) into the shapes format and print it.
+    ImportOpenapi(ImportOpenapiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpenapiArgs {
+    /// The OpenAPI document.
+    pub spec: PathBuf,
+    /// API version the shapes are for.
+    #[arg(long, value_parser = parse_version)]
+    pub api_version: ApiVersion,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecDiffArgs {
+    /// The OpenAPI document (YAML or JSON).
+    pub spec: PathBuf,
+    /// API version to compare with (default: v2 if a path starts with /api/v2/, else v1).
+    #[arg(long, value_parser = parse_version)]
+    pub api_version: Option<ApiVersion>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -213,7 +243,36 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Diff(args) => diff(args).await,
+        Command::Shapes(ShapesCommand::ImportOpenapi(args)) => {
+            let shapes = crate::model::openapi::import_file(&args.spec, args.api_version)
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            print!("{}", shapes.to_json_pretty());
+            Ok(0)
+        }
+        Command::SpecDiff(args) => spec_diff(args),
     }
+}
+
+fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
+    use crate::model::{openapi, spec_diff as sd, Shapes};
+    let unreadable =
+        |e: openapi::OpenApiError| Failure::usage(format!("{}: {e}", args.spec.display()));
+    // The version is not known before the document is read; convert, then relabel.
+    let mut spec = openapi::import_file(&args.spec, ApiVersion::V1).map_err(unreadable)?;
+    let version = args.api_version.unwrap_or_else(|| sd::guess_version(&spec));
+    spec.version = version;
+    let differences = sd::spec_diff(
+        &spec,
+        Catalogue::embedded(),
+        Shapes::embedded(version),
+        version,
+    );
+    let name = args.spec.file_name().map_or_else(
+        || args.spec.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    print!("{}", sd::render(&differences, &name, version));
+    Ok(if differences.is_empty() { 0 } else { 1 })
 }
 
 /// `--violate` names as a set of breaks.

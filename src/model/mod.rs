@@ -5,14 +5,18 @@
 //! - [`rules`]: the documented rules, each with its source;
 //! - [`expect`]: the oracle (principal x operation -> outcome) and the judge;
 //! - [`readings`]: switches for the ambiguous places in the docs;
-//! - [`shapes`]: request and response shapes per API version (`fixtures/shapes/`).
+//! - [`openapi`]: OpenAPI 3 documents converted into shapes;
+//! - [`shapes`]: request and response shapes per API version (`fixtures/shapes/`);
+//! - [`spec_diff`]: what a newer OpenAPI document changes against the catalogue and shapes.
 
 pub mod catalogue;
 pub mod expect;
+pub mod openapi;
 pub mod principal;
 pub mod readings;
 pub mod rules;
 pub mod shapes;
+pub mod spec_diff;
 
 pub use catalogue::{
     ApiVersion, CallerKind, Callers, Catalogue, CatalogueError, Gate, Grant, Operation, ProbeStyle,

@@ -414,20 +414,25 @@ impl Shapes {
     /// Parse a shapes file and check that every `ref` names a model.
     pub fn parse(text: &str) -> Result<Shapes, ShapesError> {
         let shapes: Shapes = serde_json::from_str(text)?;
-        let mut unknown = Vec::new();
-        shapes.each_schema(&mut |s| {
-            if let Some(r) = &s.reference {
-                if !shapes.models.contains_key(r) {
-                    unknown.push(r.clone());
-                }
-            }
-        });
-        if let Some(name) = unknown.first() {
+        if let Some(name) = shapes.unknown_refs().first() {
             return Err(ShapesError::Invalid(format!(
                 "ref to unknown model `{name}`"
             )));
         }
         Ok(shapes)
+    }
+
+    /// Names used in a `ref` that are not models (sorted, each once).
+    pub fn unknown_refs(&self) -> Vec<String> {
+        let mut unknown = std::collections::BTreeSet::new();
+        self.each_schema(&mut |s| {
+            if let Some(r) = &s.reference {
+                if !self.models.contains_key(r) {
+                    unknown.insert(r.clone());
+                }
+            }
+        });
+        unknown.into_iter().collect()
     }
 
     /// Deterministic pretty JSON (maps sorted), as committed in `fixtures/shapes/`.
