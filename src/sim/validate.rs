@@ -6,9 +6,9 @@
 //! (400 `ILLEGAL_FIELD_VALUE`). Every message names the field.
 //!
 //! The rules are data: the request body shapes of `fixtures/shapes/` ([`Shapes`]), the same
-//! shapes the conformance checks read. A small table here covers only the operations the
-//! shapes do not describe (V1 `switchApiVersion` is not in the saved V1 spec), so the
-//! stateful handlers always see a body of the shape they read.
+//! shapes the conformance checks read. They apply to the operations with stateful handlers;
+//! the small table here names those operations and stands in for the shapes where they do not
+//! describe the body (V1 `switchApiVersion` is not in the saved V1 spec).
 
 use serde_json::{Map, Value};
 
@@ -83,15 +83,20 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     }
     // Parses (415 for a non-JSON type, 400 for a non-object) whatever the rules say.
     let body = ctx.json()?;
-    if shape.is_some() {
-        let value = body.map_or(Value::Null, Value::Object);
+    // Field rules apply to the operations with stateful handlers (those of the table below):
+    // from the shapes where they describe the body, else from the table. The generic store's
+    // operations only need a JSON object for now, because the role-matrix probes of the runner
+    // send minimal bodies to them and expect the handler's answer (404 for an unknown id).
+    let Some(rules) = body_rules(&op.id) else {
+        return Ok(());
+    };
+    if shape.is_some_and(|s| s.body.is_some()) {
+        // No body is an empty object: the message then names the first required field.
+        let value = Value::Object(body.unwrap_or_default());
         return shapes
             .check_request_body(&op.id, &value)
             .map_err(|p| field_error(&p));
     }
-    let Some(rules) = body_rules(&op.id) else {
-        return Ok(());
-    };
     let empty = Map::new();
     let body = body.as_ref().unwrap_or(&empty);
     for (field, required, kind) in rules {
