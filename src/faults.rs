@@ -101,6 +101,8 @@ violations! {
         "403 answers carry a plain-text body instead of ErrorMessage";
     ForbiddenAs401 = "forbidden-as-401", ErrorShape,
         "wrong-role answers are 401 with an ErrorMessage body instead of 403";
+    ShapeDrift = "shape-drift", ErrorShape,
+        "ErrorMessage bodies lack their required `authContext` (the published shape drifts)";
 }
 
 impl fmt::Display for Violation {

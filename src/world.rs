@@ -71,7 +71,7 @@ impl ClientSpec {
 }
 
 /// A user that exists when the simulator starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub id: String,
@@ -82,9 +82,55 @@ pub struct UserSpec {
     pub verified: bool,
     #[serde(default)]
     pub locked: bool,
-    /// Give the user one resource of every user-data kind (account, transaction, label, ...).
+    /// Give the user realistic demo data: an import of the finAPI Test Bank (a connection with
+    /// a checking, a savings and a securities account, two months of transactions, securities)
+    /// plus categories, labels, notification rules, a payment and a standing order.
     #[serde(default = "yes")]
     pub sample_data: bool,
+    /// Accounts of the user's own, on a connection to the finAPI Test Bank.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+}
+
+/// An account a world file declares for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    pub name: String,
+    /// finAPI's account type: `Checking` (default), `Savings`, `CreditCard`, `Security`,
+    /// `Loan`, `Pocket`, `Membership` or `Bausparen`.
+    #[serde(default = "checking", rename = "type")]
+    pub kind: String,
+    /// The account number (up to 10 digits); the IBAN is derived from it.
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub balance: f64,
+    #[serde(default)]
+    pub transactions: Vec<TransactionSpec>,
+}
+
+fn checking() -> String {
+    "Checking".into()
+}
+
+/// A transaction a world file declares on an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionSpec {
+    /// Booking date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Negative for spending.
+    pub amount: f64,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub counterpart: Option<String>,
+    #[serde(default)]
+    pub counterpart_iban: Option<String>,
+    /// A category name; created as the user's category when it is not one of finAPI's.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 fn yes() -> bool {
@@ -100,12 +146,51 @@ impl UserSpec {
             verified: true,
             locked: false,
             sample_data: true,
+            accounts: Vec::new(),
         }
     }
 }
 
+impl AccountSpec {
+    fn check(&self) -> Result<(), String> {
+        const TYPES: [&str; 8] = [
+            "Checking",
+            "Savings",
+            "CreditCard",
+            "Security",
+            "Loan",
+            "Pocket",
+            "Membership",
+            "Bausparen",
+        ];
+        if self.name.trim().is_empty() {
+            return Err("an account needs a name".into());
+        }
+        if !TYPES.iter().any(|t| t.eq_ignore_ascii_case(&self.kind)) {
+            return Err(format!("type must be one of {}", TYPES.join(", ")));
+        }
+        if let Some(n) = &self.number {
+            if n.is_empty() || n.len() > 10 || !n.chars().all(|c| c.is_ascii_digit()) {
+                return Err("number has 1 to 10 digits".into());
+            }
+        }
+        if !self.balance.is_finite() {
+            return Err("balance must be a number".into());
+        }
+        for t in &self.transactions {
+            if chrono::NaiveDate::parse_from_str(&t.date, "%Y-%m-%d").is_err() {
+                return Err(format!("transaction date `{}` is not YYYY-MM-DD", t.date));
+            }
+            if !t.amount.is_finite() || t.amount == 0.0 {
+                return Err("a transaction amount is a non-zero number".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A customer of finAPI: one user base, several app clients, one admin client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MandatorSpec {
     pub id: String,
@@ -122,7 +207,7 @@ fn v2() -> ApiVersion {
 }
 
 /// Everything a simulator starts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct World {
     pub mandators: Vec<MandatorSpec>,
@@ -338,6 +423,14 @@ impl World {
                 if let Err(why) = crate::sim::ops::users::check_password(&u.password) {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
+                for a in &u.accounts {
+                    if let Err(why) = a.check() {
+                        return bad(format!(
+                            "mandator `{}`: user `{}`: account `{}`: {why}",
+                            m.id, u.id, a.name
+                        ));
+                    }
+                }
                 if !users.insert(u.id.to_lowercase()) {
                     return bad(format!(
                         "mandator `{}`: user `{}` is defined twice",
@@ -442,6 +535,35 @@ users = [{ id = "u", password = "u-password", verified = false }]
         assert_eq!(acme.app_clients[1].config.max_user_login_attempts, 5);
         assert!(acme.users[2].locked && !acme.users[1].verified);
         assert_eq!(world.mandators[1].api_version, ApiVersion::V1);
+        let jane = &acme.users[0];
+        assert_eq!(jane.accounts.len(), 1);
+        assert_eq!(jane.accounts[0].transactions.len(), 2);
+        assert!(!acme.users[2].sample_data);
+    }
+
+    #[test]
+    fn declared_accounts_are_checked() {
+        let with = |account: &str| {
+            GOOD.replacen(
+                "verified = false }",
+                &format!("verified = false, accounts = [{{ {account} }}] }}"),
+                1,
+            )
+        };
+        let ok = World::from_toml(&with("name = \"Giro\", balance = 10.5")).unwrap();
+        assert_eq!(ok.mandators[0].users[0].accounts[0].kind, "Checking");
+        for (account, needle) in [
+            ("name = \"Giro\", type = \"Current\"", "type must be one of"),
+            (
+                "name = \"Giro\", number = \"12ab\"",
+                "number has 1 to 10 digits",
+            ),
+            ("name = \"\"", "needs a name"),
+            ("name = \"Giro\", colour = \"red\"", "colour"),
+        ] {
+            let msg = World::from_toml(&with(account)).unwrap_err().to_string();
+            assert!(msg.contains(needle), "{account}: {msg}");
+        }
     }
 
     #[test]

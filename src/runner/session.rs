@@ -554,11 +554,14 @@ impl Session {
                 .http
                 .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(a_token.to_string())))
                 .await;
-            let first = resp
-                .json()
-                .get(&kind)
-                .and_then(Value::as_array)
-                .and_then(|a| a.first().cloned());
+            // The list field is named after the kind, except where finAPI names it otherwise
+            // (`GET /bankConnections` answers `connections`): then the body's one array.
+            let body = resp.json();
+            let list = body.get(&kind).and_then(Value::as_array).or_else(|| {
+                body.as_object()
+                    .and_then(|o| o.values().find_map(Value::as_array))
+            });
+            let first = list.and_then(|a| a.first().cloned());
             if let Some(id) = first
                 .as_ref()
                 .and_then(|v| v.get("id"))

@@ -1,5 +1,5 @@
 //! finAPI-shaped errors: `ErrorMessage` for everything but 401, `{error, error_description}`
-//! for 401.
+//! for 401. The simulator completes both to the documented shapes ([`crate::sim::conform`]).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{json, Value};
@@ -113,7 +113,8 @@ impl ApiError {
                     "date": format_date(ctx.version, ctx.now),
                     "requestId": ctx.request_id,
                     "endpoint": ctx.endpoint,
-                    "authContext": ctx.auth_context,
+                    // finAPI's `client/user`; a request nobody authenticated has neither.
+                    "authContext": ctx.auth_context.unwrap_or(NO_AUTH_CONTEXT),
                     "bank": null,
                 });
                 if ctx.version == ApiVersion::V2 {
@@ -125,6 +126,10 @@ impl ApiError {
         }
     }
 }
+
+/// The `authContext` of an error answering a request without an authenticated caller: the
+/// shape requires a string, and there is no client or user to name.
+pub const NO_AUTH_CONTEXT: &str = "-/-";
 
 /// What an error body says about the request it answers.
 pub struct ErrorContext<'a> {

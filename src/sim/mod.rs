@@ -6,6 +6,7 @@
 //! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
 pub mod clock;
+pub mod conform;
 pub mod error;
 pub mod guard;
 pub mod ops;
@@ -167,6 +168,8 @@ impl Simulator {
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
         let mut auth_context = None;
+        // The routed operation, whose documented shapes the body is completed to.
+        let mut operation: Option<(ApiVersion, &str)> = None;
         let result = match id_error {
             Some(e) => Err(e),
             None => match self
@@ -181,6 +184,7 @@ impl Simulator {
                     format!("{method} is not supported here"),
                 )),
                 Ok(routed) => {
+                    operation = Some((routed.op.version, routed.op.id.as_str()));
                     let mut state = self.shared.state.lock();
                     let ctx = ops::Ctx {
                         op: routed.op,
@@ -202,12 +206,29 @@ impl Simulator {
             },
         };
         match result {
-            Ok(Reply::Json(status, value)) => SimResponse {
-                status,
-                content_type: Some("application/json"),
-                request_id,
-                body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
-            },
+            Ok(Reply::Json(status, value)) => {
+                let outgoing = match operation {
+                    Some((version, op_id)) => conform::response(version, op_id, status, value),
+                    None => conform::Outgoing::Json(value),
+                };
+                let value = match outgoing {
+                    conform::Outgoing::Json(v) => self.apply_shape_faults(v),
+                    conform::Outgoing::NoBody => {
+                        return SimResponse {
+                            status,
+                            content_type: None,
+                            request_id,
+                            body: Bytes::new(),
+                        }
+                    }
+                };
+                SimResponse {
+                    status,
+                    content_type: Some("application/json"),
+                    request_id,
+                    body: Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
+                }
+            }
             Ok(Reply::RawJson(status, body)) => SimResponse {
                 status,
                 content_type: Some("application/json"),
@@ -242,14 +263,33 @@ impl Simulator {
                     ApiError::Message { status, .. } => *status,
                     ApiError::Unauthenticated { .. } => 401,
                 };
+                let body = conform::error(
+                    operation.map_or(ctx.version, |(v, _)| v),
+                    operation.map(|(_, id)| id),
+                    status,
+                    err.body(&ctx),
+                );
+                let body = self.apply_shape_faults(body);
                 SimResponse {
                     status,
                     content_type: Some("application/json"),
-                    body: Bytes::from(serde_json::to_vec(&err.body(&ctx)).unwrap_or_default()),
+                    body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                     request_id,
                 }
             }
         }
+    }
+
+    /// `shape-drift`: error bodies lose their required `authContext`.
+    fn apply_shape_faults(&self, mut body: Value) -> Value {
+        if self.shared.faults.has(Violation::ShapeDrift) {
+            if let Some(o) = body.as_object_mut() {
+                if o.contains_key("errors") {
+                    o.remove("authContext");
+                }
+            }
+        }
+        body
     }
 
     fn apply_error_faults(&self, err: ApiError) -> ApiError {

@@ -198,9 +198,7 @@ impl State {
                 };
                 let key = u.id.to_lowercase();
                 state.users[ix].insert(key.clone(), user);
-                if u.sample_data {
-                    state.add_sample_data(ix, &key, now);
-                }
+                crate::sim::ops::demo::populate_user(&mut state, ix, &key, u, now);
             }
         }
         state
@@ -244,11 +242,19 @@ impl State {
             .find(|c| c.mandator == mandator && c.kind == CallerKind::MandatorAdmin)
     }
 
-    /// Insert a resource of `kind` for `owner`; returns its id.
+    /// Insert a resource of `kind` for `owner`; returns its id. The record is completed to the
+    /// model it is shown as in the owner's API version, once, so every answer that shows it
+    /// (a list, a get, a create) shows the same values.
     pub fn insert_resource(&mut self, owner: Owner, kind: &str, mut value: Value) -> u64 {
         let id = self.next_id();
         if let Some(obj) = value.as_object_mut() {
             obj.insert("id".into(), Value::from(id));
+        }
+        let mandator = match &owner {
+            Owner::User(m, _) | Owner::Mandator(m) => *m,
+        };
+        if let (Some(m), Some(model)) = (self.mandators.get(mandator), model_of(kind)) {
+            value = crate::sim::conform::model(m.api_version, model, value);
         }
         self.resources
             .entry((owner, kind.to_string()))
@@ -257,55 +263,22 @@ impl State {
         id
     }
 
-    /// One resource of every user-data kind, as a test bank import would give.
-    pub fn add_sample_data(&mut self, mandator: MandatorIx, user: &str, now: DateTime<Utc>) -> u64 {
+    /// A test-bank import for a user: a connection with accounts, transactions and
+    /// securities (see [`crate::sim::ops::demo`]). Returns the connection's id.
+    pub fn import_test_bank(
+        &mut self,
+        mandator: MandatorIx,
+        user: &str,
+        bank: &crate::sim::ops::banks::TestBank,
+        now: DateTime<Utc>,
+    ) -> u64 {
+        let version = self.mandators[mandator].api_version;
+        let holder = self
+            .user(mandator, user)
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| user.to_string());
         let owner = Owner::User(mandator, user.to_string());
-        let connection = self.insert_resource(
-            owner.clone(),
-            "bankConnections",
-            serde_json::json!({ "bankId": 280002, "name": "Demo connection", "updateStatus": "READY" }),
-        );
-        let account = self.insert_resource(
-            owner.clone(),
-            "accounts",
-            serde_json::json!({ "bankConnectionId": connection, "accountName": "Giro", "iban": "DE89370400440532013000", "balance": 100.0 }),
-        );
-        let date = now.format("%Y-%m-%d").to_string();
-        for (kind, value) in [
-            (
-                "transactions",
-                serde_json::json!({ "accountId": account, "amount": -12.5, "purpose": "Coffee", "valueDate": date }),
-            ),
-            (
-                "pendingTransactions",
-                serde_json::json!({ "accountId": account, "amount": -3.0 }),
-            ),
-            (
-                "securities",
-                serde_json::json!({ "accountId": account, "name": "Index fund", "quantity": 1.0 }),
-            ),
-            (
-                "categories",
-                serde_json::json!({ "name": "Own category", "isCustom": true }),
-            ),
-            ("labels", serde_json::json!({ "name": "Own label" })),
-            (
-                "notificationRules",
-                serde_json::json!({ "triggerEvent": "NEW_TRANSACTIONS", "isEnabled": true }),
-            ),
-            (
-                "payments",
-                serde_json::json!({ "accountId": account, "type": "MONEY_TRANSFER", "amount": 1.0, "status": "OPEN" }),
-            ),
-            (
-                "standingOrders",
-                serde_json::json!({ "accountId": account, "amount": 5.0, "frequency": "MONTHLY" }),
-            ),
-            ("webForms", serde_json::json!({ "status": "COMPLETED" })),
-        ] {
-            self.insert_resource(owner.clone(), kind, value);
-        }
-        connection
+        crate::sim::ops::demo::import(self, &owner, version, bank, now, &holder, None)
     }
 
     /// Drop every resource a user owns.
@@ -359,6 +332,28 @@ impl State {
         let refresh = &self.refresh_tokens;
         self.grant_refresh.retain(|_, t| refresh.contains_key(t));
     }
+}
+
+/// The model a stored resource of `kind` is shown as.
+fn model_of(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "accounts" => "Account",
+        "transactions" => "Transaction",
+        "pendingTransactions" => "PendingTransaction",
+        "bankConnections" => "BankConnection",
+        "categories" => "Category",
+        "labels" => "Label",
+        "notificationRules" => "NotificationRule",
+        "payments" => "Payment",
+        "standingOrders" => "StandingOrder",
+        "securities" => "Security",
+        "tppCertificates" => "TppCertificate",
+        "tppCredentials" => "TppCredentials",
+        "ibanRules" => "IbanRule",
+        "keywordRules" => "KeywordRule",
+        "webForms" => "WebForm",
+        _ => return None,
+    })
 }
 
 /// A fresh random token: 192 bits from the operating system's CSPRNG, hex-encoded.

@@ -5,10 +5,15 @@
 //! [`dispatch`]; every operation without one is served by [`resources`], the generic
 //! per-owner store.
 
+pub mod accounts;
+pub mod bank_connections;
+pub mod banks;
 pub mod client_config;
+pub mod demo;
 pub mod mandator_admin;
 pub mod oauth;
 pub mod resources;
+pub mod transactions;
 pub mod users;
 
 use chrono::{DateTime, Utc};
@@ -59,7 +64,23 @@ pub fn dispatch(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         "deleteIbanRules" | "deleteKeywordRules" => {
             mandator_admin::delete_rules(ctx, state, caller)
         }
-        "importBankConnection" => resources::import_bank_connection(ctx, state, caller),
+        "getAndSearchAllBanks" => banks::list(ctx, state, caller),
+        "getBank" => banks::get(ctx, state, caller),
+        "getMultipleBanks" => banks::get_multiple(ctx, state, caller),
+        "importBankConnection" => bank_connections::import(ctx, state, caller),
+        "updateBankConnection" | "connectInterface" => {
+            bank_connections::refresh(ctx, state, caller)
+        }
+        "removeInterface" => bank_connections::remove_interface(ctx, state, caller),
+        "deleteBankConnection" => bank_connections::delete_one(ctx, state, caller),
+        "deleteAllBankConnections" => bank_connections::delete_all(ctx, state, caller),
+        "getAndSearchAllAccounts" => accounts::list(ctx, state, caller),
+        "getDailyBalances" => accounts::daily_balances(ctx, state, caller),
+        "deleteAccount" => accounts::delete_one(ctx, state, caller),
+        "deleteAllAccounts" => accounts::delete_all(ctx, state, caller),
+        "getAndSearchAllTransactions" => transactions::list(ctx, state, caller),
+        "getCashFlows" => transactions::cash_flows(ctx, state, caller),
+        "submitPayment" | "submitStandingOrder" => transactions::submit(ctx, state, caller),
         _ => resources::generic(ctx, state, caller),
     }
 }

@@ -15,18 +15,6 @@ use crate::sim::ops::{page_of, paging, Ctx};
 use crate::sim::state::{Owner, State};
 use crate::sim::{Handled, Reply};
 
-/// The bank catalogue is the same for everyone.
-fn banks() -> Vec<Value> {
-    [
-        (280001, "finAPI Test Bank", "00000000"),
-        (280002, "finAPI Test Redirect Bank", "00000001"),
-        (280003, "finAPI Test Decoupled Bank", "00000002"),
-    ]
-    .into_iter()
-    .map(|(id, name, blz)| json!({ "id": id, "name": name, "blz": blz, "isTestBank": true, "isSupported": true }))
-    .collect()
-}
-
 /// Segments after `/api/vN/`.
 fn segments(path: &str) -> Vec<&str> {
     path.trim_start_matches('/').split('/').skip(2).collect()
@@ -36,7 +24,7 @@ fn is_param(seg: &str) -> bool {
     seg.starts_with('{')
 }
 
-fn owner(ctx: &Ctx<'_>, caller: &Caller) -> Owner {
+pub fn owner(ctx: &Ctx<'_>, caller: &Caller) -> Owner {
     match (&caller.user, ctx.op.callers.contains(CallerKind::User)) {
         (Some(user), true) => Owner::User(caller.mandator, user.clone()),
         _ => Owner::Mandator(caller.mandator),
@@ -44,7 +32,7 @@ fn owner(ctx: &Ctx<'_>, caller: &Caller) -> Owner {
 }
 
 /// Owners whose resources the caller can reach: normally just its own.
-fn reachable(ctx: &Ctx<'_>, state: &State, own: &Owner) -> Vec<Owner> {
+pub fn reachable(ctx: &Ctx<'_>, state: &State, own: &Owner) -> Vec<Owner> {
     let mut out = vec![own.clone()];
     let every = state.resources.keys().map(|(o, _)| o);
     if let Owner::User(m, _) = own {
@@ -63,13 +51,13 @@ fn reachable(ctx: &Ctx<'_>, state: &State, own: &Owner) -> Vec<Owner> {
     out
 }
 
-fn parse_id(raw: &str) -> Result<u64, ApiError> {
+pub fn parse_id(raw: &str) -> Result<u64, ApiError> {
     raw.trim()
         .parse::<u64>()
         .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a valid id")))
 }
 
-fn parse_ids(raw: &str) -> Result<Vec<u64>, ApiError> {
+pub fn parse_ids(raw: &str) -> Result<Vec<u64>, ApiError> {
     let ids: Vec<u64> = raw.split(',').map(parse_id).collect::<Result<_, _>>()?;
     if ids.len() > 1000 {
         return Err(ApiError::bad_request("at most 1000 ids").with_code("TOO_MANY_IDS"));
@@ -97,7 +85,7 @@ impl ApiError {
 }
 
 /// Find resource `id` of `kind` among the owners the caller can reach.
-fn find(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str, id: u64) -> Option<Owner> {
+pub fn find(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str, id: u64) -> Option<Owner> {
     reachable(ctx, state, own).into_iter().find(|o| {
         state
             .resources
@@ -106,26 +94,198 @@ fn find(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str, id: u64) -> Optio
     })
 }
 
-fn not_found(kind: &str) -> ApiError {
+pub fn not_found(kind: &str) -> ApiError {
     ApiError::not_found(kind.trim_end_matches('s'))
 }
 
-fn merge(target: &mut Value, patch: Map<String, Value>) {
+/// Apply a PATCH body: only fields the record has or its kind may take are changed, so
+/// credentials sent along (secrets, keys, PINs) are never stored or echoed.
+fn merge(kind: &str, target: &mut Value, patch: Map<String, Value>) {
+    let allowed = writable(kind);
     if let Some(obj) = target.as_object_mut() {
         for (k, v) in patch {
-            if k != "id" {
+            if k != "id" && (obj.contains_key(&k) || allowed.contains(&k.as_str())) {
                 obj.insert(k, v);
             }
         }
     }
 }
 
+/// Fields a client may set on a resource of `kind`; `None` for kinds without such a list,
+/// whose bodies are kept minus anything that looks like a credential.
+fn writable(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "categories" => &["name", "parentId"],
+        "labels" => &["name"],
+        "notificationRules" => &["triggerEvent", "params", "callbackHandle", "includeDetails"],
+        "tppCertificates" => &["label", "validFrom", "validUntil"],
+        "tppCredentials" => &[
+            "label",
+            "tppAuthenticationGroupId",
+            "validFrom",
+            "validUntil",
+        ],
+        "accounts" => &[
+            "accountName",
+            "accountTypeId",
+            "accountTypeName",
+            "accountType",
+        ],
+        "bankConnections" => &["name"],
+        "transactions" => &["isNew", "isPotentialDuplicate", "categoryId", "labelIds"],
+        _ => &[],
+    }
+}
+
+fn is_credential(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["secret", "key", "pin", "password", "passphrase", "token"]
+        .iter()
+        .any(|w| k.contains(w))
+}
+
+/// The list field of a collection answer (`GET /bankConnections` answers `connections`).
+pub fn list_key(kind: &str) -> &str {
+    match kind {
+        "bankConnections" => "connections",
+        other => other,
+    }
+}
+
+/// Every resource of `kind` the caller can reach, in id order per owner.
+pub fn collect(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str) -> Vec<Value> {
+    let key_kind = kind.to_string();
+    let mut out = Vec::new();
+    for o in reachable(ctx, state, own) {
+        if let Some(r) = state.resources.get(&(o, key_kind.clone())) {
+            out.extend(r.values().cloned());
+        }
+    }
+    out
+}
+
+/// The record a create operation stores: the request's documented fields, shaped as finAPI
+/// answers them; 404 when it names a parent or account the caller does not have.
+fn new_record(
+    ctx: &Ctx<'_>,
+    state: &State,
+    own: &Owner,
+    kind: &str,
+    body: Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let version = ctx.op.version;
+    let now = crate::sim::ops::demo::moment(version, ctx.now);
+    let pick = |keys: &[&str]| -> Map<String, Value> {
+        body.iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let account = |id: Option<&Value>| -> Result<Option<Value>, ApiError> {
+        match id.and_then(Value::as_u64) {
+            None => Ok(None),
+            Some(id) => find(ctx, state, own, "accounts", id)
+                .and_then(|o| {
+                    state
+                        .resources
+                        .get(&(o, "accounts".to_string()))?
+                        .get(&id)
+                        .cloned()
+                })
+                .map(Some)
+                .ok_or_else(|| ApiError::not_found("Account")),
+        }
+    };
+    let record = match kind {
+        "categories" => {
+            let mut r = pick(writable(kind));
+            r.insert("isCustom".into(), Value::Bool(true));
+            r.insert("children".into(), json!([]));
+            if let Some(pid) = body.get("parentId").and_then(Value::as_u64) {
+                let parent = find(ctx, state, own, kind, pid)
+                    .and_then(|o| {
+                        state
+                            .resources
+                            .get(&(o, kind.to_string()))?
+                            .get(&pid)
+                            .cloned()
+                    })
+                    .ok_or_else(|| ApiError::not_found("Category"))?;
+                r.insert("parentName".into(), parent["name"].clone());
+            }
+            Value::Object(r)
+        }
+        "payments" => {
+            let acc = account(body.get("accountId"))?;
+            let orders = ["moneyTransfers", "directDebits"]
+                .iter()
+                .find_map(|k| body.get(*k).and_then(Value::as_array))
+                .cloned()
+                .unwrap_or_default();
+            let amount: f64 = orders
+                .iter()
+                .filter_map(|o| o.get("amount").and_then(Value::as_f64))
+                .sum();
+            let kind = if ctx.op.id == "createDirectDebit" {
+                "DIRECT_DEBIT"
+            } else {
+                "MONEY_TRANSFER"
+            };
+            let mut r = json!({
+                "type": kind,
+                "amount": (amount * 100.0).round() / 100.0,
+                "orderCount": orders.len().max(1),
+                "status": "OPEN",
+                "requestDate": now,
+            });
+            if let Some(a) = acc {
+                r["accountId"] = a["id"].clone();
+                r["iban"] = a["iban"].clone();
+            } else if let Some(iban) = body.get("iban").filter(|v| v.is_string()) {
+                r["iban"] = iban.clone();
+            }
+            if let Some(d) = body.get("executionDate").filter(|v| v.is_string()) {
+                r["instructedExecutionDate"] = d.clone();
+            }
+            r
+        }
+        "standingOrders" => {
+            let acc = account(body.get("accountId"))?;
+            let mut r = Value::Object(pick(&[
+                "amount",
+                "currency",
+                "startDate",
+                "endDate",
+                "frequency",
+            ]));
+            r["status"] = Value::from("OPEN");
+            r["requestDate"] = Value::from(now);
+            if let Some(a) = acc {
+                r["accountId"] = a["id"].clone();
+                r["iban"] = a["iban"].clone();
+            }
+            r
+        }
+        "tppCertificates" => {
+            let mut r = pick(writable(kind));
+            if let Some(t) = body.get("type") {
+                r.insert("certificateType".into(), t.clone());
+            }
+            Value::Object(r)
+        }
+        k if !writable(k).is_empty() => Value::Object(pick(writable(k))),
+        _ => Value::Object(
+            body.into_iter()
+                .filter(|(k, _)| !is_credential(k))
+                .collect(),
+        ),
+    };
+    Ok(record)
+}
+
 pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let segs = segments(&ctx.op.path);
     let kind = segs.first().copied().unwrap_or_default();
-    if kind == "banks" {
-        return banks_op(ctx, &segs);
-    }
     let own = owner(ctx, caller);
     let method = ctx.op.method.as_str();
     let last = segs.last().copied().unwrap_or_default();
@@ -138,17 +298,17 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         ("GET", 1, None) => {
             let query = ctx.query()?;
             let (page, per_page) = paging(&query)?;
-            let items: Vec<Value> = reachable(ctx, state, &own)
-                .iter()
-                .filter_map(|o| state.resources.get(&(o.clone(), kind.to_string())))
-                .flat_map(|r| r.values().cloned())
-                .collect();
+            let items = collect(ctx, state, &own, kind);
             let (items, paging) = page_of(items, page, per_page);
-            Ok(Reply::Json(200, json!({ kind: items, "paging": paging })))
+            Ok(Reply::Json(
+                200,
+                json!({ list_key(kind): items, "paging": paging }),
+            ))
         }
         ("POST", _, None) if ctx.op.id.starts_with("create") => {
             let body = ctx.json_required()?;
-            let id = state.insert_resource(own.clone(), kind, Value::Object(body));
+            let record = new_record(ctx, state, &own, kind, body)?;
+            let id = state.insert_resource(own.clone(), kind, record);
             let created = state.resources[&(own, kind.to_string())][&id].clone();
             Ok(Reply::Json(ctx.op.success, created))
         }
@@ -181,7 +341,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                         .and_then(|r| r.get_mut(&id))
                         .expect("found");
                     if let Some(p) = &patch {
-                        merge(item, p.clone());
+                        merge(kind, item, p.clone());
                     }
                     found.push(item.clone());
                 }
@@ -190,7 +350,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 let ids: Vec<Value> = found.iter().filter_map(|v| v.get("id").cloned()).collect();
                 return Ok(Reply::Json(200, json!({ "identifiers": ids })));
             }
-            Ok(Reply::Json(200, json!({ kind: found })))
+            Ok(Reply::Json(200, json!({ list_key(kind): found })))
         }
         (_, 2, Some(_)) => {
             let id = parse_id(ctx.param(id_param.unwrap_or("id")))?;
@@ -211,7 +371,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 }
                 "PATCH" => {
                     let item = store.get_mut(&id).expect("found");
-                    merge(item, patch.unwrap_or_default());
+                    merge(kind, item, patch.unwrap_or_default());
                     Ok(Reply::Json(200, item.clone()))
                 }
                 _ => Ok(Reply::Json(200, store[&id].clone())),
@@ -220,13 +380,22 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         // Sub-resource or action of one resource: /kind/{id}/action
         (_, 3, Some(p)) => {
             let id = parse_id(ctx.param(p))?;
-            find(ctx, state, &own, kind, id).ok_or_else(|| not_found(kind))?;
+            let o = find(ctx, state, &own, kind, id).ok_or_else(|| not_found(kind))?;
             if method == "POST" {
                 ctx.json()?;
             }
-            match method {
-                "DELETE" => Ok(Reply::Empty(200)),
-                _ => Ok(Reply::Json(ctx.op.success, json!({ "id": id }))),
+            match (method, last) {
+                // Consent removal answers what happened locally and at the bank.
+                ("DELETE", "aisConsent") => Ok(Reply::Json(
+                    200,
+                    json!({ "local": "DELETED", "remote": "DELETED" }),
+                )),
+                ("DELETE", _) => Ok(Reply::Empty(200)),
+                // restore, split: the transaction as it is now.
+                _ => Ok(Reply::Json(
+                    ctx.op.success,
+                    state.resources[&(o, kind.to_string())][&id].clone(),
+                )),
             }
         }
         // Reports and searches: GET /kind/something
@@ -242,54 +411,4 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             Ok(Reply::Json(ctx.op.success, json!({})))
         }
     }
-}
-
-fn banks_op(ctx: &Ctx<'_>, segs: &[&str]) -> Handled {
-    let all = banks();
-    match segs.get(1) {
-        None => {
-            let query = ctx.query()?;
-            let (page, per_page) = paging(&query)?;
-            let (items, paging) = page_of(all, page, per_page);
-            Ok(Reply::Json(
-                200,
-                json!({ "banks": items, "paging": paging }),
-            ))
-        }
-        Some(p) if p.contains("ids") => {
-            let ids = parse_ids(ctx.param("ids"))?;
-            let found: Vec<Value> = all
-                .into_iter()
-                .filter(|b| ids.contains(&b["id"].as_u64().unwrap_or(0)))
-                .collect();
-            Ok(Reply::Json(200, json!({ "banks": found })))
-        }
-        Some(_) => {
-            let id = parse_id(ctx.param("id"))?;
-            all.into_iter()
-                .find(|b| b["id"] == id)
-                .map(|b| Reply::Json(200, b))
-                .ok_or_else(|| ApiError::not_found("Bank"))
-        }
-    }
-}
-
-/// `POST /bankConnections/import`: the mock imports from a test bank at once, giving the user
-/// one resource of every kind (an account, transactions, securities, ...).
-pub fn import_bank_connection(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let body = ctx.json_required()?;
-    let bank = body
-        .get("bankId")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| ApiError::missing_field("bankId"))?;
-    if !banks().iter().any(|b| b["id"] == bank) {
-        return Err(ApiError::not_found("Bank"));
-    }
-    let Owner::User(m, user) = owner(ctx, caller) else {
-        return Err(ApiError::forbidden("a user is required"));
-    };
-    let id = state.add_sample_data(m, &user, ctx.now);
-    let connection =
-        state.resources[&(Owner::User(m, user), "bankConnections".to_string())][&id].clone();
-    Ok(Reply::Json(ctx.op.success, connection))
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
+use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::{required_str, single, str_field, Ctx};
@@ -33,24 +34,33 @@ pub fn check_password(password: &str) -> Result<(), String> {
 }
 
 /// A user as finAPI shows it. Fields in alphabetical order, as `serde_json` writes a `Value`'s
-/// keys, so the bytes are those a `json!` object would give.
+/// keys, so the bytes are those a `json!` object would give. V1 requires `email` and `phone`
+/// (null when unset); V2 leaves an unset one out (its shape does not admit null).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UserOut<'a> {
-    email: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Option<&'a str>>,
     id: &'a str,
     is_auto_update_enabled: bool,
     password: &'a str,
-    phone: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<Option<&'a str>>,
 }
 
-fn user_reply(status: u16, user: &User, password: &str) -> Reply {
+fn user_reply(version: ApiVersion, status: u16, user: &User, password: &str) -> Reply {
+    fn shown(version: ApiVersion, v: &Option<String>) -> Option<Option<&str>> {
+        match version {
+            ApiVersion::V1 => Some(v.as_deref()),
+            ApiVersion::V2 => v.as_deref().map(Some),
+        }
+    }
     let out = UserOut {
-        email: &user.email,
+        email: shown(version, &user.email),
         id: &user.id,
         is_auto_update_enabled: user.auto_update,
         password,
-        phone: &user.phone,
+        phone: shown(version, &user.phone),
     };
     Reply::RawJson(status, serde_json::to_vec(&out).unwrap_or_default())
 }
@@ -156,7 +166,7 @@ pub fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         created_by: caller.client.clone(),
         password_change_token: None,
     };
-    let reply = user_reply(201, &user, &password);
+    let reply = user_reply(ctx.op.version, 201, &user, &password);
     state.users[caller.mandator].insert(key, user);
     Ok(reply)
 }
@@ -283,9 +293,9 @@ fn authorized<'s>(state: &'s mut State, caller: &Caller) -> Result<&'s mut User,
         .ok_or_else(ApiError::invalid_token)
 }
 
-pub fn get_authorized(_ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+pub fn get_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let user = authorized(state, caller)?;
-    Ok(user_reply(200, user, "XXXXX"))
+    Ok(user_reply(ctx.op.version, 200, user, "XXXXX"))
 }
 
 pub fn edit_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
@@ -309,7 +319,7 @@ pub fn edit_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Han
     if let Some(a) = auto_update {
         user.auto_update = a;
     }
-    Ok(user_reply(200, user, "XXXXX"))
+    Ok(user_reply(ctx.op.version, 200, user, "XXXXX"))
 }
 
 pub fn delete_authorized(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
@@ -339,7 +349,7 @@ mod tests {
             created_by: "c".into(),
             password_change_token: None,
         };
-        let Reply::RawJson(200, bytes) = user_reply(200, &user, "XXXXX") else {
+        let Reply::RawJson(200, bytes) = user_reply(ApiVersion::V1, 200, &user, "XXXXX") else {
             panic!("not a raw JSON reply");
         };
         let expected = json!({
@@ -349,6 +359,13 @@ mod tests {
             "phone": user.phone,
             "isAutoUpdateEnabled": user.auto_update,
         });
+        assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
+        // V2 leaves the unset phone out.
+        let Reply::RawJson(200, bytes) = user_reply(ApiVersion::V2, 200, &user, "XXXXX") else {
+            panic!("not a raw JSON reply");
+        };
+        let mut expected = expected;
+        expected.as_object_mut().unwrap().remove("phone");
         assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
     }
 }

@@ -1,0 +1,132 @@
+//! Bank connections: importing a test bank (the way a user gets accounts and transactions),
+//! updating and re-connecting a connection, and deleting one with everything that hangs on it.
+
+use serde_json::{json, Map, Value};
+
+use crate::sim::error::ApiError;
+use crate::sim::guard::Caller;
+use crate::sim::ops::banks;
+use crate::sim::ops::resources::{find, owner, parse_id};
+use crate::sim::ops::Ctx;
+use crate::sim::state::{Owner, State};
+use crate::sim::{Handled, Reply};
+
+const KIND: &str = "bankConnections";
+
+fn user_owner(ctx: &Ctx<'_>, caller: &Caller) -> Result<(usize, String), ApiError> {
+    match owner(ctx, caller) {
+        Owner::User(m, u) => Ok((m, u)),
+        Owner::Mandator(_) => Err(ApiError::forbidden("a user is required")),
+    }
+}
+
+/// The bank a body names: `bankId` (V1 and V2) or `bank.id`.
+fn bank_id(body: &Map<String, Value>) -> Result<u64, ApiError> {
+    let raw = body
+        .get("bankId")
+        .or_else(|| body.get("bank").and_then(|b| b.get("id")))
+        .ok_or_else(|| ApiError::missing_field("bankId"))?;
+    raw.as_u64()
+        .ok_or_else(|| ApiError::illegal_field("`bankId` must be a whole number"))
+}
+
+/// `POST /bankConnections/import`: the mock imports from a test bank at once: a connection, a
+/// checking, a savings and a securities account, transactions and securities.
+pub fn import(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let bank = bank_id(&body)?;
+    let bank = banks::test_bank(bank).ok_or_else(|| {
+        ApiError::business(
+            422,
+            "UNSUPPORTED_BANK",
+            format!("bank {bank} is not one of the mock's test banks"),
+        )
+    })?;
+    let (m, user) = user_owner(ctx, caller)?;
+    let id = state.import_test_bank(m, &user, bank, ctx.now);
+    let connection = state.resources[&(Owner::User(m, user), KIND.to_string())][&id].clone();
+    Ok(Reply::Json(ctx.op.success, connection))
+}
+
+/// The connection a body names by `bankConnectionId`, among those the caller can reach.
+fn named(
+    ctx: &Ctx<'_>,
+    state: &State,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<(Owner, u64), ApiError> {
+    let id = body
+        .get("bankConnectionId")
+        .ok_or_else(|| ApiError::missing_field("bankConnectionId"))?;
+    let id = id
+        .as_u64()
+        .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| ApiError::illegal_field("`bankConnectionId` must be a whole number"))?;
+    let own = owner(ctx, caller);
+    let o =
+        find(ctx, state, &own, KIND, id).ok_or_else(|| ApiError::not_found("Bank connection"))?;
+    Ok((o, id))
+}
+
+/// `POST /bankConnections/update` and `/connectInterface`: the test bank answers at once; the
+/// connection's last update is now.
+pub fn refresh(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    let (o, id) = named(ctx, state, caller, &body)?;
+    let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
+    let record = state
+        .resources
+        .get_mut(&(o, KIND.to_string()))
+        .and_then(|r| r.get_mut(&id))
+        .expect("found");
+    record["lastManualUpdate"] = json!({ "result": "OK", "timestamp": at });
+    record["updateStatus"] = Value::from("READY");
+    Ok(Reply::Json(ctx.op.success, record.clone()))
+}
+
+/// `POST /bankConnections/removeInterface`.
+pub fn remove_interface(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let body = ctx.json_required()?;
+    named(ctx, state, caller, &body)?;
+    Ok(Reply::Empty(200))
+}
+
+/// Remove one connection and its accounts, their transactions and securities.
+pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
+    let key = (owner.clone(), KIND.to_string());
+    let Some(conn) = state.resources.get_mut(&key).and_then(|r| r.remove(&id)) else {
+        return false;
+    };
+    let accounts: Vec<u64> = conn["accountIds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    for a in accounts {
+        crate::sim::ops::accounts::remove(state, owner, a);
+    }
+    true
+}
+
+/// `DELETE /bankConnections/{id}`.
+pub fn delete_one(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let id = parse_id(ctx.param("id"))?;
+    let own = owner(ctx, caller);
+    let o =
+        find(ctx, state, &own, KIND, id).ok_or_else(|| ApiError::not_found("Bank connection"))?;
+    remove(state, &o, id);
+    Ok(Reply::Empty(200))
+}
+
+/// `DELETE /bankConnections`: every connection of the caller; answers the removed ids.
+pub fn delete_all(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
+    let own = owner(ctx, caller);
+    let ids: Vec<u64> = state
+        .resources
+        .get(&(own.clone(), KIND.to_string()))
+        .map(|r| r.keys().copied().collect())
+        .unwrap_or_default();
+    for id in &ids {
+        remove(state, &own, *id);
+    }
+    Ok(Reply::Json(200, json!({ "identifiers": ids })))
+}

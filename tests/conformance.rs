@@ -1,0 +1,187 @@
+//! The mock speaks finAPI's published contract: every answer to every catalogue operation, as
+//! every principal and on the documented error paths, is validated against the response shapes
+//! (`fixtures/shapes/`, `Shapes::validate`). Prints "operations whose responses all conform:
+//! V1 a/b, V2 c/d" and fails on any problem; then shows that the same machinery reports a
+//! drifted mock (`shape-drift`) and a shape the mock does not meet.
+
+mod traffic;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use finapi_conformance::model::shapes::Shapes;
+use finapi_conformance::model::ApiVersion;
+use finapi_conformance::{Faults, Violation};
+use traffic::Exchange;
+
+/// What the shapes say about a recording.
+#[derive(Debug, Default)]
+struct Judgement {
+    /// Operations of the shapes that were sent, with their problems (empty: all conform).
+    ops: BTreeMap<String, Vec<String>>,
+    /// Catalogue operations the shapes do not have.
+    unknown_ops: BTreeSet<String>,
+    /// (operation, status) pairs the mock answered that the shapes do not document.
+    undocumented: BTreeSet<(String, u16)>,
+    /// Requests meant to succeed that got a 2xx.
+    happy_ok: usize,
+    happy_sent: usize,
+    /// Requests meant to succeed that did not, as `operation status`.
+    happy_refused: Vec<String>,
+}
+
+impl Judgement {
+    fn conforming(&self) -> usize {
+        self.ops.values().filter(|p| p.is_empty()).count()
+    }
+    fn problems(&self) -> Vec<String> {
+        self.ops
+            .iter()
+            .flat_map(|(op, ps)| ps.iter().map(move |p| format!("{op}: {p}")))
+            .collect()
+    }
+}
+
+fn judge(shapes: &Shapes, exchanges: &[Exchange]) -> Judgement {
+    let mut j = Judgement::default();
+    for e in exchanges {
+        if e.by == "happy" {
+            j.happy_sent += 1;
+            if (200..300).contains(&e.status) {
+                j.happy_ok += 1;
+            } else {
+                j.happy_refused.push(format!("{} {}", e.op_id, e.status));
+            }
+        }
+        if shapes.operation(&e.op_id).is_none() {
+            j.unknown_ops.insert(e.op_id.clone());
+            continue;
+        }
+        let problems = j.ops.entry(e.op_id.clone()).or_default();
+        let at = format!("{} {} as {} -> {}", e.method, e.path, e.by, e.status);
+        match shapes.response_schema(&e.op_id, e.status) {
+            None => {
+                j.undocumented.insert((e.op_id.clone(), e.status));
+                // Still an error body must be one of the error shapes.
+                let model = if e.status == 401 {
+                    "BadCredentialsError"
+                } else {
+                    "ErrorMessage"
+                };
+                if e.status >= 400 {
+                    if let (Some(schema), Some(body)) = (shapes.model(model), e.json()) {
+                        for p in shapes.validate(&body, schema) {
+                            problems.push(format!("{at}: {p}"));
+                        }
+                    }
+                }
+            }
+            Some(None) if !e.body.is_empty() => {
+                problems.push(format!("{at}: documented without a body, but has one"))
+            }
+            Some(None) => {}
+            Some(Some(schema)) => match e.json() {
+                None => problems.push(format!("{at}: documented with a body, but has none")),
+                Some(body) => {
+                    for p in shapes.validate(&body, schema) {
+                        problems.push(format!("{at}: {p}"));
+                    }
+                }
+            },
+        }
+    }
+    j
+}
+
+fn print(version: ApiVersion, j: &Judgement) {
+    println!(
+        "{version}: {} of {} requests meant to succeed got a 2xx",
+        j.happy_ok, j.happy_sent
+    );
+    if !j.happy_refused.is_empty() {
+        println!("{version}: refused: {}", j.happy_refused.join(", "));
+    }
+    if !j.unknown_ops.is_empty() {
+        println!("{version}: not in the shapes: {:?}", j.unknown_ops);
+    }
+    if !j.undocumented.is_empty() {
+        println!(
+            "{version}: statuses the shapes do not document for the operation: {:?}",
+            j.undocumented
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_answer_conforms_to_the_published_shapes() {
+    let mut figures = Vec::new();
+    let mut failures = Vec::new();
+    for version in ApiVersion::ALL {
+        let shapes = Shapes::embedded(version);
+        let exchanges = traffic::record(version, Faults::none()).await;
+        assert!(
+            exchanges.len() > 500,
+            "{version}: only {} exchanges",
+            exchanges.len()
+        );
+        let j = judge(shapes, &exchanges);
+        print(version, &j);
+        figures.push(format!("{version} {}/{}", j.conforming(), j.ops.len()));
+        failures.extend(j.problems().into_iter().map(|p| format!("{version} {p}")));
+
+        // The machinery sees a shape the mock does not meet: a copy of the shapes whose Bank
+        // (or, without one, ErrorMessage) requires a field no answer has.
+        let mut broken = shapes.clone();
+        let model = ["Bank", "ErrorMessage"]
+            .into_iter()
+            .find(|m| broken.models.contains_key(*m));
+        if let Some(model) = model {
+            broken
+                .models
+                .get_mut(model)
+                .expect("present")
+                .required
+                .push("fcNeverSent".into());
+            let jb = judge(&broken, &exchanges);
+            assert!(
+                jb.problems().iter().any(|p| p.contains("fcNeverSent")),
+                "{version}: a shape requiring `fcNeverSent` on {model} went unnoticed"
+            );
+            assert!(jb.conforming() < j.conforming().max(1));
+        }
+    }
+    println!(
+        "operations whose responses all conform: {}",
+        figures.join(", ")
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `shape-drift` drops the required `authContext` from error bodies: the same judgement that
+/// passes the faithful mock reports it on the operations whose errors were provoked.
+#[tokio::test]
+async fn a_drifted_mock_is_reported() {
+    let version = ApiVersion::V1;
+    let shapes = Shapes::embedded(version);
+    if shapes.model("ErrorMessage").is_none() {
+        println!("skipped: the {version} shapes have no ErrorMessage model yet");
+        return;
+    }
+    let exchanges = traffic::record(version, Faults::none().with(Violation::ShapeDrift)).await;
+    let j = judge(shapes, &exchanges);
+    let problems = j.problems();
+    assert!(
+        problems.iter().any(|p| p.contains("authContext")),
+        "the drift went unnoticed: {problems:#?}"
+    );
+    assert!(
+        j.conforming() < j.ops.len() / 2,
+        "{} of {} still conform",
+        j.conforming(),
+        j.ops.len()
+    );
+}
