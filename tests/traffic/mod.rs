@@ -309,7 +309,7 @@ async fn happy(
             if is_form {
                 let pairs: Vec<(String, String)> = b
                     .as_object()
-                    .map(Map::clone)
+                    .cloned()
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(k, v)| {
