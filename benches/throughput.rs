@@ -3,13 +3,17 @@
 //!
 //! - an authorized `GET /api/v2/users` through `FinapiMock` and through `serve`, over a bare
 //!   wiremock server answering a static body (goals: >= 0.8 and >= 1.5);
+//! - a realistic mix (token grants, banks, accounts, a transactions page, the admin's user list)
+//!   through `FinapiMock` and through `serve`, over bare wiremock answering the same bytes
+//!   statically for each request of the mix;
 //! - the full V2 role matrix against the in-process mock (`runner::run`, default config;
 //!   goal < 2 s);
 //! - resident memory of a `serve` process after a million requests (goal < 100 MB).
 //!
 //! Knobs: `BENCH_REQUESTS` (per measured round, default 30000), `BENCH_ROUNDS` (default 5,
 //! the median ratio counts), `BENCH_CONNECTIONS` (default 16), `BENCH_RSS_REQUESTS` (default
-//! 1000000; 0 skips), `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
+//! 1000000; 0 skips), `BENCH_MIX_REQUESTS` (per measured mix round, default `BENCH_REQUESTS`;
+//! 0 skips the mix), `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -24,7 +28,7 @@ use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::{Faults, FinapiMock, World};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -68,6 +72,154 @@ async fn load(addr: SocketAddr, auth: Option<&str>, total: usize, connections: u
                 let status = res.status();
                 res.into_body().collect().await.expect("body");
                 assert_eq!(status, 200, "the load generator expects 200s");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("load task");
+    }
+    (per * connections) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// One request of the realistic mix.
+#[derive(Debug, Clone)]
+struct MixRequest {
+    label: &'static str,
+    method: http::Method,
+    /// Path and query.
+    uri: String,
+    headers: Vec<(&'static str, String)>,
+    body: Bytes,
+}
+
+/// The mix, in the order one connection cycles through it: per ten requests one client token,
+/// one user token (both reused while alive, as finAPI asks), two bank pages, two account lists,
+/// three transaction pages and one page of the admin's user list. Tokens are those of `sim`.
+fn mix(sim: &Simulator) -> Vec<MixRequest> {
+    let form = "application/x-www-form-urlencoded".to_string();
+    let client_grant = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        demo::APP_CLIENT.0,
+        demo::APP_CLIENT.1
+    );
+    let user_grant = format!(
+        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+        demo::APP_CLIENT.0,
+        demo::APP_CLIENT.1,
+        demo::USERS[0].0,
+        demo::USERS[0].1
+    );
+    let admin = sim.call(
+        "POST",
+        "/api/v2/oauth/token",
+        &[("content-type", &form)],
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            demo::ADMIN_CLIENT.0,
+            demo::ADMIN_CLIENT.1
+        )
+        .as_bytes(),
+    );
+    assert_eq!(admin.status, 200);
+    let admin = format!("Bearer {}", admin.json()["access_token"].as_str().unwrap());
+    let user = format!("Bearer {}", user_token(sim));
+    let post = |label, body: &str| MixRequest {
+        label,
+        method: http::Method::POST,
+        uri: "/api/v2/oauth/token".into(),
+        headers: vec![("content-type", form.clone())],
+        body: Bytes::from(body.to_string()),
+    };
+    let get = |label, uri: &str, auth: &str| MixRequest {
+        label,
+        method: http::Method::GET,
+        uri: uri.into(),
+        headers: vec![("authorization", auth.to_string())],
+        body: Bytes::new(),
+    };
+    let banks = get("banks", "/api/v2/banks?page=1&perPage=20", &user);
+    let accounts = get("accounts", "/api/v2/accounts", &user);
+    let transactions = get(
+        "transactions",
+        "/api/v2/transactions?page=1&perPage=20",
+        &user,
+    );
+    vec![
+        post("client token", &client_grant),
+        banks.clone(),
+        accounts.clone(),
+        transactions.clone(),
+        post("user token", &user_grant),
+        banks,
+        transactions.clone(),
+        accounts,
+        get(
+            "user list",
+            "/api/v2/mandatorAdmin/getUserList?page=1&perPage=20",
+            &admin,
+        ),
+        transactions,
+    ]
+}
+
+/// Mount on bare wiremock, for every request of `mix`, the exact answer `sim` gives it, as a
+/// static body: the floor for the mix.
+async fn mount_static_mix(bare: &MockServer, sim: &Simulator, mix: &[MixRequest]) {
+    let mut seen = std::collections::HashSet::new();
+    for r in mix {
+        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = sim.call(r.method.as_str(), &r.uri, &headers, &r.body);
+        assert_eq!(answer.status, 200, "{}: {:?}", r.label, answer.json());
+        let path_only = r.uri.split('?').next().unwrap_or_default().to_string();
+        if seen.insert((r.method.clone(), path_only.clone())) {
+            Mock::given(method(r.method.as_str()))
+                .and(path(path_only))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_raw(answer.body.to_vec(), "application/json"),
+                )
+                .mount(bare)
+                .await;
+        }
+    }
+}
+
+/// Send `total` requests of `mix` (each connection cycles through it) over `connections`
+/// keep-alive connections; returns requests per second.
+async fn load_mix(
+    addr: SocketAddr,
+    mix: Arc<Vec<MixRequest>>,
+    total: usize,
+    connections: usize,
+) -> f64 {
+    let per = total.div_ceil(connections);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let mix = mix.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).ok();
+            let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            for i in 0..per {
+                let r = &mix[(c + i) % mix.len()];
+                let mut req = Request::builder()
+                    .method(r.method.clone())
+                    .uri(r.uri.as_str())
+                    .header("host", "localhost");
+                for (k, v) in &r.headers {
+                    req = req.header(*k, v.as_str());
+                }
+                let res = sender
+                    .send_request(req.body(Full::new(r.body.clone())).expect("request"))
+                    .await
+                    .expect("response");
+                let status = res.status();
+                res.into_body().collect().await.expect("body");
+                assert_eq!(status, 200, "the mix expects 200s ({})", r.label);
             }
         }));
     }
@@ -208,6 +360,8 @@ fn main() {
         let mock_auth = format!("Bearer {}", user_token(mock.simulator()));
         let serve_sim = Simulator::new(&World::demo());
         let serve_auth = format!("Bearer {}", user_token(&serve_sim));
+        // A clone shares the state of the simulator `serve` runs, so the mix's tokens are valid.
+        let serve_for_mix = serve_sim.clone();
         let (serve_addr, stop_serve) = serve_on_own_runtime(serve_sim);
         let bare_addr = *bare.address();
         let mock_addr = *mock.server().address();
@@ -246,6 +400,41 @@ fn main() {
             "  serve (own runtime)          {s:>8.0} req/s  ratio {:.2} [goal >= 1.5]",
             median(&mut serve_ratios)
         );
+
+        let mix_requests = knob("BENCH_MIX_REQUESTS", requests);
+        if mix_requests > 0 {
+            let mock_mix = Arc::new(mix(mock.simulator()));
+            let serve_mix = Arc::new(mix(&serve_for_mix));
+            let bare_mix = MockServer::start().await;
+            // The static answers come from a third simulator, so measuring changes no state
+            // the measured targets see.
+            let floor = Simulator::new(&World::demo());
+            let floor_mix = mix(&floor);
+            mount_static_mix(&bare_mix, &floor, &floor_mix).await;
+            let bare_mix_addr = *bare_mix.address();
+            let floor_mix = Arc::new(floor_mix);
+            load_mix(bare_mix_addr, floor_mix.clone(), warm, connections).await;
+            load_mix(mock_addr, mock_mix.clone(), warm, connections).await;
+            load_mix(serve_addr, serve_mix.clone(), warm, connections).await;
+            let (mut mock_ratios, mut serve_ratios) = (Vec::new(), Vec::new());
+            for round in 0..rounds {
+                let rb = load_mix(bare_mix_addr, floor_mix.clone(), mix_requests, connections).await;
+                let rm = load_mix(mock_addr, mock_mix.clone(), mix_requests, connections).await;
+                let rs = load_mix(serve_addr, serve_mix.clone(), mix_requests, connections).await;
+                println!(
+                    "mix round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x)",
+                    rm / rb,
+                    rs / rb
+                );
+                mock_ratios.push(rm / rb);
+                serve_ratios.push(rs / rb);
+            }
+            println!(
+                "{rounds} rounds of {mix_requests} mixed requests (tokens, banks, accounts, transactions, user list) over {connections} connections (median ratio over bare wiremock):"
+            );
+            println!("  FinapiMock  ratio {:.2}", median(&mut mock_ratios));
+            println!("  serve       ratio {:.2}", median(&mut serve_ratios));
+        }
         let _ = stop_serve.send(());
 
         if std::env::var("BENCH_SKIP_MATRIX").is_err() {

@@ -450,7 +450,9 @@ fn effective_method(req: &SimRequest<'_>) -> Method {
 fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
     let fresh = fresh_request_id;
     match headers.get(REQUEST_ID) {
+        // An empty header is no request id: finAPI makes one up, as without the header.
         None => (fresh(), None),
+        Some(v) if v.is_empty() => (fresh(), None),
         Some(v) => match v.to_str() {
             Ok(s) if !s.is_empty() && s.len() <= 255 => (s.to_string(), None),
             Ok(s) if s.len() > 255 => (

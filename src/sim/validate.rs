@@ -5,11 +5,14 @@
 //! missing (400 `MISSING_FIELD`) or has the wrong type or an unknown enum value
 //! (400 `ILLEGAL_FIELD_VALUE`). Every message names the field.
 //!
-//! This first version knows the bodies of the operations with stateful handlers; the rules
-//! are a small table here until the request shapes of `fixtures/shapes/` take over.
+//! The rules are data: the request body shapes of `fixtures/shapes/` ([`Shapes`]), the same
+//! shapes the conformance checks read. They apply to the operations with stateful handlers;
+//! the small table here names those operations and stands in for the shapes where they do not
+//! describe the body (V1 `switchApiVersion` is not in the saved V1 spec).
 
 use serde_json::{Map, Value};
 
+use crate::model::{FieldProblem, Problem, Shapes};
 use crate::sim::error::ApiError;
 use crate::sim::ops::Ctx;
 
@@ -27,7 +30,8 @@ enum Kind {
     IntArray,
 }
 
-/// (field, required, kind) for the operations whose body the handlers read.
+/// (field, required, kind) for the operations whose body the handlers read, used only when the
+/// shapes have no entry for the operation.
 fn body_rules(op_id: &str) -> Option<&'static [(&'static str, bool, Kind)]> {
     use Kind::*;
     Some(match op_id {
@@ -69,11 +73,30 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     if !takes_body {
         return Ok(());
     }
-    // Parses (415 for a non-JSON type, 400 for a non-object) even when no rules are known.
+    let shapes = Shapes::embedded(op.version);
+    let shape = shapes.operation(&op.id);
+    if shape
+        .and_then(|s| s.body.as_ref())
+        .is_some_and(|b| b.is_form())
+    {
+        return Ok(());
+    }
+    // Parses (415 for a non-JSON type, 400 for a non-object) whatever the rules say.
     let body = ctx.json()?;
+    // Field rules apply to the operations with stateful handlers (those of the table below):
+    // from the shapes where they describe the body, else from the table. The generic store's
+    // operations only need a JSON object for now, because the role-matrix probes of the runner
+    // send minimal bodies to them and expect the handler's answer (404 for an unknown id).
     let Some(rules) = body_rules(&op.id) else {
         return Ok(());
     };
+    if shape.is_some_and(|s| s.body.is_some()) {
+        // No body is an empty object: the message then names the first required field.
+        let value = Value::Object(body.unwrap_or_default());
+        return shapes
+            .check_request_body(&op.id, &value)
+            .map_err(|p| field_error(&p));
+    }
     let empty = Map::new();
     let body = body.as_ref().unwrap_or(&empty);
     for (field, required, kind) in rules {
@@ -84,6 +107,24 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The finAPI error for a body problem: 400 `MISSING_FIELD` for a missing required field (or
+/// body), 400 `ILLEGAL_FIELD_VALUE` for a wrong type, a `null` where none is allowed, or an
+/// unknown enum value. The message names the field.
+pub fn field_error(p: &FieldProblem) -> ApiError {
+    if p.field.is_empty() {
+        return match p.problem {
+            Problem::MissingRequired => {
+                ApiError::new(400, "MISSING_FIELD", "a request body is required")
+            }
+            ref other => ApiError::illegal_field(format!("request body: {other}")),
+        };
+    }
+    match p.problem {
+        Problem::MissingRequired => ApiError::missing_field(&p.field),
+        ref other => ApiError::illegal_field(format!("field `{}`: {other}", p.field)),
+    }
 }
 
 fn check_kind(field: &str, kind: Kind, v: &Value) -> Result<(), ApiError> {

@@ -103,10 +103,16 @@ impl Ctx<'_> {
             .ok_or_else(|| ApiError::bad_request("the query string is not valid URL encoding"))
     }
 
-    /// The form-encoded body as pairs (token and V2 revoke endpoints).
+    /// The form-encoded body as pairs. An empty body is an empty form whatever its
+    /// `Content-Type` (clients that put everything in the query often still send one); a
+    /// non-empty body must be `application/x-www-form-urlencoded` (parameters such as
+    /// `charset=UTF-8` allowed) or come without a `Content-Type`.
     pub fn form(&self) -> Result<Vec<(String, String)>, ApiError> {
-        if let Some(ct) = self.content_type() {
-            if !ct.starts_with("application/x-www-form-urlencoded") {
+        if self.req.body.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(media) = self.media_type()? {
+            if media.essence != "application/x-www-form-urlencoded" {
                 return Err(ApiError::new(
                     415,
                     "UNSUPPORTED_MEDIA_TYPE",
@@ -118,22 +124,52 @@ impl Ctx<'_> {
             .ok_or_else(|| ApiError::bad_request("the body is not valid form encoding"))
     }
 
-    fn content_type(&self) -> Option<String> {
-        self.req.headers.get(http::header::CONTENT_TYPE).map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .trim()
-                .to_ascii_lowercase()
-        })
+    /// The OAuth parameters: the URL query and the form body together, as finAPI takes them
+    /// from either place. A parameter given in both places with the same value counts once;
+    /// with different values it is given more than once, which [`single`] refuses.
+    pub fn oauth_params(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let mut pairs = self.form()?;
+        if self.req.query.is_some_and(|q| !q.is_empty()) {
+            let from_body = pairs.len();
+            for pair in self.query()? {
+                if !pairs[..from_body].contains(&pair) {
+                    pairs.push(pair);
+                }
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// The request's media type, or `None` without a `Content-Type` header. 415 when the
+    /// header cannot be read or names a charset other than UTF-8 (or its ASCII subset).
+    pub fn media_type(&self) -> Result<Option<MediaType>, ApiError> {
+        let Some(value) = self.req.headers.get(http::header::CONTENT_TYPE) else {
+            return Ok(None);
+        };
+        let unsupported = |message: String| ApiError::new(415, "UNSUPPORTED_MEDIA_TYPE", message);
+        let text = value
+            .to_str()
+            .map_err(|_| unsupported("the Content-Type header is not readable".into()))?;
+        let media = MediaType::parse(text);
+        if let Some(charset) = &media.charset {
+            if !matches!(charset.as_str(), "utf-8" | "utf8" | "us-ascii") {
+                return Err(unsupported(
+                    "Content-Type: only the charset UTF-8 is supported".into(),
+                ));
+            }
+        }
+        Ok(Some(media))
     }
 
     /// The JSON body as an object; `None` when the body is empty. 400 for anything that is not
-    /// a JSON object, 415 for a non-JSON content type.
+    /// a JSON object, 415 for a non-JSON content type (`application/json`, any `+json` type and
+    /// a missing `Content-Type` are JSON). Unknown fields are kept; handlers ignore them.
     pub fn json(&self) -> Result<Option<Map<String, Value>>, ApiError> {
         if self.req.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        if let Some(ct) = self.content_type() {
-            if !ct.contains("json") {
+        if let Some(media) = self.media_type()? {
+            if !media.is_json() {
                 return Err(ApiError::new(
                     415,
                     "UNSUPPORTED_MEDIA_TYPE",
@@ -158,6 +194,34 @@ impl Ctx<'_> {
                 "a request body is required",
             )),
         }
+    }
+}
+
+/// A `Content-Type` value taken apart: `type/subtype` and the `charset` parameter, both
+/// lower-cased; other parameters are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaType {
+    pub essence: String,
+    pub charset: Option<String>,
+}
+
+impl MediaType {
+    pub fn parse(value: &str) -> MediaType {
+        let mut parts = value.split(';');
+        let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let charset = parts.find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+        });
+        MediaType { essence, charset }
+    }
+
+    /// `application/json`, `text/json` or any `+json` type.
+    pub fn is_json(&self) -> bool {
+        let subtype = self.essence.split_once('/').map_or("", |(_, s)| s);
+        subtype == "json" || subtype.ends_with("+json")
     }
 }
 

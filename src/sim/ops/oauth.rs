@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::faults::Violation;
-use crate::model::{ApiVersion, CallerKind, Grant};
+use crate::model::{CallerKind, Grant};
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::{single, Ctx};
@@ -18,8 +18,9 @@ use crate::sim::state::{AccessToken, Client, MandatorIx, RefreshToken, State};
 use crate::sim::{Handled, Reply};
 
 /// `POST /oauth/token` (V1) and `POST /api/v2/oauth/token` (V2).
+/// The parameters come from the form body, the URL query or both ([`Ctx::oauth_params`]).
 pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
-    let form = ctx.form()?;
+    let form = ctx.oauth_params()?;
     let client = authenticate_client(ctx, state, &form)?;
     let bound = state.mandators[client.mandator].api_version;
     if bound != ctx.op.version && !ctx.faults.has(Violation::ApiVersionUnenforced) {
@@ -29,7 +30,8 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
         )));
     }
     let grant = match single(&form, "grant_type")? {
-        None => return Err(ApiError::bad_request("grant_type is required")),
+        // The documented 400 of this endpoint (ErrorMessage, code BAD_REQUEST), naming the field.
+        None | Some("") => return Err(ApiError::bad_request("grant_type is required")),
         Some(g) => {
             Grant::parse(g).ok_or_else(|| ApiError::bad_request("unsupported grant_type"))?
         }
@@ -55,37 +57,85 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
     }
 }
 
-/// Client credentials from the form body, or from HTTP Basic.
+/// Client credentials from HTTP Basic or from the `client_id` and `client_secret` parameters.
+///
+/// Both at once is allowed only when they agree: a `client_id` parameter must name the Basic
+/// client, and a `client_secret` parameter must be that client's secret too (README,
+/// Ambiguities). Partial or malformed credentials are bad client credentials (401
+/// `invalid_client`); none at all is 401 `unauthorized`. Secrets are compared in constant time
+/// and never logged.
 fn authenticate_client(
     ctx: &Ctx<'_>,
     state: &State,
     form: &[(String, String)],
 ) -> Result<Client, ApiError> {
-    let (id, secret) = match (single(form, "client_id")?, single(form, "client_secret")?) {
-        (Some(id), Some(secret)) => (id.to_string(), secret.to_string()),
-        _ => basic_credentials(ctx).ok_or_else(ApiError::missing_token)?,
+    let basic = basic_credentials(ctx)?;
+    let id = single(form, "client_id")?;
+    let secret = single(form, "client_secret")?;
+    let client = match (basic, id, secret) {
+        (Some(basic), id, secret) => {
+            let client = basic
+                .iter()
+                .find_map(|(bid, bsecret)| {
+                    state.clients.get(bid).filter(|c| c.secret_matches(bsecret))
+                })
+                .ok_or_else(ApiError::bad_client_credentials)?;
+            if id.is_some_and(|id| id != client.id)
+                || secret.is_some_and(|s| !client.secret_matches(s))
+            {
+                return Err(ApiError::bad_client_credentials());
+            }
+            client
+        }
+        (None, Some(id), Some(secret)) => state
+            .clients
+            .get(id)
+            .filter(|c| c.secret_matches(secret))
+            .ok_or_else(ApiError::bad_client_credentials)?,
+        (None, None, None) => return Err(ApiError::missing_token()),
+        (None, _, _) => return Err(ApiError::bad_client_credentials()),
     };
-    let client = state.clients.get(&id).filter(|c| c.secret_matches(&secret));
-    client.cloned().ok_or_else(ApiError::bad_client_credentials)
+    Ok(client.clone())
 }
 
-fn basic_credentials(ctx: &Ctx<'_>) -> Option<(String, String)> {
-    let value = ctx
-        .req
-        .headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
+/// The `Authorization: Basic` credentials, if that scheme is used: the decoded `id:secret`
+/// as sent and, when it differs, URL-decoded (RFC 6749 asks clients to form-encode both before
+/// Base64; many do not). `Ok(None)` for no header or another scheme; 401 `invalid_client`
+/// for a Basic header that does not decode.
+fn basic_credentials(ctx: &Ctx<'_>) -> Result<Option<Vec<(String, String)>>, ApiError> {
+    let Some(value) = ctx.req.headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Some((scheme, encoded)) = value.to_str().ok().and_then(|v| v.trim().split_once(' ')) else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+        return Ok(None);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
+    let text = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .ok_or_else(ApiError::bad_client_credentials)?;
+    let (id, secret) = text
+        .split_once(':')
+        .ok_or_else(ApiError::bad_client_credentials)?;
+    let mut candidates = vec![(id.to_string(), secret.to_string())];
+    if let (Some(did), Some(dsecret)) = (percent_decode(id), percent_decode(secret)) {
+        if (did.as_str(), dsecret.as_str()) != (id, secret) {
+            candidates.push((did, dsecret));
+        }
+    }
+    Ok(Some(candidates))
+}
+
+/// Form-style percent-decoding (`+` is a space); `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let pairs = super::parse_form(format!("v={s}").as_bytes())?;
+    match pairs.as_slice() {
+        [(_, v)] => Some(v.clone()),
+        _ => None,
+    }
 }
 
 /// When a token issued at `now` with `validity` seconds expires (`None`: never). A validity
@@ -337,12 +387,10 @@ fn refresh(
     ))
 }
 
-/// `POST /oauth/revoke` (V1: query parameters) and `POST /api/v2/oauth/revoke` (V2: form body).
+/// `POST /oauth/revoke` (V1 documents query parameters) and `POST /api/v2/oauth/revoke` (V2
+/// documents a form body). Both versions take both places, as the token endpoint does.
 pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let params = match ctx.op.version {
-        ApiVersion::V1 => ctx.query()?,
-        ApiVersion::V2 => ctx.form()?,
-    };
+    let params = ctx.oauth_params()?;
     let token = single(&params, "token")?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::missing_field("token"))?;
@@ -357,9 +405,11 @@ pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         Some("access_token") => Hint::Access,
         Some("refresh_token") => Hint::Refresh,
         Some(_) => {
+            // The documented 400 (code BAD_REQUEST), naming the field.
             return Err(ApiError::bad_request(
-                "The service does not support the revocation of this token type",
-            ))
+                "The service does not support the revocation of this token type: field \
+                 `token_type_hint` must be access_token or refresh_token",
+            ));
         }
     };
     // What was presented, and whose it is. An unknown or dead token is a no-op (200).
