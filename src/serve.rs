@@ -232,7 +232,12 @@ async fn handle(
     let body = Limited::new(body, MAX_BODY).collect().await;
     if let Some(control) = &app.control {
         if path.starts_with(control::PREFIX) {
-            return Ok(control::handle(control, app, &parts, body.map(|b| b.to_bytes())));
+            return Ok(control::handle(
+                control,
+                app,
+                &parts,
+                body.map(|b| b.to_bytes()),
+            ));
         }
     }
     let mut response = match body {
