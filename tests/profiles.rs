@@ -294,7 +294,7 @@ fn validate_first_answers_a_wrong_role_call_with_a_bad_body_400_not_403() {
             "POST",
             "/api/v2/mandatorAdmin/ibanRules",
             &headers,
-            br#"{"ibanRules":[{"categoryId":1,"iban":"DE13700800000061110500"}]}"#,
+            br#"{"ibanRules":[{"categoryId":1,"direction":"Income","iban":"DE13700800000061110500"}]}"#,
         );
         assert_eq!(resp.status, 403, "{profile}: {:?}", resp.json());
     }
