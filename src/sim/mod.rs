@@ -71,7 +71,9 @@ impl SimResponse {
 #[derive(Debug)]
 pub enum Reply {
     Json(u16, Value),
-    /// A JSON body serialized by the handler (hot paths skip building a `Value`).
+    /// A JSON body serialized by the handler (hot paths skip building a `Value`). It must have
+    /// its documented shape already: the per-answer completion is skipped, and
+    /// `tests/conformance.rs` checks such bodies.
     RawJson(u16, Vec<u8>),
     Empty(u16),
 }

@@ -335,7 +335,7 @@ impl State {
 }
 
 /// The model a stored resource of `kind` is shown as.
-fn model_of(kind: &str) -> Option<&'static str> {
+pub(crate) fn model_of(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "accounts" => "Account",
         "transactions" => "Transaction",

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
-use crate::sim::ops::resources::{collect, find, owner, parse_id, parse_ids};
-use crate::sim::ops::{page_of, paging, single, Ctx};
+use crate::sim::ops::resources::{collect, collect_refs, find, owner, parse_id, parse_ids};
+use crate::sim::ops::{page_of, page_refs, paging, single, Ctx};
 use crate::sim::state::{Owner, State};
 use crate::sim::{Handled, Reply};
 
@@ -56,7 +56,7 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     });
     let search = single(&query, "search")?.map(str::to_lowercase);
     let own = owner(ctx, caller);
-    let items: Vec<Value> = collect(ctx, state, &own, "accounts")
+    let items: Vec<&Value> = collect_refs(ctx, state, &own, "accounts")
         .into_iter()
         .filter(|a| {
             let id = a["id"].as_u64().unwrap_or(0);
@@ -79,11 +79,19 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 })
         })
         .collect();
-    let (items, paging) = page_of(items, page, per_page);
-    Ok(Reply::Json(
-        200,
-        json!({ "accounts": items, "paging": paging }),
-    ))
+    let (items, paging) = page_refs(&items, page, per_page);
+    // Stored accounts are complete (completed when stored): serialized straight from them.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        accounts: &'a [&'a Value],
+        paging: Value,
+    }
+    let body = serde_json::to_vec(&Page {
+        accounts: items,
+        paging,
+    })
+    .map_err(|e| ApiError::new(500, "UNEXPECTED_ERROR", e.to_string()))?;
+    Ok(Reply::RawJson(200, body))
 }
 
 /// Remove one account and its transactions and securities; drop it from its connection.

@@ -285,13 +285,30 @@ pub fn paging(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
 
 /// One page of `items` and the `paging` object that describes it.
 pub fn page_of(items: Vec<Value>, page: usize, per_page: usize) -> (Vec<Value>, Value) {
-    let total = items.len();
-    let page_count = total.div_ceil(per_page).max(1);
+    let paging = paging_value(items.len(), page, per_page);
     let slice: Vec<Value> = items
         .into_iter()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
-    let paging = serde_json::json!({ "page": page, "perPage": per_page, "pageCount": page_count, "totalCount": total });
     (slice, paging)
+}
+
+/// [`page_of`] for borrowed records: the page is a sub-slice, nothing is copied.
+pub fn page_refs<'v, 'a>(
+    items: &'v [&'a Value],
+    page: usize,
+    per_page: usize,
+) -> (&'v [&'a Value], Value) {
+    let start = (page - 1).saturating_mul(per_page).min(items.len());
+    let end = start.saturating_add(per_page).min(items.len());
+    (
+        &items[start..end],
+        paging_value(items.len(), page, per_page),
+    )
+}
+
+fn paging_value(total: usize, page: usize, per_page: usize) -> Value {
+    let page_count = total.div_ceil(per_page).max(1);
+    serde_json::json!({ "page": page, "perPage": per_page, "pageCount": page_count, "totalCount": total })
 }

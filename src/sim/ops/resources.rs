@@ -100,7 +100,9 @@ pub fn not_found(kind: &str) -> ApiError {
 
 /// Apply a PATCH body: only fields the record has or its kind may take are changed, so
 /// credentials sent along (secrets, keys, PINs) are never stored or echoed.
-fn merge(kind: &str, target: &mut Value, patch: Map<String, Value>) {
+/// The record is completed to its model again afterwards, so stored records keep their shape
+/// (list handlers answer them without completing them per request).
+fn merge(ctx: &Ctx<'_>, kind: &str, target: &mut Value, patch: Map<String, Value>) {
     let allowed = writable(kind);
     if let Some(obj) = target.as_object_mut() {
         for (k, v) in patch {
@@ -108,6 +110,9 @@ fn merge(kind: &str, target: &mut Value, patch: Map<String, Value>) {
                 obj.insert(k, v);
             }
         }
+    }
+    if let Some(model) = crate::sim::state::model_of(kind) {
+        *target = crate::sim::conform::model(ctx.op.version, model, std::mem::take(target));
     }
 }
 
@@ -154,11 +159,24 @@ pub fn list_key(kind: &str) -> &str {
 
 /// Every resource of `kind` the caller can reach, in id order per owner.
 pub fn collect(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str) -> Vec<Value> {
+    collect_refs(ctx, state, own, kind)
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+/// [`collect`] without copying: list handlers filter and sort these, then clone one page.
+pub fn collect_refs<'s>(
+    ctx: &Ctx<'_>,
+    state: &'s State,
+    own: &Owner,
+    kind: &str,
+) -> Vec<&'s Value> {
     let key_kind = kind.to_string();
     let mut out = Vec::new();
     for o in reachable(ctx, state, own) {
         if let Some(r) = state.resources.get(&(o, key_kind.clone())) {
-            out.extend(r.values().cloned());
+            out.extend(r.values());
         }
     }
     out
@@ -341,7 +359,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                         .and_then(|r| r.get_mut(&id))
                         .expect("found");
                     if let Some(p) = &patch {
-                        merge(kind, item, p.clone());
+                        merge(ctx, kind, item, p.clone());
                     }
                     found.push(item.clone());
                 }
@@ -371,7 +389,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 }
                 "PATCH" => {
                     let item = store.get_mut(&id).expect("found");
-                    merge(kind, item, patch.unwrap_or_default());
+                    merge(ctx, kind, item, patch.unwrap_or_default());
                     Ok(Reply::Json(200, item.clone()))
                 }
                 _ => Ok(Reply::Json(200, store[&id].clone())),

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::accounts::{date_filter, date_of, id_filter, round2};
-use crate::sim::ops::resources::{collect, owner};
-use crate::sim::ops::{page_of, paging, single, Ctx};
+use crate::sim::ops::resources::{collect_refs, owner};
+use crate::sim::ops::{page_refs, paging, single, Ctx};
 use crate::sim::state::State;
 use crate::sim::{Handled, Reply};
 
@@ -28,7 +28,11 @@ fn number(query: &[(String, String)], key: &str) -> Result<Option<f64>, ApiError
 /// `minBankBookingDate`/`maxBankBookingDate`, `minAmount`/`maxAmount`, `direction`
 /// (`all`, `income`, `spending`), `search` (purpose or counterpart), `categoryIds`,
 /// `labelIds`, `isNew`.
-fn filtered(ctx: &Ctx<'_>, state: &State, caller: &Caller) -> Result<Vec<Value>, ApiError> {
+fn filtered<'s>(
+    ctx: &Ctx<'_>,
+    state: &'s State,
+    caller: &Caller,
+) -> Result<Vec<&'s Value>, ApiError> {
     let query = ctx.query()?;
     let accounts = id_filter(&query, "accountIds")?;
     let ids = id_filter(&query, "ids")?;
@@ -56,7 +60,7 @@ fn filtered(ctx: &Ctx<'_>, state: &State, caller: &Caller) -> Result<Vec<Value>,
     };
     let search = single(&query, "search")?.map(str::to_lowercase);
     let own = owner(ctx, caller);
-    Ok(collect(ctx, state, &own, "transactions")
+    Ok(collect_refs(ctx, state, &own, "transactions")
         .into_iter()
         .filter(|t| {
             let id = t["id"].as_u64().unwrap_or(0);
@@ -95,7 +99,7 @@ fn filtered(ctx: &Ctx<'_>, state: &State, caller: &Caller) -> Result<Vec<Value>,
 }
 
 /// Income and spending of transactions (spending negative) and their sum.
-fn totals(items: &[Value]) -> (f64, f64) {
+fn totals(items: &[&Value]) -> (f64, f64) {
     items
         .iter()
         .filter_map(|t| t["amount"].as_f64())
@@ -121,25 +125,32 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         None => false,
         Some(o) => o.ends_with(",asc") || !o.contains(','),
     };
-    items.sort_by(|a, b| {
-        let key = |t: &Value| (date_of(&t["bankBookingDate"]), t["id"].as_u64());
-        key(a).cmp(&key(b))
-    });
+    items.sort_by_cached_key(|t| (date_of(&t["bankBookingDate"]), t["id"].as_u64()));
     if !ascending {
         items.reverse();
     }
     let (income, spending) = totals(&items);
-    let (items, paging) = page_of(items, page, per_page);
-    Ok(Reply::Json(
-        200,
-        json!({
-            "transactions": items,
-            "paging": paging,
-            "income": round2(income),
-            "spending": round2(spending),
-            "balance": round2(income + spending),
-        }),
-    ))
+    let (items, paging) = page_refs(&items, page, per_page);
+    // Stored transactions are complete (completed when stored) and the totals and paging are
+    // always set, so the page is serialized straight from the stored records. Keys in
+    // alphabetical order, as a `Value` would write them.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        balance: f64,
+        income: f64,
+        paging: Value,
+        spending: f64,
+        transactions: &'a [&'a Value],
+    }
+    let body = serde_json::to_vec(&Page {
+        balance: round2(income + spending),
+        income: round2(income),
+        paging,
+        spending: round2(spending),
+        transactions: items,
+    })
+    .map_err(|e| ApiError::new(500, "UNEXPECTED_ERROR", e.to_string()))?;
+    Ok(Reply::RawJson(200, body))
 }
 
 /// `GET /categories/cashFlows`: income and spending per category of the matching transactions.
