@@ -134,7 +134,7 @@ pub fn bank_json(bank: &TestBank, version: ApiVersion) -> Value {
                 ]
             };
             json!({
-                "interface": i,
+                crate::sim::ops::demo::interface_key(version): i,
                 "tppAuthenticationGroup": null,
                 "loginCredentials": credentials,
                 "properties": if xs2a { bank.properties.to_vec() } else { Vec::new() },

@@ -56,6 +56,15 @@ pub fn day(version: ApiVersion, date: NaiveDate) -> String {
 }
 
 /// A moment as the version writes it.
+/// The name of an interface's banking-interface field: V1 says `interface`, V2
+/// `bankingInterface` (in banks', accounts' and bank connections' interface lists alike).
+pub fn interface_key(version: ApiVersion) -> &'static str {
+    match version {
+        ApiVersion::V1 => "interface",
+        ApiVersion::V2 => "bankingInterface",
+    }
+}
+
 pub fn moment(version: ApiVersion, at: DateTime<Utc>) -> String {
     format_date(version, at)
 }
@@ -378,7 +387,7 @@ fn add_account(
                 caps.extend(["SEPA_MONEY_TRANSFER", "SEPA_COLLECTIVE_MONEY_TRANSFER"]);
             }
             json!({
-                "interface": i,
+                interface_key(version): i,
                 "status": "UPDATED",
                 "capabilities": caps,
                 "paymentCapabilities": { "sepaInstantMoneyTransfer": *i == "XS2A" && payments },
@@ -527,7 +536,7 @@ pub fn import(
         .iter()
         .map(|i| {
             json!({
-                "interface": i,
+                interface_key(version): i,
                 "loginCredentials": [{ "label": "Onlinebanking-ID", "value": holder }],
                 "twoStepProcedures": [],
                 "lastManualUpdate": { "result": "OK", "timestamp": at },
