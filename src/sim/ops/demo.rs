@@ -888,6 +888,7 @@ pub fn populate_user(
         "payments",
         json!({
             "accountId": checking,
+            "bankId": bank.id,
             "iban": checking_iban,
             "type": "MONEY_TRANSFER",
             "amount": 49.9,
@@ -907,6 +908,7 @@ pub fn populate_user(
         "standingOrders",
         json!({
             "accountId": checking,
+            "bankId": bank.id,
             "iban": checking_iban,
             "amount": 200.0,
             "currency": "EUR",

@@ -310,11 +310,33 @@ pub fn create_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handle
     let created: Vec<Value> = rules
         .iter()
         .map(|rule| {
-            let id = state.insert_resource(Owner::Mandator(caller.mandator), kind, rule.clone());
+            let id = state.insert_resource(
+                Owner::Mandator(caller.mandator),
+                kind,
+                rule_record(ctx, rule),
+            );
             state.resources[&(Owner::Mandator(caller.mandator), kind.to_string())][&id].clone()
         })
         .collect();
     Ok(Reply::Json(ctx.op.success, json!({ kind: created })))
+}
+
+/// A rule as finAPI shows it: the category it names (by `categoryId`) as an object, and the
+/// moment it was created.
+fn rule_record(ctx: &Ctx<'_>, rule: &Value) -> Value {
+    let mut record = rule.as_object().cloned().unwrap_or_default();
+    if let Some(id) = record.remove("categoryId") {
+        let name = format!("Category {id}");
+        record.insert(
+            "category".into(),
+            json!({ "id": id, "name": name, "isCustom": false }),
+        );
+    }
+    record.insert(
+        "creationDate".into(),
+        Value::from(crate::sim::ops::demo::moment(ctx.op.version, ctx.now)),
+    );
+    Value::Object(record)
 }
 
 pub fn delete_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {

@@ -182,6 +182,19 @@ pub fn collect_refs<'s>(
     out
 }
 
+/// The id of the bank behind `account`: its bank connection's bank.
+fn bank_of_account(state: &State, own: &Owner, account: &Value) -> Option<Value> {
+    let connection = account["bankConnectionId"].as_u64()?;
+    let record = state
+        .resources
+        .get(&(own.clone(), "bankConnections".to_string()))?
+        .get(&connection)?;
+    record
+        .get("bankId")
+        .or_else(|| record.get("bank").and_then(|b| b.get("id")))
+        .cloned()
+}
+
 /// The record a create operation stores: the request's documented fields, shaped as finAPI
 /// answers them; 404 when it names a parent or account the caller does not have.
 fn new_record(
@@ -259,6 +272,9 @@ fn new_record(
             if let Some(a) = acc {
                 r["accountId"] = a["id"].clone();
                 r["iban"] = a["iban"].clone();
+                if let Some(bank) = bank_of_account(state, own, &a) {
+                    r["bankId"] = bank;
+                }
             } else if let Some(iban) = body.get("iban").filter(|v| v.is_string()) {
                 r["iban"] = iban.clone();
             }
@@ -281,6 +297,9 @@ fn new_record(
             if let Some(a) = acc {
                 r["accountId"] = a["id"].clone();
                 r["iban"] = a["iban"].clone();
+                if let Some(bank) = bank_of_account(state, own, &a) {
+                    r["bankId"] = bank;
+                }
             }
             r
         }
