@@ -20,7 +20,7 @@
 //!
 //! **Delays and timeouts are the front door's job**, never a blocking sleep here: the
 //! simulator attaches [`Hints`] to its answer. `serve` holds the answer for `delay` on the
-//! simulator's clock ([`Clock::wait`]: a real async sleep on the system clock, an instant move
+//! simulator's clock ([`Clock::wait`](crate::sim::Clock::wait): a real async sleep on the system clock, an instant move
 //! of a fixed clock in tests) and answers a timed-out request by closing the connection
 //! without an answer (the client sees the connection drop, as it would after a gateway
 //! timeout). The wiremock front door cannot close a connection: it holds the answer for
