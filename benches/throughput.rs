@@ -13,7 +13,10 @@
 //! Knobs: `BENCH_REQUESTS` (per measured round, default 30000), `BENCH_ROUNDS` (default 5,
 //! the median ratio counts), `BENCH_CONNECTIONS` (default 16), `BENCH_RSS_REQUESTS` (default
 //! 1000000; 0 skips), `BENCH_MIX_REQUESTS` (per measured mix round, default `BENCH_REQUESTS`;
-//! 0 skips the mix), `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
+//! 0 skips the mix), `BENCH_SIM_CALLS` (calls per mix request for the in-simulator cost table,
+//! default 2000; 0 skips; `BENCH_SIM_ONLY=LABEL` times one, for a profiler),
+//! `BENCH_MIX_ONLY=LABEL` (the mix made of that one request, e.g. `banks`: its own ratio),
+//! `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -144,7 +147,7 @@ fn mix(sim: &Simulator) -> Vec<MixRequest> {
         "/api/v2/transactions?page=1&perPage=20",
         &user,
     );
-    vec![
+    let all = vec![
         post("client token", &client_grant),
         banks.clone(),
         accounts.clone(),
@@ -159,7 +162,11 @@ fn mix(sim: &Simulator) -> Vec<MixRequest> {
             &admin,
         ),
         transactions,
-    ]
+    ];
+    match std::env::var("BENCH_MIX_ONLY") {
+        Ok(label) => all.into_iter().filter(|r| r.label == label).collect(),
+        Err(_) => all,
+    }
 }
 
 /// Mount on bare wiremock, for every request of `mix`, the exact answer `sim` gives it, as a
@@ -182,6 +189,19 @@ async fn mount_static_mix(bare: &MockServer, sim: &Simulator, mix: &[MixRequest]
                 .await;
         }
     }
+}
+
+/// For every path of `mix`, the bytes `sim` answers it with.
+fn static_answers(sim: &Simulator, mix: &[MixRequest]) -> std::collections::HashMap<String, Bytes> {
+    mix.iter()
+        .map(|r| {
+            let headers: Vec<(&str, &str)> =
+                r.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = sim.call(r.method.as_str(), &r.uri, &headers, &r.body);
+            let path_only = r.uri.split('?').next().unwrap_or_default().to_string();
+            (path_only, answer.body)
+        })
+        .collect()
 }
 
 /// Send `total` requests of `mix` (each connection cycles through it) over `connections`
@@ -229,6 +249,29 @@ async fn load_mix(
     (per * connections) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// In-simulator cost of each distinct request of `mix`, without HTTP: `calls` calls each through
+/// `Simulator::call`, in microseconds per call. Tells where the mix's time goes.
+fn sim_costs(sim: &Simulator, mix: &[MixRequest], calls: usize) {
+    let mut seen = std::collections::HashSet::new();
+    println!("in-simulator cost per request ({calls} calls each):");
+    for r in mix {
+        let only = std::env::var("BENCH_SIM_ONLY").ok();
+        if !seen.insert(r.label) || only.is_some_and(|o| o != r.label) {
+            continue;
+        }
+        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let started = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..calls {
+            let answer = sim.call(r.method.as_str(), &r.uri, &headers, &r.body);
+            assert_eq!(answer.status, 200, "{}", r.label);
+            bytes = answer.body.len();
+        }
+        let micros = started.elapsed().as_secs_f64() * 1e6 / calls as f64;
+        println!("  {:<14} {micros:>7.1} us  ({bytes} bytes)", r.label);
+    }
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -260,6 +303,7 @@ fn serve_on_own_runtime(sim: Simulator) -> (SocketAddr, std::sync::mpsc::Sender<
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_name("serve-worker")
             .enable_all()
             .build()
             .expect("serve runtime");
@@ -275,6 +319,63 @@ fn serve_on_own_runtime(sim: Simulator) -> (SocketAddr, std::sync::mpsc::Sender<
         });
     });
     (addr_rx.recv().expect("serve address"), stop_tx)
+}
+
+/// A bare hyper server on a runtime of its own (two workers, as `serve`) that answers each
+/// path with fixed bytes and does nothing else: the ceiling of any front door on this machine
+/// for the same bytes, so the mix's ratios can be read against what is reachable at all.
+fn static_hyper_on_own_runtime(
+    answers: std::collections::HashMap<String, Bytes>,
+) -> (SocketAddr, std::sync::mpsc::Sender<()>) {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let answers = Arc::new(answers);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("ceiling runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .expect("bind");
+            addr_tx
+                .send(listener.local_addr().expect("address"))
+                .expect("address");
+            let accept = async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    stream.set_nodelay(true).ok();
+                    let answers = answers.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req: Request<_>| {
+                            let body = answers.get(req.uri().path()).cloned().unwrap_or_default();
+                            async move {
+                                let mut res = hyper::Response::new(Full::new(body));
+                                res.headers_mut().insert(
+                                    "content-type",
+                                    http::HeaderValue::from_static("application/json"),
+                                );
+                                Ok::<_, std::convert::Infallible>(res)
+                            }
+                        });
+                        hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                            .ok();
+                    });
+                }
+            };
+            tokio::select! {
+                _ = accept => {}
+                _ = tokio::task::spawn_blocking(move || stop_rx.recv()) => {}
+            }
+        });
+    });
+    (addr_rx.recv().expect("ceiling address"), stop_tx)
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {
@@ -402,6 +503,11 @@ fn main() {
         );
 
         let mix_requests = knob("BENCH_MIX_REQUESTS", requests);
+        let sim_calls = knob("BENCH_SIM_CALLS", 2_000);
+        if sim_calls > 0 {
+            let sim = Simulator::new(&World::demo());
+            sim_costs(&sim, &mix(&sim), sim_calls);
+        }
         if mix_requests > 0 {
             let mock_mix = Arc::new(mix(mock.simulator()));
             let serve_mix = Arc::new(mix(&serve_for_mix));
@@ -412,28 +518,43 @@ fn main() {
             let floor_mix = mix(&floor);
             mount_static_mix(&bare_mix, &floor, &floor_mix).await;
             let bare_mix_addr = *bare_mix.address();
+            let (ceiling_addr, stop_ceiling) =
+                static_hyper_on_own_runtime(static_answers(&floor, &floor_mix));
             let floor_mix = Arc::new(floor_mix);
             load_mix(bare_mix_addr, floor_mix.clone(), warm, connections).await;
+            load_mix(ceiling_addr, floor_mix.clone(), warm, connections).await;
             load_mix(mock_addr, mock_mix.clone(), warm, connections).await;
             load_mix(serve_addr, serve_mix.clone(), warm, connections).await;
-            let (mut mock_ratios, mut serve_ratios) = (Vec::new(), Vec::new());
+            let (mut mock_ratios, mut serve_ratios, mut ceiling_ratios) =
+                (Vec::new(), Vec::new(), Vec::new());
             for round in 0..rounds {
                 let rb = load_mix(bare_mix_addr, floor_mix.clone(), mix_requests, connections).await;
                 let rm = load_mix(mock_addr, mock_mix.clone(), mix_requests, connections).await;
                 let rs = load_mix(serve_addr, serve_mix.clone(), mix_requests, connections).await;
+                let rc = load_mix(ceiling_addr, floor_mix.clone(), mix_requests, connections).await;
                 println!(
-                    "mix round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x)",
+                    "mix round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x), static hyper {rc:.0} req/s ({:.2}x)",
                     rm / rb,
-                    rs / rb
+                    rs / rb,
+                    rc / rb
                 );
                 mock_ratios.push(rm / rb);
                 serve_ratios.push(rs / rb);
+                ceiling_ratios.push(rc / rb);
             }
+            let _ = stop_ceiling.send(());
             println!(
                 "{rounds} rounds of {mix_requests} mixed requests (tokens, banks, accounts, transactions, user list) over {connections} connections (median ratio over bare wiremock):"
             );
-            println!("  FinapiMock  ratio {:.2}", median(&mut mock_ratios));
-            println!("  serve       ratio {:.2}", median(&mut serve_ratios));
+            println!("  FinapiMock    ratio {:.2}", median(&mut mock_ratios));
+            println!(
+                "  serve         ratio {:.2} [goal >= 1.5]",
+                median(&mut serve_ratios)
+            );
+            println!(
+                "  static hyper  ratio {:.2} (the same bytes from a bare hyper server: the ceiling)",
+                median(&mut ceiling_ratios)
+            );
         }
         let _ = stop_serve.send(());
 

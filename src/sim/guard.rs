@@ -142,7 +142,9 @@ pub fn role_rule(op: &Operation, kind: CallerKind) -> Rule {
 /// as the caller, and the rule behind a refusal the handler made. Only on the token endpoint,
 /// and only reading the form's ids, never a secret.
 fn token_caller(ctx: &Ctx<'_>, state: &State, out: &Handled, served: &mut Served) {
-    let Ok(form) = ctx.form() else { return };
+    let Ok(form) = ctx.oauth_params() else {
+        return;
+    };
     let field = |k: &str| ops::single(&form, k).ok().flatten();
     let client = field("client_id").and_then(|id| state.clients.get(id));
     let grant = field("grant_type");

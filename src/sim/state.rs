@@ -5,9 +5,12 @@
 //! lost.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -138,9 +141,99 @@ pub struct State {
     /// The refresh token of each password grant.
     pub grant_refresh: HashMap<u64, String>,
     /// The generic resource store: (owner, kind) -> id -> JSON object.
-    pub resources: HashMap<(Owner, String), BTreeMap<u64, Value>>,
+    pub resources: HashMap<(Owner, String), BTreeMap<u64, Record>>,
     next_grant: u64,
     next_id: u64,
+}
+
+/// A stored resource: its JSON object and, once an answer has shown it, its serialized bytes
+/// (so list pages copy bytes instead of serializing the same records on every request) and its
+/// [`Facts`] (so transaction lists do not look fields up on every request).
+///
+/// It reads as a [`Value`] (`Deref`); any mutable access (`DerefMut`) drops both first, so
+/// they can never be stale. Serializing a `Record` writes the bytes, made on first use.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    value: Value,
+    raw: OnceLock<Box<RawValue>>,
+    facts: OnceLock<Facts>,
+}
+
+/// What transaction lists filter, sort and sum by, read from a record once: its `id`, the day
+/// of its `bankBookingDate` and its `amount` (0 where absent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Facts {
+    pub id: u64,
+    pub day: Option<chrono::NaiveDate>,
+    pub amount: f64,
+}
+
+impl Record {
+    /// The record's [`Facts`], read on first use and kept until it changes.
+    pub fn facts(&self) -> Facts {
+        *self.facts.get_or_init(|| Facts {
+            id: self.value["id"].as_u64().unwrap_or(0),
+            day: self.value["bankBookingDate"]
+                .as_str()
+                .and_then(crate::model::shapes::parse_ymd),
+            amount: self.value["amount"].as_f64().unwrap_or(0.0),
+        })
+    }
+
+    /// The record's JSON, owned.
+    pub fn to_value(&self) -> Value {
+        self.value.clone()
+    }
+
+    /// The record's JSON, taking it out.
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+}
+
+impl From<Value> for Record {
+    fn from(value: Value) -> Record {
+        Record {
+            value,
+            raw: OnceLock::new(),
+            facts: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for Record {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
+
+impl DerefMut for Record {
+    fn deref_mut(&mut self) -> &mut Value {
+        self.raw.take();
+        self.facts.take();
+        &mut self.value
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Record) -> bool {
+        self.value == other.value
+    }
+}
+
+impl serde::Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(raw) = self.raw.get() {
+            return raw.serialize(s);
+        }
+        match serde_json::value::to_raw_value(&self.value) {
+            Ok(raw) => self.raw.get_or_init(|| raw).serialize(s),
+            // A `Value` always serializes; should it not, write it the slow way.
+            Err(_) => self.value.serialize(s),
+        }
+    }
 }
 
 /// Ids the simulator never hands out; probes use them to address nothing.
@@ -259,7 +352,7 @@ impl State {
         self.resources
             .entry((owner, kind.to_string()))
             .or_default()
-            .insert(id, value);
+            .insert(id, value.into());
         id
     }
 
@@ -398,5 +491,41 @@ fn user_key(id: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(id.to_lowercase())
     } else {
         std::borrow::Cow::Borrowed(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_serializes_like_its_value_and_never_stale() {
+        let mut r = Record::from(
+            json!({ "id": 7, "amount": -12.5, "bankBookingDate": "2026-11-30", "purpose": "Miete \"Nov\"" }),
+        );
+        let first = serde_json::to_string(&r).unwrap();
+        assert_eq!(first, serde_json::to_string(&r.to_value()).unwrap());
+        // The second time the kept bytes are written: the same text.
+        assert_eq!(serde_json::to_string(&r).unwrap(), first);
+        assert_eq!(
+            r.facts(),
+            Facts {
+                id: 7,
+                day: chrono::NaiveDate::from_ymd_opt(2026, 11, 30),
+                amount: -12.5
+            }
+        );
+        // A change through `DerefMut` drops the kept bytes and facts.
+        r["amount"] = json!(99);
+        r["bankBookingDate"] = json!("2026-12-01");
+        let changed = serde_json::to_string(&r).unwrap();
+        assert!(changed.contains("\"amount\":99"), "{changed}");
+        assert_eq!(r.facts().amount, 99.0);
+        assert_eq!(r.facts().day, chrono::NaiveDate::from_ymd_opt(2026, 12, 1));
+        // Inside another structure it is written as raw JSON, not as a string.
+        let bytes = serde_json::to_vec(&[&r, &r]).unwrap();
+        let back: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, vec![r.to_value(), r.to_value()]);
     }
 }

@@ -10,7 +10,7 @@ use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::resources::{collect, collect_refs, find, owner, parse_id, parse_ids};
 use crate::sim::ops::{page_of, page_refs, paging, single, Ctx};
-use crate::sim::state::{Owner, State};
+use crate::sim::state::{Owner, Record, State};
 use crate::sim::{Handled, Reply};
 
 /// Comma-separated ids of query key `key` (repeatable); `None` when absent.
@@ -56,7 +56,7 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     });
     let search = single(&query, "search")?.map(str::to_lowercase);
     let own = owner(ctx, caller);
-    let items: Vec<&Value> = collect_refs(ctx, state, &own, "accounts")
+    let items: Vec<&Record> = collect_refs(ctx, state, &own, "accounts")
         .into_iter()
         .filter(|a| {
             let id = a["id"].as_u64().unwrap_or(0);
@@ -83,7 +83,7 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     // Stored accounts are complete (completed when stored): serialized straight from them.
     #[derive(serde::Serialize)]
     struct Page<'a> {
-        accounts: &'a [&'a Value],
+        accounts: &'a [&'a Record],
         paging: Value,
     }
     let body = serde_json::to_vec(&Page {
@@ -151,8 +151,7 @@ pub fn delete_all(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled 
 
 /// The date part of a stored day or moment (V1 `YYYY-MM-DD HH:..`, V2 `YYYY-MM-DD..`).
 pub fn date_of(v: &Value) -> Option<NaiveDate> {
-    let s = v.as_str()?;
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+    crate::model::shapes::parse_ymd(v.as_str()?)
 }
 
 /// `GET /accounts/dailyBalances`: per day from `endDate` (default today) back to `startDate`

@@ -44,7 +44,7 @@ pub fn import(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     })?;
     let (m, user) = user_owner(ctx, caller)?;
     let id = state.import_test_bank(m, &user, bank, ctx.now);
-    let connection = state.resources[&(Owner::User(m, user), KIND.to_string())][&id].clone();
+    let connection = state.resources[&(Owner::User(m, user), KIND.to_string())][&id].to_value();
     Ok(Reply::Json(ctx.op.success, connection))
 }
 
@@ -81,7 +81,7 @@ pub fn refresh(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         .expect("found");
     record["lastManualUpdate"] = json!({ "result": "OK", "timestamp": at });
     record["updateStatus"] = Value::from("READY");
-    Ok(Reply::Json(ctx.op.success, record.clone()))
+    Ok(Reply::Json(ctx.op.success, record.to_value()))
 }
 
 /// `POST /bankConnections/removeInterface`.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::model::ApiVersion;
 use crate::sim::error::format_date;
 use crate::sim::ops::banks::{self, TestBank};
-use crate::sim::state::{MandatorIx, Owner, State};
+use crate::sim::state::{MandatorIx, Owner, Record, State};
 use crate::world::{AccountSpec, UserSpec};
 
 /// A small deterministic generator (xorshift) for amounts and picks.
@@ -141,7 +141,7 @@ fn find_by_name(state: &State, key: &(Owner, String), name: &str) -> Option<Valu
         .get(key)?
         .values()
         .find(|c| c["name"] == name)
-        .cloned()
+        .map(Record::to_value)
 }
 
 /// A label of `owner` named `name`, created if missing.
@@ -151,7 +151,7 @@ fn label(state: &mut State, owner: &Owner, name: &str) -> Value {
         return l;
     }
     let id = state.insert_resource(owner.clone(), "labels", json!({ "name": name }));
-    state.resources[&key][&id].clone()
+    state.resources[&key][&id].to_value()
 }
 
 /// A counterpart of the demo transactions.
@@ -981,7 +981,11 @@ mod world_tests {
                 }
                 let store = |kind: &str| &state.resources[&(owner.clone(), kind.to_string())];
                 for t in store("transactions").values() {
-                    assert!(accounts.contains(&t["accountId"].as_u64().unwrap()), "{t}");
+                    assert!(
+                        accounts.contains(&t["accountId"].as_u64().unwrap()),
+                        "{}",
+                        **t
+                    );
                     let cat = t["category"]["id"].as_u64();
                     assert!(cat.is_none_or(|c| ids(&state, &owner, "categories").contains(&c)));
                 }
@@ -1017,7 +1021,7 @@ mod world_tests {
         assert_eq!(household["balance"], 1250.75);
         assert_eq!(household["iban"], iban("00000000", "4711"));
         let id = household["id"].as_u64().unwrap();
-        let mine: Vec<&Value> = state.resources[&(owner.clone(), "transactions".to_string())]
+        let mine: Vec<&Record> = state.resources[&(owner.clone(), "transactions".to_string())]
             .values()
             .filter(|t| t["accountId"] == id)
             .collect();

@@ -10,8 +10,8 @@ use crate::faults::Violation;
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
-use crate::sim::ops::{page_of, paging, required_str, single, users, Ctx};
-use crate::sim::state::{MandatorIx, Owner, State};
+use crate::sim::ops::{page_of, page_refs, paging, required_str, single, users, Ctx};
+use crate::sim::state::{MandatorIx, Owner, Record, State};
 use crate::sim::{Handled, Reply};
 
 /// How a deleted user's id appears in the user list: first and last character kept, the rest
@@ -82,12 +82,13 @@ pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             ))
         }
     };
-    let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let version = ctx.op.version;
+    let date = |d: chrono::DateTime<chrono::Utc>| d.date_naive().to_string();
     let in_range = |d: chrono::DateTime<chrono::Utc>| {
         let d = d.date_naive();
         min_reg.is_none_or(|m| d >= m) && max_reg.is_none_or(|m| d <= m)
     };
-    let mut rows: Vec<(String, Value)> = Vec::new();
+    let mut rows: Vec<(String, UserRow)> = Vec::new();
     for m in mandators_in_view(ctx, state, caller) {
         if is_deleted != Some(true) {
             for (key, u) in &state.users[m] {
@@ -103,17 +104,15 @@ pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                     .map_or(0, |r| r.len());
                 rows.push((
                     key.clone(),
-                    json!({
-                        "userId": u.id,
-                        "registrationDate": date(u.registered),
-                        "deletionDate": null,
-                        "lastActiveDate": u.last_active.map(date),
-                        "bankConnectionCount": connections,
-                        "latestBankConnectionImportDate": null,
-                        "latestBankConnectionDeletionDate": null,
-                        "monthlyStats": null,
-                        "isLocked": u.locked,
-                    }),
+                    UserRow::new(
+                        version,
+                        u.id.clone(),
+                        date(u.registered),
+                        None,
+                        u.last_active.map(date),
+                        connections,
+                        u.locked,
+                    ),
                 ));
             }
         }
@@ -133,17 +132,15 @@ pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 };
                 rows.push((
                     d.id.to_lowercase(),
-                    json!({
-                        "userId": shown,
-                        "registrationDate": date(d.registered),
-                        "deletionDate": date(d.deleted),
-                        "lastActiveDate": null,
-                        "bankConnectionCount": 0,
-                        "latestBankConnectionImportDate": null,
-                        "latestBankConnectionDeletionDate": null,
-                        "monthlyStats": null,
-                        "isLocked": false,
-                    }),
+                    UserRow::new(
+                        version,
+                        shown,
+                        date(d.registered),
+                        Some(date(d.deleted)),
+                        None,
+                        0,
+                        false,
+                    ),
                 ));
             }
         }
@@ -152,11 +149,80 @@ pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     if descending {
         rows.reverse();
     }
-    let (users, paging) = page_of(rows.into_iter().map(|(_, v)| v).collect(), page, per_page);
-    Ok(Reply::Json(
-        200,
-        json!({ "users": users, "paging": paging }),
-    ))
+    let rows: Vec<&UserRow> = rows.iter().map(|(_, v)| v).collect();
+    let (users, paging) = page_refs(&rows, page, per_page);
+    // Rows are complete (`UserRow`), so the page is serialized as it is.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        paging: Value,
+        users: &'a [&'a UserRow],
+    }
+    let body = serde_json::to_vec(&Page { paging, users })
+        .map_err(|e| ApiError::new(500, "UNEXPECTED_ERROR", e.to_string()))?;
+    Ok(Reply::RawJson(200, body))
+}
+
+/// One row of the user list (`UserInfo`), complete in its version's shape: V1 requires every
+/// field and shows what is unknown as `null`; V2 has no `null` there and leaves such fields
+/// out. `tests/conformance.rs` validates the rows against both versions' `UserInfo`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRow {
+    bank_connection_count: usize,
+    #[serde(skip_serializing_if = "Unknown::left_out")]
+    deletion_date: Unknown<String>,
+    is_locked: bool,
+    #[serde(skip_serializing_if = "Unknown::left_out")]
+    last_active_date: Unknown<String>,
+    #[serde(skip_serializing_if = "Unknown::left_out")]
+    latest_bank_connection_deletion_date: Unknown<String>,
+    #[serde(skip_serializing_if = "Unknown::left_out")]
+    latest_bank_connection_import_date: Unknown<String>,
+    #[serde(skip_serializing_if = "Unknown::left_out")]
+    monthly_stats: Unknown<[u8; 0]>,
+    registration_date: String,
+    user_id: String,
+}
+
+impl UserRow {
+    fn new(
+        version: ApiVersion,
+        user_id: String,
+        registered: String,
+        deleted: Option<String>,
+        last_active: Option<String>,
+        bank_connection_count: usize,
+        is_locked: bool,
+    ) -> UserRow {
+        let v1 = version == ApiVersion::V1;
+        UserRow {
+            bank_connection_count,
+            deletion_date: Unknown(deleted, v1),
+            is_locked,
+            last_active_date: Unknown(last_active, v1),
+            latest_bank_connection_deletion_date: Unknown(None, v1),
+            latest_bank_connection_import_date: Unknown(None, v1),
+            monthly_stats: Unknown(None, v1),
+            registration_date: registered,
+            user_id,
+        }
+    }
+}
+
+/// A value the mock may not know, and whether it is shown as `null` then (V1) or left out
+/// (V2).
+struct Unknown<T>(Option<T>, bool);
+
+impl<T> Unknown<T> {
+    fn left_out(&self) -> bool {
+        self.0.is_none() && !self.1
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Unknown<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 pub fn delete_users(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
@@ -287,7 +353,7 @@ pub fn list_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled 
     let items: Vec<Value> = state
         .resources
         .get(&(Owner::Mandator(caller.mandator), kind.to_string()))
-        .map(|r| r.values().cloned().collect())
+        .map(|r| r.values().map(Record::to_value).collect())
         .unwrap_or_default();
     let (items, paging) = page_of(items, page, per_page);
     Ok(Reply::Json(200, json!({ kind: items, "paging": paging })))
@@ -315,7 +381,7 @@ pub fn create_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handle
                 kind,
                 rule_record(ctx, rule),
             );
-            state.resources[&(Owner::Mandator(caller.mandator), kind.to_string())][&id].clone()
+            state.resources[&(Owner::Mandator(caller.mandator), kind.to_string())][&id].to_value()
         })
         .collect();
     Ok(Reply::Json(ctx.op.success, json!({ kind: created })))

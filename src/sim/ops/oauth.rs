@@ -7,7 +7,6 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
 
 use crate::faults::Violation;
 use crate::model::{CallerKind, Grant};
@@ -166,12 +165,27 @@ fn expires_in(now: DateTime<Utc>, at: Option<DateTime<Utc>>) -> i64 {
     }
 }
 
-fn token_body(access: &str, refresh: Option<&str>, expires: i64) -> Value {
-    let mut body = json!({ "access_token": access, "token_type": "bearer", "expires_in": expires, "scope": "all" });
-    if let Some(r) = refresh {
-        body["refresh_token"] = Value::from(r);
+/// The token answer (`AccessToken`), complete as it is: serialized straight, not completed per
+/// request. `expires_in` is an int32 in the spec, so a longer validity shows as its maximum.
+fn token_body(access: &str, refresh: Option<&str>, expires: i64) -> Reply {
+    #[derive(serde::Serialize)]
+    struct AccessToken<'a> {
+        access_token: &'a str,
+        expires_in: i32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refresh_token: Option<&'a str>,
+        scope: &'static str,
+        token_type: &'static str,
     }
-    body
+    let body = AccessToken {
+        access_token: access,
+        expires_in: i32::try_from(expires.max(0)).unwrap_or(i32::MAX),
+        refresh_token: refresh,
+        scope: "all",
+        token_type: "bearer",
+    };
+    // Serializing strings and numbers cannot fail.
+    Reply::RawJson(200, serde_json::to_vec(&body).unwrap_or_default())
 }
 
 /// The token last issued to (client, user), if it is still alive.
@@ -220,10 +234,7 @@ fn issue_access(
 
 fn client_credentials(ctx: &Ctx<'_>, state: &mut State, client: &Client) -> Handled {
     if let Some((token, at, _)) = reusable(ctx, state, &client.id, None) {
-        return Ok(Reply::Json(
-            200,
-            token_body(&token, None, expires_in(ctx.now, at)),
-        ));
+        return Ok(token_body(&token, None, expires_in(ctx.now, at)));
     }
     let grant = state.next_grant();
     let validity = client.settings.client_access_token_validity;
@@ -236,10 +247,7 @@ fn client_credentials(ctx: &Ctx<'_>, state: &mut State, client: &Client) -> Hand
         grant,
         validity,
     );
-    Ok(Reply::Json(
-        200,
-        token_body(&token, None, expires_in(ctx.now, at)),
-    ))
+    Ok(token_body(&token, None, expires_in(ctx.now, at)))
 }
 
 fn bad_user_credentials() -> ApiError {
@@ -308,10 +316,7 @@ fn password(
                 .get(r)
                 .is_some_and(|t| t.is_alive(ctx.now))
         }) {
-            return Ok(Reply::Json(
-                200,
-                token_body(&token, Some(&refresh), expires_in(ctx.now, at)),
-            ));
+            return Ok(token_body(&token, Some(&refresh), expires_in(ctx.now, at)));
         }
     }
     let grant = state.next_grant();
@@ -338,10 +343,7 @@ fn password(
         },
     );
     state.grant_refresh.insert(grant, refresh.clone());
-    Ok(Reply::Json(
-        200,
-        token_body(&token, Some(&refresh), expires_in(ctx.now, at)),
-    ))
+    Ok(token_body(&token, Some(&refresh), expires_in(ctx.now, at)))
 }
 
 fn refresh(
@@ -381,10 +383,7 @@ fn refresh(
         record.grant,
         validity,
     );
-    Ok(Reply::Json(
-        200,
-        token_body(&token, Some(presented), expires_in(ctx.now, at)),
-    ))
+    Ok(token_body(&token, Some(presented), expires_in(ctx.now, at)))
 }
 
 /// `POST /oauth/revoke` (V1 documents query parameters) and `POST /api/v2/oauth/revoke` (V2

@@ -12,7 +12,7 @@ use crate::model::CallerKind;
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::{page_of, paging, Ctx};
-use crate::sim::state::{Owner, State};
+use crate::sim::state::{Owner, Record, State};
 use crate::sim::{Handled, Reply};
 
 /// Segments after `/api/vN/`.
@@ -161,7 +161,7 @@ pub fn list_key(kind: &str) -> &str {
 pub fn collect(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str) -> Vec<Value> {
     collect_refs(ctx, state, own, kind)
         .into_iter()
-        .cloned()
+        .map(Record::to_value)
         .collect()
 }
 
@@ -171,7 +171,7 @@ pub fn collect_refs<'s>(
     state: &'s State,
     own: &Owner,
     kind: &str,
-) -> Vec<&'s Value> {
+) -> Vec<&'s Record> {
     let key_kind = kind.to_string();
     let mut out = Vec::new();
     for o in reachable(ctx, state, own) {
@@ -221,7 +221,7 @@ fn new_record(
                         .resources
                         .get(&(o, "accounts".to_string()))?
                         .get(&id)
-                        .cloned()
+                        .map(Record::to_value)
                 })
                 .map(Some)
                 .ok_or_else(|| ApiError::not_found("Account")),
@@ -239,7 +239,7 @@ fn new_record(
                             .resources
                             .get(&(o, kind.to_string()))?
                             .get(&pid)
-                            .cloned()
+                            .map(Record::to_value)
                     })
                     .ok_or_else(|| ApiError::not_found("Category"))?;
                 r.insert("parentName".into(), parent["name"].clone());
@@ -346,7 +346,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             let body = ctx.json_required()?;
             let record = new_record(ctx, state, &own, kind, body)?;
             let id = state.insert_resource(own.clone(), kind, record);
-            let created = state.resources[&(own, kind.to_string())][&id].clone();
+            let created = state.resources[&(own, kind.to_string())][&id].to_value();
             Ok(Reply::Json(ctx.op.success, created))
         }
         ("DELETE", 1, None) => {
@@ -409,9 +409,9 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 "PATCH" => {
                     let item = store.get_mut(&id).expect("found");
                     merge(ctx, kind, item, patch.unwrap_or_default());
-                    Ok(Reply::Json(200, item.clone()))
+                    Ok(Reply::Json(200, item.to_value()))
                 }
-                _ => Ok(Reply::Json(200, store[&id].clone())),
+                _ => Ok(Reply::Json(200, store[&id].to_value())),
             }
         }
         // Sub-resource or action of one resource: /kind/{id}/action
@@ -431,7 +431,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 // restore, split: the transaction as it is now.
                 _ => Ok(Reply::Json(
                     ctx.op.success,
-                    state.resources[&(o, kind.to_string())][&id].clone(),
+                    state.resources[&(o, kind.to_string())][&id].to_value(),
                 )),
             }
         }
