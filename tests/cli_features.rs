@@ -3,13 +3,14 @@
 //! codes for undefined steps and parse errors, scenario selection by tag and name, the built-in
 //! suite from any directory, and the safety rules against a real target (a `serve` process).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use finapi_conformance::world::demo;
 
-const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
+mod common;
+
+use common::served::{Served, BIN};
 
 /// Scenarios an integrator writes with the documented steps only (no Rust). Six scenarios:
 /// the outline has two rows.
@@ -323,44 +324,9 @@ fn without_a_directory_the_built_in_suite_runs_from_anywhere() {
     assert_eq!(counts(&out), (passed - 4, 4));
 }
 
-/// A `serve` process, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        // The first line names the address; the server accepts connections once it is printed.
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut first)
-            .expect("a first line");
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .to_string();
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn against_a_real_target_mock_only_scenarios_are_left_out_with_their_reason() {
-    let served = Served::start();
+    let served = Served::start(&[]);
     let dir = own();
     let creds = dir.path().join("credentials.env");
     let lines: Vec<String> = [

@@ -2,50 +2,15 @@
 //! as a test suite in another language would drive it. Skipped (with a message) where curl is
 //! missing.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use finapi_conformance::world::demo;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
+mod common;
 
-/// A `serve` process on a free loopback port, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("FINAPI_CONTROL_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        // Readiness: the first line names the bound address, printed once it accepts.
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .to_string();
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::served::{Served, BIN};
 
 fn have_curl() -> bool {
     let ok = Command::new("curl")

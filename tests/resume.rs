@@ -11,6 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::served::{Served, BIN};
 use finapi_conformance::model::{Catalogue, Principal, Verdict};
 use finapi_conformance::report;
 use finapi_conformance::runner::{
@@ -245,10 +248,13 @@ async fn a_state_file_turns_expired_token_skips_into_checks() {
             .find(|r| r.verdict == Verdict::Skipped)
     );
     assert_eq!(s2.passed, s2.total);
-    assert!(second
+    let odd: Vec<_> = second
         .results
         .iter()
-        .all(|r| r.principal == Principal::ExpiredToken && r.observed_status == Some(401)));
+        .filter(|r| !(r.principal == Principal::ExpiredToken && r.observed_status == Some(401)))
+        .map(|r| (&r.operation, r.principal, r.observed_status))
+        .collect();
+    assert!(odd.is_empty(), "{odd:?}");
     assert!(report::coverage(&second).contains(&format!("{0}/{0}", s2.total)));
 }
 
@@ -270,29 +276,14 @@ fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() 
     use finapi_conformance::world::demo;
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-
-    const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
     let env = [
         ("FINAPI_APP_CLIENT_ID", demo::APP_CLIENT.0),
         ("FINAPI_APP_CLIENT_SECRET", demo::APP_CLIENT.1),
         ("FINAPI_ADMIN_CLIENT_ID", demo::ADMIN_CLIENT.0),
         ("FINAPI_ADMIN_CLIENT_SECRET", demo::ADMIN_CLIENT.1),
     ];
-    let mut serve = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
+    let serve = Served::start(&[]);
+    let url = serve.url.clone();
     let dir = temp_dir("interrupt");
     let report = dir.join("run.json");
 
@@ -382,7 +373,6 @@ fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() 
         value["results"].as_array().unwrap().len(),
         done + unfinished
     );
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(serve);
     let _ = std::fs::remove_dir_all(&dir);
 }

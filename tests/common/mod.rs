@@ -4,6 +4,8 @@
 //! anything beyond the status the caller asks for, so test files keep their own assertions.
 #![allow(dead_code)]
 
+pub mod served;
+
 use finapi_conformance::ApiVersion;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
