@@ -14,21 +14,7 @@ use serde_json::json;
 use crate::model::{Principal, Verdict};
 use crate::runner::{CheckResult, Report};
 
-/// Escape text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape;
 
 /// JSON that is safe inside a `<script>` element: no `<`, `>` or `&` survive outside escapes.
 fn script_json(value: &serde_json::Value) -> String {

@@ -5,22 +5,7 @@ use std::fmt::Write;
 use crate::model::Verdict;
 use crate::runner::Report;
 
-/// Escape text for XML attributes and content.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape;
 
 pub fn render(report: &Report) -> String {
     let s = report.summary();

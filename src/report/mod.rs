@@ -10,6 +10,25 @@ pub mod table;
 
 use std::str::FromStr;
 
+/// Escape text for the markup formats (HTML and JUnit XML), in content and attribute values
+/// alike. Control characters XML cannot carry (below U+0020 except tab, newline and carriage
+/// return) are dropped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 use crate::runner::Report;
 
 /// Output format of `check`.
