@@ -5,7 +5,9 @@
 //!   wiremock server answering a static body (goals: >= 0.8 and >= 1.5);
 //! - a realistic mix (token grants, banks, accounts, a transactions page, the admin's user list)
 //!   through `FinapiMock` and through `serve`, over bare wiremock answering the same bytes
-//!   statically for each request of the mix;
+//!   statically for each request of the mix (goal for `serve`: >= 1.5), beside a bare hyper
+//!   server answering those bytes (the ceiling: what any front door could reach here), and the
+//!   in-simulator cost of each request of the mix;
 //! - the full V2 role matrix against the in-process mock (`runner::run`, default config;
 //!   goal < 2 s);
 //! - resident memory of a `serve` process after a million requests (goal < 100 MB).
@@ -16,6 +18,7 @@
 //! 0 skips the mix), `BENCH_SIM_CALLS` (calls per mix request for the in-simulator cost table,
 //! default 2000; 0 skips; `BENCH_SIM_ONLY=LABEL` times one, for a profiler),
 //! `BENCH_MIX_ONLY=LABEL` (the mix made of that one request, e.g. `banks`: its own ratio),
+//! `BENCH_SERVE_WORKERS` (the `serve` runtime's worker threads, default 2),
 //! `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
 
 use std::io::{BufRead, BufReader};
@@ -302,7 +305,7 @@ fn serve_on_own_runtime(sim: Simulator) -> (SocketAddr, std::sync::mpsc::Sender<
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(knob("BENCH_SERVE_WORKERS", 2).max(1))
             .thread_name("serve-worker")
             .enable_all()
             .build()
