@@ -348,7 +348,11 @@ pub fn judge_with(
                     format!("{status}: a resource of another user or mandator is visible"),
                 );
             }
-            let want = if op.is_grant_row() { 400 } else { 404 };
+            let want = if op.is_grant_row() {
+                400
+            } else {
+                op.not_found_status()
+            };
             if mode == Mode::Strict {
                 if status != want {
                     return Judgement::new(
@@ -364,7 +368,7 @@ pub fn judge_with(
         }
         Outcome::Unauthenticated | Outcome::Forbidden => {
             if evidence.order != CheckOrder::RoleFirst && needs_evidence(op, expectation, status) {
-                return unclear_denial(expectation, status, mode, evidence);
+                return unclear_denial(op, expectation, status, mode, evidence);
             }
             if !denied {
                 return Judgement::new(
@@ -376,11 +380,7 @@ pub fn judge_with(
                 );
             }
             if mode == Mode::Strict {
-                let want = if expectation.outcome == Outcome::Unauthenticated {
-                    401
-                } else {
-                    403
-                };
+                let want = refusal_status(op, expectation.outcome);
                 if status != want {
                     return Judgement::new(
                         Verdict::Violation,
@@ -401,19 +401,27 @@ pub fn judge_with(
     }
 }
 
+/// The status strict mode expects for a refusal: what the operation documents for a dead
+/// token or a wrong role ([`Operation::unauthenticated_status`],
+/// [`Operation::forbidden_status`]); the mock answers the same.
+pub fn refusal_status(op: &Operation, outcome: Outcome) -> u16 {
+    if outcome == Outcome::Unauthenticated {
+        op.unauthenticated_status()
+    } else {
+        op.forbidden_status()
+    }
+}
+
 /// A denied caller got a 4xx other than 401/403 from a target that may validate before it
 /// checks the role: decide on the evidence.
 fn unclear_denial(
+    op: &Operation,
     expectation: &Expectation,
     status: u16,
     mode: Mode,
     evidence: &Evidence,
 ) -> Judgement {
-    let want = if expectation.outcome == Outcome::Unauthenticated {
-        401
-    } else {
-        403
-    };
+    let want = refusal_status(op, expectation.outcome);
     if let Some(proof) = &evidence.proof {
         let p = proof.status;
         if p == 401 || p == 403 {
