@@ -659,6 +659,74 @@ mod tests {
         );
     }
 
+    /// Strict mode expects the refusal status the operation documents: 401 for a wrong role
+    /// on checkCategorization (no 403 documented), 403 for a missing token on revokeToken (no
+    /// 401 documented); with `general_refusals` the general 403 and 401.
+    #[test]
+    fn strict_mode_expects_the_documented_refusal() {
+        let catalogue = Catalogue::embedded();
+        let bad_credentials: &[u8] = br#"{"error":"invalid_token","error_description":"x"}"#;
+        let error_message: &[u8] = br#"{"errors":[{"message":"x","code":"UNAUTHORIZED_ACCESS","type":"TECHNICAL"}],"date":"d","endpoint":"e","authContext":"a"}"#;
+        let cases = [
+            ("checkCategorization", Principal::AppClient, 401, 403),
+            ("revokeToken", Principal::NoToken, 403, 401),
+        ];
+        for (id, principal, documented, general) in cases {
+            let mut op = catalogue.get(ApiVersion::V2, id).unwrap().clone();
+            let e = expect(&op, principal);
+            for (general_refusals, want, other) in
+                [(false, documented, general), (true, general, documented)]
+            {
+                op.general_refusals = general_refusals;
+                let body = |s: u16| {
+                    if s == 401 {
+                        bad_credentials
+                    } else {
+                        error_message
+                    }
+                };
+                let j = |s: u16| {
+                    judge(
+                        &op,
+                        &e,
+                        Observed {
+                            status: s,
+                            body: body(s),
+                        },
+                        Mode::Strict,
+                        &[],
+                    )
+                    .verdict
+                };
+                assert_eq!(j(want), Verdict::Pass, "{id} general={general_refusals}");
+                assert_eq!(
+                    j(other),
+                    Verdict::Violation,
+                    "{id} general={general_refusals}"
+                );
+            }
+        }
+        // Unknown entities: 422 where the operation files them there instead of a 404.
+        for (v, id, want) in [
+            (ApiVersion::V1, "deleteAccessData", 422),
+            (ApiVersion::V2, "deleteConsent", 422),
+            (ApiVersion::V2, "connectInterface", 422),
+            (ApiVersion::V2, "getBank", 404),
+        ] {
+            assert_eq!(
+                catalogue.get(v, id).unwrap().not_found_status(),
+                want,
+                "{id}"
+            );
+        }
+        // Everywhere else the general statuses.
+        let op = catalogue.get(ApiVersion::V2, "getUserList").unwrap();
+        assert_eq!(
+            (op.unauthenticated_status(), op.forbidden_status()),
+            (401, 403)
+        );
+    }
+
     #[test]
     fn either_spelling_of_the_401_description_passes() {
         assert!(bad_credentials_shape(br#"{"error":"x","error_description":"y"}"#).is_ok());
