@@ -27,3 +27,19 @@ Feature: Error shapes
       | admin-client | getAndSearchAllBanks |
       | user         | createUser           |
       | app-client   | getAuthorizedUser    |
+
+  # checkCategorization documents 401 but no 403, revokeToken 403 but no 401: there a refusal
+  # takes the status the operation documents (a wrong role on checkCategorization gets 401, a
+  # missing token on revokeToken 403). `--reading general-refusal-statuses=true` expects 401
+  # and 403 as everywhere else.
+  @rule-error-shape
+  Scenario Outline: <principal> calling <operation> gets the refusal it documents
+    When <principal> calls "<operation>"
+    Then the answer is the refusal "<operation>" documents for <what>
+
+    Examples:
+      | principal       | operation           | what         |
+      | app-client      | checkCategorization | a wrong role |
+      | admin-client    | checkCategorization | a wrong role |
+      | no-token        | revokeToken         | a dead token |
+      | malformed-token | revokeToken         | a dead token |

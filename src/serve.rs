@@ -288,17 +288,17 @@ async fn handle(
     Ok(out)
 }
 
-/// The finAPI-shaped answer to a body `serve` could not read: 413 over [`MAX_BODY`], 400 for
-/// a body that broke off (shorter than its `Content-Length`, or a bad chunked encoding).
+/// The finAPI-shaped answer to a body `serve` could not read: 400 for a body over
+/// [`MAX_BODY`] (with a message naming the limit) and for a body that broke off (shorter than
+/// its `Content-Length`, or a bad chunked encoding). Not 413: finAPI documents no 413 for any
+/// operation, and 400 ("Bad request") for nearly all of them.
 fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: bool) -> SimResponse {
     let request_id = crate::sim::fresh_request_id();
     let err = if over_limit {
         tracing::debug!(%method, path, limit = MAX_BODY, "request body over the limit");
-        ApiError::new(
-            413,
-            "BAD_REQUEST",
-            format!("the request body exceeds the limit of {MAX_BODY} bytes"),
-        )
+        ApiError::bad_request(format!(
+            "the request body exceeds the limit of {MAX_BODY} bytes"
+        ))
     } else {
         tracing::debug!(%method, path, "request body could not be read");
         ApiError::bad_request("the request body could not be read completely")

@@ -1,8 +1,10 @@
 //! The mock speaks finAPI's published contract: every answer to every catalogue operation, as
 //! every principal and on the documented error paths, is validated against the response shapes
 //! (`fixtures/shapes/`, `Shapes::validate`). Prints "operations whose responses all conform:
-//! V1 a/b, V2 c/d" and fails on any problem; then shows that the same machinery reports a
-//! drifted mock (`shape-drift`) and a shape the mock does not meet.
+//! V1 a/b, V2 c/d" and fails on any problem, and on any (operation, status) pair the shapes
+//! do not document for the operation (short of [`ALLOWED_UNDOCUMENTED`], empty); then shows
+//! that the same machinery reports a drifted mock (`shape-drift`), an undocumented status
+//! (`forbidden-as-401`) and a shape the mock does not meet.
 
 mod traffic;
 
@@ -12,6 +14,25 @@ use finapi_conformance::model::shapes::Shapes;
 use finapi_conformance::model::ApiVersion;
 use finapi_conformance::{Faults, Violation};
 use traffic::Exchange;
+
+/// (operation, status) pairs the mock may answer although the shapes do not document them for
+/// the operation, each with the reason finAPI itself answers it. Empty: every status the mock
+/// gives is one finAPI documents for the operation (refusals included: see
+/// `Operation::unauthenticated_status` and the `general-refusal-statuses` reading).
+const ALLOWED_UNDOCUMENTED: &[(&str, u16, &str)] = &[];
+
+/// The undocumented pairs the allow-list does not excuse, as `operation status`.
+fn unexcused(j: &Judgement) -> Vec<String> {
+    j.undocumented
+        .iter()
+        .filter(|(op, status)| {
+            !ALLOWED_UNDOCUMENTED
+                .iter()
+                .any(|(o, s, _)| o == op && s == status)
+        })
+        .map(|(op, status)| format!("{op} {status}"))
+        .collect()
+}
 
 /// What the shapes say about a recording.
 #[derive(Debug, Default)]
@@ -27,6 +48,10 @@ struct Judgement {
     happy_sent: usize,
     /// Requests meant to succeed that did not, as `operation status`.
     happy_refused: Vec<String>,
+    /// Error-path requests (`edge`) sent, and those whose status was not the expected one
+    /// (or, for a multi-get, whose list was not empty).
+    edges_sent: usize,
+    edges_off: Vec<String>,
 }
 
 impl Judgement {
@@ -50,6 +75,24 @@ fn judge(shapes: &Shapes, exchanges: &[Exchange]) -> Judgement {
                 j.happy_ok += 1;
             } else {
                 j.happy_refused.push(format!("{} {}", e.op_id, e.status));
+            }
+        }
+        if let Some(want) = e.want {
+            j.edges_sent += 1;
+            let lists_empty = e.json().is_none_or(|b| {
+                b.as_object().is_none_or(|o| {
+                    o.values()
+                        .all(|v| v.as_array().is_none_or(|a| a.is_empty()))
+                })
+            });
+            if e.status != want || (want == 200 && !lists_empty) {
+                j.edges_off.push(format!(
+                    "{} {} -> {} (expected {want}{})",
+                    e.method,
+                    e.path,
+                    e.status,
+                    if want == 200 { ", an empty list" } else { "" }
+                ));
             }
         }
         if shapes.operation(&e.op_id).is_none() {
@@ -103,11 +146,18 @@ fn print(version: ApiVersion, j: &Judgement) {
     if !j.unknown_ops.is_empty() {
         println!("{version}: not in the shapes: {:?}", j.unknown_ops);
     }
+    println!(
+        "{version}: {} error-path requests, {} with another status than documented",
+        j.edges_sent,
+        j.edges_off.len()
+    );
+    println!(
+        "{version}: (operation, status) pairs the shapes do not document for the operation: {} ({} allowed by the list)",
+        j.undocumented.len(),
+        j.undocumented.len() - unexcused(j).len()
+    );
     if !j.undocumented.is_empty() {
-        println!(
-            "{version}: statuses the shapes do not document for the operation: {:?}",
-            j.undocumented
-        );
+        println!("{version}: undocumented: {:?}", j.undocumented);
     }
 }
 
@@ -127,6 +177,21 @@ async fn every_answer_conforms_to_the_published_shapes() {
         print(version, &j);
         figures.push(format!("{version} {}/{}", j.conforming(), j.ops.len()));
         failures.extend(j.problems().into_iter().map(|p| format!("{version} {p}")));
+        failures.extend(
+            unexcused(&j)
+                .into_iter()
+                .map(|p| format!("{version} {p}: a status the shapes do not document for it")),
+        );
+        failures.extend(
+            j.edges_off
+                .iter()
+                .map(|p| format!("{version} error path {p}")),
+        );
+        assert!(
+            j.edges_sent >= if version == ApiVersion::V1 { 11 } else { 4 },
+            "{version}: only {} error-path requests",
+            j.edges_sent
+        );
 
         // The machinery sees a shape the mock does not meet: a copy of the shapes whose Bank
         // (or, without one, ErrorMessage) requires a field no answer has.
@@ -183,5 +248,20 @@ async fn a_drifted_mock_is_reported() {
         "{} of {} still conform",
         j.conforming(),
         j.ops.len()
+    );
+}
+
+/// `forbidden-as-401` answers wrong roles with 401; `revokeToken` documents no 401, so the
+/// judgement that passes the faithful mock names that pair and fails.
+#[tokio::test]
+async fn an_undocumented_status_fails_the_check() {
+    let version = ApiVersion::V1;
+    let shapes = Shapes::embedded(version);
+    let exchanges = traffic::record(version, Faults::none().with(Violation::ForbiddenAs401)).await;
+    let j = judge(shapes, &exchanges);
+    let unexcused = unexcused(&j);
+    assert!(
+        unexcused.contains(&"revokeToken 401".to_string()),
+        "the undocumented 401 went unnoticed: {unexcused:?}"
     );
 }

@@ -108,9 +108,10 @@ async fn bad_edits_are_refused_and_change_nothing() {
     let mock = FinapiMock::start().await;
     let base = mock.uri();
     let app = client_token(&base, V2, demo::APP_CLIENT).await;
+    // Every bad value is the documented 400 (editClientConfiguration documents no 422).
     for (body, status) in [
-        (json!({ "userAccessTokensValidityPeriod": 59 }), 422),
-        (json!({ "userAccessTokensValidityPeriod": "long" }), 422),
+        (json!({ "userAccessTokensValidityPeriod": 59 }), 400),
+        (json!({ "userAccessTokensValidityPeriod": "long" }), 400),
         (json!({ "applicationName": 5 }), 400),
         (json!({ "isUserAutoVerificationEnabled": true }), 400),
         (json!({ "maxUserLoginAttempts": 0 }), 400),

@@ -419,3 +419,47 @@ async fn an_unmet_expectation_still_fails_on_drop() {
         .unwrap_or_default();
     assert!(text.contains("Verifications failed"), "{text}");
 }
+
+/// Where an operation documents only one of 401 and 403, a refusal takes that one: a wrong
+/// role on `checkCategorization` (no 403 documented) is a 401 `{error, error_description}`, a
+/// missing or dead token on `revokeToken` (no 401 documented) a 403 ErrorMessage. The reading
+/// `general-refusal-statuses` gives 403 and 401 as everywhere else; the role boundary holds
+/// either way.
+#[tokio::test]
+async fn refusals_take_the_status_the_operation_documents() {
+    let check = "/api/v2/tests/checkCategorization";
+    let body = json!({ "transactionData": [] });
+    for general in [false, true] {
+        let readings = finapi_conformance::Readings::default()
+            .with_settings(&[format!("general-refusal-statuses={general}")])
+            .unwrap();
+        let mock = FinapiMock::builder().readings(readings).start().await;
+        let base = mock.uri();
+        let app = client_token(&base, V2, APP).await;
+        let r = post_json(&base, check, &app, &body).await;
+        if general {
+            assert_eq!(r.status, 403, "{}", r.text);
+            assert_eq!(r.code(), "UNAUTHORIZED_ACCESS", "{}", r.text);
+        } else {
+            assert_eq!(r.status, 401, "{}", r.text);
+            assert_eq!(r.body["error"], "invalid_token", "{}", r.text);
+            assert!(r.body["error_description"].is_string(), "{}", r.text);
+        }
+        for token in [None, Some("never-issued")] {
+            let r = post_form(&base, "/api/v2/oauth/revoke", token, &[("token", "x")]).await;
+            if general {
+                assert_eq!(r.status, 401, "{token:?}: {}", r.text);
+                assert!(r.body["error"].is_string(), "{}", r.text);
+            } else {
+                assert_eq!(r.status, 403, "{token:?}: {}", r.text);
+                assert_eq!(r.code(), "UNAUTHORIZED_ACCESS", "{}", r.text);
+            }
+        }
+        // The right callers still get through.
+        let user = user_token(&base, V2, APP, demo::USERS[0]).await;
+        let r = post_json(&base, check, &user, &body).await;
+        assert!(r.status == 200 || r.status == 400, "{}", r.text);
+        let r = post_form(&base, "/api/v2/oauth/revoke", Some(&app), &[("token", "x")]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}

@@ -319,7 +319,8 @@ async fn execute_password_change_sets_the_new_password() {
 async fn execute_password_change_rejects_bad_tokens() {
     let (_mock, base, app) = setup().await;
     let path = "/api/v2/users/executePasswordChange";
-    // Never requested: a well-formed token that is not the user's.
+    // Never requested: a well-formed token that is not the user's. The documented 400
+    // (executePasswordChange documents no 422).
     let wrong = "00000000-0000-4000-8000-000000000000";
     let r = post_json(
         &base,
@@ -328,7 +329,8 @@ async fn execute_password_change_rejects_bad_tokens() {
         &json!({ "userId": ALICE.0, "password": "new-password", "passwordChangeToken": wrong }),
     )
     .await;
-    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.code(), "ILLEGAL_FIELD_VALUE", "{}", r.text);
     let r = post_json(
         &base,
         path,

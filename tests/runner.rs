@@ -36,6 +36,26 @@ async fn the_faithful_mock_has_no_violation_in_either_version_or_mode() {
     }
 }
 
+/// With `general-refusal-statuses` the mock refuses with 401/403 everywhere and strict mode
+/// expects the same: still no violation.
+#[tokio::test]
+async fn general_refusal_statuses_agree_on_both_sides() {
+    let mut c = config(ApiVersion::V1, Mode::Strict, Faults::none());
+    c.readings = c
+        .readings
+        .clone()
+        .with_settings(&["general-refusal-statuses=true"])
+        .unwrap();
+    let report = runner::run(&c).await.unwrap();
+    let bad: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass && r.verdict != Verdict::Skipped)
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(report.summary().passed > 900);
+}
+
 #[tokio::test]
 async fn every_deliberate_break_is_reported_under_its_rule() {
     for &violation in Violation::ALL {

@@ -247,6 +247,10 @@ pub struct Operation {
     pub deprecated: bool,
     /// `Some` for the token endpoint's grant rows.
     pub grant: Option<Grant>,
+    /// Refuse with 401 for a dead token and 403 for a wrong role even where the operation
+    /// documents only one of the two (the `general-refusal-statuses` reading); `false`: the
+    /// documented one ([`Operation::unauthenticated_status`], [`Operation::forbidden_status`]).
+    pub general_refusals: bool,
 }
 
 impl Operation {
@@ -273,6 +277,57 @@ impl Operation {
     pub fn addresses_resource(&self) -> bool {
         matches!(self.probe, ProbeStyle::UnknownId | ProbeStyle::RunUser) && self.section != "Banks"
     }
+    /// Whether finAPI documents a response with `status` for this operation, as the response
+    /// shapes (`fixtures/shapes/`) say; `None` when the shapes do not have the operation
+    /// (V1 `switchApiVersion`). Grant rows answer for the token endpoint.
+    pub fn documents(&self, status: u16) -> Option<bool> {
+        let id = self.id.split('.').next().unwrap_or(&self.id);
+        let shapes = crate::model::shapes::Shapes::embedded(self.version);
+        shapes
+            .operation(id)
+            .map(|_| shapes.response_schema(id, status).is_some())
+    }
+
+    /// The status of a refusal for a missing, unknown, expired or revoked token: 401, or 403
+    /// where the operation documents no 401 but a 403 (`revokeToken`: a client's token is
+    /// required, and 403 covers "not allowed for other reasons").
+    pub fn unauthenticated_status(&self) -> u16 {
+        if !self.general_refusals
+            && self.documents(401) == Some(false)
+            && self.documents(403) == Some(true)
+        {
+            403
+        } else {
+            401
+        }
+    }
+
+    /// The status of a refusal for a valid token of the wrong role (or another mandator's API
+    /// version, or a client switch that is off): 403, or 401 where the operation documents no
+    /// 403 but a 401 (`checkCategorization`: a token that is not the user's is not a valid
+    /// access_token for it).
+    pub fn forbidden_status(&self) -> u16 {
+        if !self.general_refusals
+            && self.documents(403) == Some(false)
+            && self.documents(401) == Some(true)
+        {
+            401
+        } else {
+            403
+        }
+    }
+
+    /// The status for an unknown (or invisible) entity the request names: 404, or 422 where
+    /// the operation documents no 404 but a 422 (finAPI files `UNKNOWN_ENTITY` under 422 for
+    /// `deleteAccessData`/`deleteConsent` and `connectInterface`).
+    pub fn not_found_status(&self) -> u16 {
+        if self.documents(404) == Some(false) && self.documents(422) == Some(true) {
+            422
+        } else {
+            404
+        }
+    }
+
     /// `GET /api/v2/users` style label.
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -370,6 +425,7 @@ impl Catalogue {
                 gate,
                 deprecated: row.deprecated == "yes",
                 grant,
+                general_refusals: false,
             });
         }
         let mut seen = std::collections::HashSet::new();

@@ -348,7 +348,11 @@ pub fn judge_with(
                     format!("{status}: a resource of another user or mandator is visible"),
                 );
             }
-            let want = if op.is_grant_row() { 400 } else { 404 };
+            let want = if op.is_grant_row() {
+                400
+            } else {
+                op.not_found_status()
+            };
             if mode == Mode::Strict {
                 if status != want {
                     return Judgement::new(
@@ -364,7 +368,7 @@ pub fn judge_with(
         }
         Outcome::Unauthenticated | Outcome::Forbidden => {
             if evidence.order != CheckOrder::RoleFirst && needs_evidence(op, expectation, status) {
-                return unclear_denial(expectation, status, mode, evidence);
+                return unclear_denial(op, expectation, status, mode, evidence);
             }
             if !denied {
                 return Judgement::new(
@@ -376,11 +380,7 @@ pub fn judge_with(
                 );
             }
             if mode == Mode::Strict {
-                let want = if expectation.outcome == Outcome::Unauthenticated {
-                    401
-                } else {
-                    403
-                };
+                let want = refusal_status(op, expectation.outcome);
                 if status != want {
                     return Judgement::new(
                         Verdict::Violation,
@@ -401,19 +401,27 @@ pub fn judge_with(
     }
 }
 
+/// The status strict mode expects for a refusal: what the operation documents for a dead
+/// token or a wrong role ([`Operation::unauthenticated_status`],
+/// [`Operation::forbidden_status`]); the mock answers the same.
+pub fn refusal_status(op: &Operation, outcome: Outcome) -> u16 {
+    if outcome == Outcome::Unauthenticated {
+        op.unauthenticated_status()
+    } else {
+        op.forbidden_status()
+    }
+}
+
 /// A denied caller got a 4xx other than 401/403 from a target that may validate before it
 /// checks the role: decide on the evidence.
 fn unclear_denial(
+    op: &Operation,
     expectation: &Expectation,
     status: u16,
     mode: Mode,
     evidence: &Evidence,
 ) -> Judgement {
-    let want = if expectation.outcome == Outcome::Unauthenticated {
-        401
-    } else {
-        403
-    };
+    let want = refusal_status(op, expectation.outcome);
     if let Some(proof) = &evidence.proof {
         let p = proof.status;
         if p == 401 || p == 403 {
@@ -648,6 +656,74 @@ mod tests {
         assert_eq!(
             verdict(403, ev(ValidationFirst, None, None)).verdict,
             Verdict::Pass
+        );
+    }
+
+    /// Strict mode expects the refusal status the operation documents: 401 for a wrong role
+    /// on checkCategorization (no 403 documented), 403 for a missing token on revokeToken (no
+    /// 401 documented); with `general_refusals` the general 403 and 401.
+    #[test]
+    fn strict_mode_expects_the_documented_refusal() {
+        let catalogue = Catalogue::embedded();
+        let bad_credentials: &[u8] = br#"{"error":"invalid_token","error_description":"x"}"#;
+        let error_message: &[u8] = br#"{"errors":[{"message":"x","code":"UNAUTHORIZED_ACCESS","type":"TECHNICAL"}],"date":"d","endpoint":"e","authContext":"a"}"#;
+        let cases = [
+            ("checkCategorization", Principal::AppClient, 401, 403),
+            ("revokeToken", Principal::NoToken, 403, 401),
+        ];
+        for (id, principal, documented, general) in cases {
+            let mut op = catalogue.get(ApiVersion::V2, id).unwrap().clone();
+            let e = expect(&op, principal);
+            for (general_refusals, want, other) in
+                [(false, documented, general), (true, general, documented)]
+            {
+                op.general_refusals = general_refusals;
+                let body = |s: u16| {
+                    if s == 401 {
+                        bad_credentials
+                    } else {
+                        error_message
+                    }
+                };
+                let j = |s: u16| {
+                    judge(
+                        &op,
+                        &e,
+                        Observed {
+                            status: s,
+                            body: body(s),
+                        },
+                        Mode::Strict,
+                        &[],
+                    )
+                    .verdict
+                };
+                assert_eq!(j(want), Verdict::Pass, "{id} general={general_refusals}");
+                assert_eq!(
+                    j(other),
+                    Verdict::Violation,
+                    "{id} general={general_refusals}"
+                );
+            }
+        }
+        // Unknown entities: 422 where the operation files them there instead of a 404.
+        for (v, id, want) in [
+            (ApiVersion::V1, "deleteAccessData", 422),
+            (ApiVersion::V2, "deleteConsent", 422),
+            (ApiVersion::V2, "connectInterface", 422),
+            (ApiVersion::V2, "getBank", 404),
+        ] {
+            assert_eq!(
+                catalogue.get(v, id).unwrap().not_found_status(),
+                want,
+                "{id}"
+            );
+        }
+        // Everywhere else the general statuses.
+        let op = catalogue.get(ApiVersion::V2, "getUserList").unwrap();
+        assert_eq!(
+            (op.unauthenticated_status(), op.forbidden_status()),
+            (401, 403)
         );
     }
 

@@ -23,6 +23,12 @@ pub struct Readings {
     /// The docs do not say whether app client B may revoke a user token obtained through app
     /// client A of the same mandator. Default: yes, the user base (and its tokens) are shared.
     pub cross_client_user_token_revoke: bool,
+    /// Two operations document only one of the two refusal statuses: `checkCategorization`
+    /// lists no 403 and `revokeToken` no 401. finAPI's general rule (401 for a dead token, 403
+    /// for a wrong role) may well hold there too, undocumented. Default: `false`, the refusal
+    /// takes the status the operation documents (a wrong role on `checkCategorization` gets 401,
+    /// a dead token on `revokeToken` 403); see [`Operation::forbidden_status`].
+    pub general_refusal_statuses: bool,
 }
 
 impl Default for Readings {
@@ -31,13 +37,14 @@ impl Default for Readings {
             admin_reads_banks: false,
             admin_reads_client_configuration: false,
             cross_client_user_token_revoke: true,
+            general_refusal_statuses: false,
         }
     }
 }
 
 impl Readings {
     /// The names `--reading NAME=true|false` accepts, with what `true` means.
-    pub const NAMES: [(&'static str, &'static str); 3] = [
+    pub const NAMES: [(&'static str, &'static str); 4] = [
         ("admin-reads-banks", "the admin client may call the Banks services"),
         (
             "admin-reads-client-configuration",
@@ -46,6 +53,10 @@ impl Readings {
         (
             "cross-client-user-token-revoke",
             "an app client may revoke a user token issued through another app client of the mandator",
+        ),
+        (
+            "general-refusal-statuses",
+            "401 for a dead token and 403 for a wrong role even where the operation documents only the other",
         ),
     ];
 
@@ -62,6 +73,7 @@ impl Readings {
                 "admin-reads-banks" => &mut self.admin_reads_banks,
                 "admin-reads-client-configuration" => &mut self.admin_reads_client_configuration,
                 "cross-client-user-token-revoke" => &mut self.cross_client_user_token_revoke,
+                "general-refusal-statuses" => &mut self.general_refusal_statuses,
                 other => {
                     let known: Vec<&str> = Readings::NAMES.iter().map(|(n, _)| *n).collect();
                     return Err(format!(
@@ -83,6 +95,7 @@ impl Readings {
         if self.admin_reads_client_configuration && op.id == "getClientConfiguration" {
             op.callers = op.callers.with(CallerKind::MandatorAdmin);
         }
+        op.general_refusals = self.general_refusal_statuses;
     }
 }
 

@@ -124,7 +124,7 @@ pub fn expected_matrix(catalogue: &Catalogue, version: ApiVersion) -> String {
     let _ = write!(out, "{:<24}", "section");
     header(&mut out, width);
     let mut section = "";
-    for op in ops {
+    for op in &ops {
         let shown = if op.section != section {
             op.section.as_str()
         } else {
@@ -133,10 +133,16 @@ pub fn expected_matrix(catalogue: &Catalogue, version: ApiVersion) -> String {
         section = &op.section;
         let _ = write!(out, "{shown:<24}{:width$}", op.id);
         for p in Principal::ALL {
-            let cell = match expect(op, p).outcome {
+            let outcome = expect(op, p).outcome;
+            let refusal;
+            let cell = match outcome {
                 Outcome::Allowed => "ok",
-                Outcome::Unauthenticated => "401",
-                Outcome::Forbidden => "403",
+                // The status the operation documents for the refusal (401 and 403 unless it
+                // documents only one of them).
+                Outcome::Unauthenticated | Outcome::Forbidden => {
+                    refusal = crate::model::expect::refusal_status(op, outcome).to_string();
+                    refusal.as_str()
+                }
                 Outcome::NotVisible => "hide",
                 Outcome::NotApplicable => "",
             };
@@ -145,6 +151,23 @@ pub fn expected_matrix(catalogue: &Catalogue, version: ApiVersion) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "\nok: let through   401: no valid token   403: wrong role   hide: must look absent (404)   blank: not applicable");
+    let odd: Vec<String> = ops
+        .iter()
+        .filter_map(
+            |op| match (op.unauthenticated_status(), op.forbidden_status()) {
+                (401, 403) => None,
+                (u, f) if u == f => Some(format!("{} {u}", op.id)),
+                (u, f) => Some(format!("{} {u}/{f}", op.id)),
+            },
+        )
+        .collect();
+    if !odd.is_empty() {
+        let _ = writeln!(
+            out,
+            "documenting only one of 401 and 403, these refuse with it: {}",
+            odd.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "columns: {}",

@@ -102,7 +102,7 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
                 allowed = vec![200];
                 format!("{UNKNOWN_ID},{}", UNKNOWN_ID + 1)
             } else {
-                allowed = vec![404];
+                allowed = vec![op.not_found_status()];
                 UNKNOWN_ID.to_string()
             }
         };

@@ -4,7 +4,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{json, Value};
 
-use crate::model::ApiVersion;
+use crate::model::{ApiVersion, Operation};
 
 /// `ErrorDetails.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,44 @@ impl ApiError {
         ApiError::Unauthenticated {
             error: "invalid_client",
             description: "Bad client credentials".into(),
+        }
+    }
+
+    /// This error with the status finAPI documents for `op`: a dead-token 401 becomes a 403
+    /// ErrorMessage where `op` documents no 401 (revokeToken), a 403 becomes a 401
+    /// BadCredentialsError where `op` documents no 403 (checkCategorization), and a 404 a 422
+    /// where `op` files unknown entities under 422 (deleteAccessData, connectInterface). The
+    /// statuses come from [`Operation::unauthenticated_status`] and friends, which the oracle
+    /// reads too; everything else is left as it is.
+    pub fn as_documented(self, op: &Operation) -> ApiError {
+        match self {
+            ApiError::Unauthenticated { description, .. } if op.unauthenticated_status() != 401 => {
+                ApiError::new(
+                    op.unauthenticated_status(),
+                    "UNAUTHORIZED_ACCESS",
+                    description,
+                )
+            }
+            ApiError::Message {
+                status: 403,
+                message,
+                ..
+            } if op.forbidden_status() == 401 => ApiError::Unauthenticated {
+                error: "invalid_token",
+                description: message,
+            },
+            ApiError::Message {
+                status: 404,
+                code,
+                message,
+                kind,
+            } if op.not_found_status() != 404 => ApiError::Message {
+                status: op.not_found_status(),
+                code,
+                message,
+                kind,
+            },
+            other => other,
         }
     }
 

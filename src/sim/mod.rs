@@ -29,7 +29,7 @@ pub use state::State;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};
 use crate::journal::Served;
-use crate::model::{ApiVersion, Catalogue, Readings};
+use crate::model::{ApiVersion, Catalogue, Operation, Readings};
 use crate::world::World;
 use error::ErrorContext;
 use router::{RouteError, Router};
@@ -239,6 +239,7 @@ impl Simulator {
         };
         // The routed operation, whose documented shapes the body is completed to.
         let mut operation: Option<(ApiVersion, &str)> = None;
+        let mut routed_op: Option<&Operation> = None;
         let result = match id_error.or(refused) {
             Some(e) => Err(e),
             None => match self
@@ -256,6 +257,7 @@ impl Simulator {
                     served.operation = Some(Served::operation_id(routed.op));
                     served.allowed = routed.op.callers;
                     operation = Some((routed.op.version, routed.op.id.as_str()));
+                    routed_op = Some(routed.op);
                     let mut state = self.shared.state.lock();
                     let ctx = ops::Ctx {
                         op: routed.op,
@@ -322,6 +324,11 @@ impl Simulator {
                 served,
             },
             Err(err) => {
+                // Only statuses finAPI documents for the operation (see `ApiError::as_documented`).
+                let err = match routed_op {
+                    Some(op) => err.as_documented(op),
+                    None => err,
+                };
                 let err = self.apply_error_faults(&faults, err);
                 if faults.has(Violation::PlainTextErrors) && err.status() == 403 {
                     return SimResponse {

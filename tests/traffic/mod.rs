@@ -8,6 +8,10 @@
 //!   test-bank import, real ids in paths and bodies, bodies sampled from the request shapes),
 //!   creates first and deletes last.
 //!
+//! - and on the error paths the probes do not reach ([`edges`]): a multi-get of unknown ids,
+//!   an out-of-range client configuration value, a wrong password-change token, a connection
+//!   or consent that does not exist.
+//!
 //! It records what came back; the tests decide what conforms.
 #![allow(dead_code)]
 
@@ -26,8 +30,11 @@ use serde_json::{json, Value};
 pub struct Exchange {
     /// The operation id as the API reference names it (`getToken` for every grant row).
     pub op_id: String,
-    /// Who sent it: a principal's name, or `happy` for the request meant to succeed.
+    /// Who sent it: a principal's name, `happy` for the request meant to succeed, or `edge`
+    /// for an error path of [`edges`].
     pub by: String,
+    /// For an `edge`: the status a careful integrator expects from the documentation.
+    pub want: Option<u16>,
     pub method: String,
     pub path: String,
     pub status: u16,
@@ -74,6 +81,7 @@ pub async fn record(version: ApiVersion, faults: Faults) -> Vec<Exchange> {
         }
     }
     happy(&session, &catalogue, version, &mut out).await;
+    out.extend(edges(&session, &catalogue, version).await);
     session.clean_up().await;
     out
 }
@@ -86,7 +94,79 @@ fn exchange(op: &Operation, by: &str, req: &HttpRequest, resp: &HttpResponse) ->
         path: req.path.clone(),
         status: resp.status,
         body: resp.body.clone(),
+        want: None,
     }
+}
+
+/// An id that exists nowhere.
+const NO_SUCH_ID: u64 = 9_999_999_901;
+
+/// The error paths the probes and the happy requests do not take, each with the status the
+/// documentation leads an integrator to expect, sent as an allowed caller:
+///
+/// - V1 multi-gets `GET /{kind}/{ids}` of unknown ids: 200 with an empty list (the texts say
+///   unknown ids are left out; no 404 is documented);
+/// - `PATCH /clientConfiguration` with a validity period under 60: 400 (no 422 documented);
+/// - `executePasswordChange` with a token that was never handed out: 400 (no 422 documented);
+/// - `connectInterface` and `DELETE /bankConnections/{id}/aisConsent` on a connection that does
+///   not exist: 422 `UNKNOWN_ENTITY` (where both file it; neither documents 404).
+pub async fn edges(session: &Session, catalogue: &Catalogue, version: ApiVersion) -> Vec<Exchange> {
+    let http: &Http = &session.http;
+    let app = session.creds.app.clone().expect("an app client");
+    let app_token = access_token(&session.client_token(&app).await).expect("app token");
+    let user = session
+        .create_user(&app, &app_token, "e", true)
+        .await
+        .expect("the edge user is created");
+    let user_token = access_token(&session.user_login(&app, &user).await).expect("user token");
+    let mut sent: Vec<(&Operation, HttpRequest, u16)> = Vec::new();
+    let interface = match version {
+        ApiVersion::V1 => "interface",
+        ApiVersion::V2 => "bankingInterface",
+    };
+    for op in catalogue.operations(version) {
+        let user_req = |path: String| {
+            HttpRequest::new(op.method.clone(), path).bearer(Some(user_token.clone()))
+        };
+        let app_req = |path: String| {
+            HttpRequest::new(op.method.clone(), path).bearer(Some(app_token.clone()))
+        };
+        match op.id.as_str() {
+            _ if op.method == http::Method::GET && op.path.ends_with("/{ids}") => {
+                let ids = format!("{NO_SUCH_ID},{}", NO_SUCH_ID + 1);
+                sent.push((op, user_req(op.path.replace("{ids}", &ids)), 200));
+            }
+            "editClientConfiguration" => {
+                let body = json!({ "userAccessTokensValidityPeriod": 59 });
+                sent.push((op, app_req(op.path.clone()).json(body), 400));
+            }
+            "executePasswordChange" => {
+                let body = json!({
+                    "userId": user.id,
+                    "password": "edge-new-password",
+                    "passwordChangeToken": "00000000-0000-4000-8000-000000000000",
+                });
+                sent.push((op, app_req(op.path.clone()).json(body), 400));
+            }
+            "connectInterface" => {
+                let body = json!({ "bankConnectionId": NO_SUCH_ID, interface: "XS2A" });
+                sent.push((op, user_req(op.path.clone()).json(body), 422));
+            }
+            "deleteAccessData" | "deleteConsent" => {
+                let path = op.path.replace("{id}", &NO_SUCH_ID.to_string());
+                sent.push((op, user_req(format!("{path}?{interface}=XS2A")), 422));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (op, req, want) in sent {
+        let resp = http.send(&req).await;
+        let mut e = exchange(op, "edge", &req, &resp);
+        e.want = Some(want);
+        out.push(e);
+    }
+    out
 }
 
 /// The first record of a list answer (the body's one array, whatever its name).

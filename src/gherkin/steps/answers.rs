@@ -4,7 +4,8 @@
 use cucumber::{then, when};
 use serde_json::Value;
 
-use crate::model::expect::{bad_credentials_shape, error_message_shape};
+use crate::model::expect::{bad_credentials_shape, error_message_shape, refusal_status};
+use crate::model::Outcome;
 use crate::model::Principal;
 use crate::runner::http::HttpRequest;
 use crate::runner::Session;
@@ -41,6 +42,43 @@ async fn bad_credentials_body(world: &mut FinapiWorld) {
 async fn error_message_body(world: &mut FinapiWorld, code: String) {
     let code = (!code.is_empty()).then_some(code.as_str());
     if let Err(why) = error_message_shape(&world.last().body, code) {
+        panic!("{why}");
+    }
+}
+
+/// The refusal status the operation documents (`Operation::unauthenticated_status`,
+/// `Operation::forbidden_status`, under the suite's readings), with its body shape: 401 with
+/// `{error, error_description}`, 403 with an ErrorMessage coded `UNAUTHORIZED_ACCESS`.
+#[then(
+    regex = r#"^the answer is the refusal "([^"]+)" documents for (a wrong role|a dead token)$"#
+)]
+async fn documented_refusal(world: &mut FinapiWorld, id: String, what: String) {
+    let version = world.api_version();
+    let op = world
+        .session()
+        .await
+        .catalogue
+        .get(version, &id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no operation \"{id}\" in the {version} catalogue"));
+    let outcome = if what == "a wrong role" {
+        Outcome::Forbidden
+    } else {
+        Outcome::Unauthenticated
+    };
+    let want = refusal_status(&op, outcome);
+    let last = world.last();
+    assert_eq!(
+        last.status, want,
+        "{id} documents {want} for {what}, the answer has {}",
+        last.status
+    );
+    let shape = if want == 401 {
+        bad_credentials_shape(&last.body)
+    } else {
+        error_message_shape(&last.body, Some("UNAUTHORIZED_ACCESS"))
+    };
+    if let Err(why) = shape {
         panic!("{why}");
     }
 }

@@ -95,15 +95,15 @@ pub fn edit(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     ))
 }
 
-/// A validity period: 0 (never expires) or at least 60 seconds.
+/// A validity period: 0 (never expires) or at least 60 seconds. Anything else is the
+/// documented 400 (editClientConfiguration documents no 422), code `ILLEGAL_FIELD_VALUE`.
 fn period(key: &str, value: &Value) -> Result<u64, ApiError> {
     match value.as_u64() {
         Some(0) => Ok(0),
         Some(v) if v >= 60 => Ok(v),
-        _ => Err(ApiError::unprocessable(
-            "ILLEGAL_FIELD_VALUE",
-            format!("`{key}` must be 0 or at least 60"),
-        )),
+        _ => Err(ApiError::illegal_field(format!(
+            "`{key}` must be 0 or at least 60"
+        ))),
     }
 }
 

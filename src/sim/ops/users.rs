@@ -253,8 +253,8 @@ pub fn execute_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller
     let (m, key) = located(ctx, state, caller, id)?;
     let user = state.users[m].get_mut(&key).expect("located");
     if user.password_change_token.as_deref() != Some(token) {
-        return Err(ApiError::unprocessable(
-            "ILLEGAL_FIELD_VALUE",
+        // The documented 400 (executePasswordChange documents no 422).
+        return Err(ApiError::illegal_field(
             "passwordChangeToken is not valid for this user",
         ));
     }
