@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::model::shapes::OperationShape;
 use crate::model::{FieldProblem, Problem, Shapes};
 use crate::sim::error::ApiError;
 use crate::sim::ops::Ctx;
@@ -83,20 +84,18 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     }
     // Parses (415 for a non-JSON type, 400 for a non-object) whatever the rules say.
     let body = ctx.json()?;
-    // Field rules apply to the operations with stateful handlers (those of the table below):
-    // from the shapes where they describe the body, else from the table. The generic store's
-    // operations only need a JSON object for now, because the role-matrix probes of the runner
-    // send minimal bodies to them and expect the handler's answer (404 for an unknown id).
-    let Some(rules) = body_rules(&op.id) else {
-        return Ok(());
-    };
     if shape.is_some_and(|s| s.body.is_some()) {
-        // No body is an empty object: the message then names the first required field.
+        // Every operation whose shapes describe a JSON body: no body is an empty object, so
+        // the message then names the first required field.
         let value = Value::Object(body.unwrap_or_default());
         return shapes
             .check_request_body(&op.id, &value)
-            .map_err(|p| field_error(&p));
+            .map_err(|p| at_status(field_error(&p), body_problem_status(shape)));
     }
+    // Where the shapes say nothing about the body, the table stands in.
+    let Some(rules) = body_rules(&op.id) else {
+        return Ok(());
+    };
     let empty = Map::new();
     let body = body.as_ref().unwrap_or(&empty);
     for (field, required, kind) in rules {
@@ -107,6 +106,35 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The status an operation documents for a malformed body: 400 where it lists 400 (every
+/// operation of both saved specs does), else 422 where it lists 422, else 400.
+pub fn body_problem_status(shape: Option<&OperationShape>) -> u16 {
+    let documents = |status: &str| shape.is_some_and(|s| s.responses.contains_key(status));
+    if !documents("400") && documents("422") {
+        422
+    } else {
+        400
+    }
+}
+
+/// `error` answered with `status` instead of its own.
+fn at_status(error: ApiError, status: u16) -> ApiError {
+    match error {
+        ApiError::Message {
+            code,
+            message,
+            kind,
+            ..
+        } => ApiError::Message {
+            status,
+            code,
+            message,
+            kind,
+        },
+        other => other,
+    }
 }
 
 /// The finAPI error for a body problem: 400 `MISSING_FIELD` for a missing required field (or
