@@ -1654,7 +1654,10 @@ mod tests {
             .unwrap();
         assert_eq!(body["paymentId"], 99, "given fields are kept");
         assert_eq!(body["extra"], true, "unknown given fields too");
-        assert!(body["bankingInterface"].is_string(), "required ones added: {body}");
+        assert!(
+            body["bankingInterface"].is_string(),
+            "required ones added: {body}"
+        );
         assert_eq!(v2.request_body("getToken", json!({})), None, "a form");
         assert_eq!(v2.request_body("getBank", json!({})), None, "no body");
     }
