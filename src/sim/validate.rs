@@ -2,13 +2,22 @@
 //!
 //! finAPI checks who is calling before it looks at what was sent, so a caller of the wrong kind
 //! gets 403 whatever its body looks like, and only an allowed caller learns that a field is
-//! missing (400 `MISSING_FIELD`) or has the wrong type or an unknown enum value
-//! (400 `ILLEGAL_FIELD_VALUE`). Every message names the field.
+//! missing (`MISSING_FIELD`) or has the wrong type or an unknown enum value
+//! (`ILLEGAL_FIELD_VALUE`). The status is the one the operation documents for a bad request:
+//! 400 (every operation with a JSON body documents it in both saved specs; one that documented
+//! only 422 would get 422, see [`body_problem_status`]). Every message names the field, nested
+//! ones as a path (`moneyTransfers[0].amount`). Unknown fields are ignored. Under the
+//! `validate-first` profile ([`crate::sim::profile`]) the same check runs before the role.
 //!
 //! The rules are data: the request body shapes of `fixtures/shapes/` ([`Shapes`]), the same
-//! shapes the conformance checks read. They apply to the operations with stateful handlers;
-//! the small table here names those operations and stands in for the shapes where they do not
-//! describe the body (V1 `switchApiVersion` is not in the saved V1 spec).
+//! shapes the conformance checks read. They apply to every operation whose shapes describe a
+//! JSON body: the stateful handlers' and the generic store's alike (labels, categories,
+//! payments, standing orders, notification rules, TPP certificates and credentials, every
+//! PATCH edit, ...). Formats, lengths and patterns are not checked here (finAPI's answers to
+//! those differ by field); presence, type, `null` and enum values are. The small table below
+//! stands in where the shapes do not describe the body (V1 `switchApiVersion` is not in the
+//! saved V1 spec). Whoever sends bodies (the runner, the Gherkin steps, the tests) makes valid
+//! ones with [`Shapes::request_body`].
 
 use serde_json::{Map, Value};
 
