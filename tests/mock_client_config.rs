@@ -110,7 +110,9 @@ async fn bad_edits_are_refused_and_change_nothing() {
     let app = client_token(&base, V2, demo::APP_CLIENT).await;
     for (body, status) in [
         (json!({ "userAccessTokensValidityPeriod": 59 }), 422),
-        (json!({ "userAccessTokensValidityPeriod": "long" }), 422),
+        // A wrong type is a malformed request (the body check, 400 as documented), not a
+        // business rule.
+        (json!({ "userAccessTokensValidityPeriod": "long" }), 400),
         (json!({ "applicationName": 5 }), 400),
         (json!({ "isUserAutoVerificationEnabled": true }), 400),
         (json!({ "maxUserLoginAttempts": 0 }), 400),
