@@ -490,3 +490,62 @@ pub fn proof(session: &Session, op: &Operation, principal: Principal) -> Option<
         allowed_statuses: allowed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Catalogue;
+
+    /// Every id-like number in `value`, with its field name.
+    fn ids(value: &Value, out: &mut Vec<(String, Value)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::Number(_) if is_id_field(k) => out.push((k.clone(), v.clone())),
+                        Value::Array(items) if is_id_field(k) => {
+                            out.extend(items.iter().map(|i| (k.clone(), i.clone())));
+                        }
+                        other => ids(other, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| ids(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn inert_bodies_are_valid_and_name_only_unknown_ids() {
+        let catalogue = Catalogue::embedded();
+        for version in [ApiVersion::V1, ApiVersion::V2] {
+            let shapes = Shapes::embedded(version);
+            let mut made = 0;
+            for op in catalogue.operations(version) {
+                let Some(body) = inert_body(version, op, json!({})) else {
+                    continue;
+                };
+                made += 1;
+                assert_eq!(
+                    shapes.check_request_body(&op.id, &body),
+                    Ok(()),
+                    "{version:?} {}: {body}",
+                    op.id
+                );
+                let mut found = Vec::new();
+                ids(&body, &mut found);
+                for (field, id) in found {
+                    assert_eq!(id, json!(UNKNOWN_ID), "{} {field}: {body}", op.id);
+                }
+            }
+            assert!(made >= 38, "{version:?}: {made}");
+        }
+        // What the caller gives is kept, also an id (the run's own user, a real bank).
+        let op = catalogue
+            .get(ApiVersion::V2, "importBankConnection")
+            .unwrap();
+        let body = inert_body(ApiVersion::V2, op, json!({ "bankId": 280001 })).unwrap();
+        assert_eq!(body["bankId"], 280001);
+        assert!(body["bankingInterface"].is_string(), "{body}");
+    }
+}
