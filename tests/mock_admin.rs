@@ -453,7 +453,7 @@ async fn switching_back_to_v1_is_refused_after_seven_days() {
 async fn tpp_certificates_round_trip() {
     let (_mock, base, admin) = setup().await;
     let path = "/api/v2/tppCertificates";
-    let cert = json!({ "certificateType": "QWAC", "publicKey": "-----BEGIN CERTIFICATE-----", "privateKey": "-----BEGIN PRIVATE KEY-----", "label": "qwac 1" });
+    let cert = json!({ "type": "QWAC", "publicKey": "-----BEGIN CERTIFICATE-----", "privateKey": "-----BEGIN PRIVATE KEY-----", "label": "qwac 1" });
     let r = post_json(&base, path, &admin, &cert).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["label"], "qwac 1");

@@ -111,6 +111,8 @@ async fn bad_edits_are_refused_and_change_nothing() {
     // Every bad value is the documented 400 (editClientConfiguration documents no 422).
     for (body, status) in [
         (json!({ "userAccessTokensValidityPeriod": 59 }), 400),
+        // A wrong type is a malformed request (the body check), a bad value a rejected one:
+        // both the documented 400.
         (json!({ "userAccessTokensValidityPeriod": "long" }), 400),
         (json!({ "applicationName": 5 }), 400),
         (json!({ "isUserAutoVerificationEnabled": true }), 400),

@@ -5,7 +5,9 @@
 //!
 //! - [`Shapes::validate`] lists every way a JSON value breaks a schema (the conformance checks);
 //! - [`Shapes::fill`] completes a partial body into one that conforms (the mock's responses);
-//! - [`Shapes::check_request_body`] names the first bad field of a request (the mock's 400/422).
+//! - [`Shapes::check_request_body`] names the first bad field of a request (the mock's 400/422);
+//! - [`Shapes::request_body`] makes a request body an operation accepts (what the runner, the
+//!   steps and the tests send).
 //!
 //! Patterns are matched against the whole string, as finAPI's server does (Java's
 //! `@Pattern`), not searched for inside it.
@@ -24,6 +26,9 @@ use crate::model::ApiVersion;
 pub const V1_JSON: &str = include_str!("../../fixtures/shapes/v1.json");
 /// The embedded V2 shapes, exactly as committed.
 pub const V2_JSON: &str = include_str!("../../fixtures/shapes/v2.json");
+
+/// The seed of [`Shapes::request_body`]'s made-up values.
+const REQUEST_BODY_SEED: u64 = 7;
 
 /// How deep [`Shapes::fill`] and [`Shapes::validate`] follow nested schemas (guards `ref` cycles).
 pub const MAX_DEPTH: usize = 24;
@@ -803,6 +808,19 @@ impl Shapes {
                     problem: p.problem,
                 })
             })
+    }
+
+    /// A JSON request body `op_id` accepts: the fields of `given` (what the sender means, such
+    /// as an id that exists nowhere) kept where they fit, every other required field filled in
+    /// with a plausible value, nothing optional added. `None` when the shapes describe no JSON
+    /// body for the operation (none at all, or a form). Same inputs, same output; the result
+    /// passes [`Shapes::check_request_body`].
+    pub fn request_body(&self, op_id: &str, given: Value) -> Option<Value> {
+        let shape = self.operations.get(op_id)?.body.as_ref()?;
+        if shape.is_form() {
+            return None;
+        }
+        Some(self.fill(&shape.schema, given, REQUEST_BODY_SEED))
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1613,6 +1631,35 @@ mod tests {
         // No body shape: anything goes.
         assert_eq!(s.check_request_body("revokeToken", &json!(1)), Ok(()));
         assert_eq!(s.check_request_body("unknown", &json!(1)), Ok(()));
+    }
+
+    #[test]
+    fn request_bodies_made_from_the_shapes_pass_their_check() {
+        for version in [ApiVersion::V1, ApiVersion::V2] {
+            let shapes = Shapes::embedded(version);
+            let mut made = 0;
+            for (id, op) in &shapes.operations {
+                let Some(body) = shapes.request_body(id, json!({})) else {
+                    assert!(op.body.as_ref().is_none_or(BodyShape::is_form), "{id}");
+                    continue;
+                };
+                assert_eq!(shapes.check_request_body(id, &body), Ok(()), "{id}: {body}");
+                made += 1;
+            }
+            assert!(made >= 38, "{version:?}: {made}");
+        }
+        let v2 = Shapes::embedded(ApiVersion::V2);
+        let body = v2
+            .request_body("submitPayment", json!({"paymentId": 99, "extra": true}))
+            .unwrap();
+        assert_eq!(body["paymentId"], 99, "given fields are kept");
+        assert_eq!(body["extra"], true, "unknown given fields too");
+        assert!(
+            body["bankingInterface"].is_string(),
+            "required ones added: {body}"
+        );
+        assert_eq!(v2.request_body("getToken", json!({})), None, "a form");
+        assert_eq!(v2.request_body("getBank", json!({})), None, "no body");
     }
 
     #[test]

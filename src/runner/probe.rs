@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::http::HttpRequest;
 use super::session::Session;
 use crate::model::expect::{is_validation_status, CheckOrder};
-use crate::model::{ApiVersion, CallerKind, Operation, Principal, ProbeStyle};
+use crate::model::{ApiVersion, CallerKind, Operation, Principal, ProbeStyle, Shapes};
 use crate::sim::state::UNKNOWN_ID;
 
 /// A request and what a caller who passes the boundary documents for it (strict mode).
@@ -65,6 +65,45 @@ pub fn kind_of(op: &Operation) -> &str {
         .split('/')
         .nth(2)
         .unwrap_or_default()
+}
+
+/// A valid request body for `op` that changes nothing the run did not create: `given` (the
+/// fields the probe means) completed from the request shapes ([`Shapes::request_body`]), with
+/// every other id it would name (`id`, `...Id`, `ids`, `...Ids`) set to one that exists
+/// nowhere. `None` when `op` takes no JSON body. The simulator and finAPI then get past
+/// validation and answer for what the body names (404 for an unknown id, 403 for a wrong role).
+pub fn inert_body(version: ApiVersion, op: &Operation, given: Value) -> Option<Value> {
+    let mut body = Shapes::embedded(version).request_body(&op.id, given.clone())?;
+    unknown_ids(&mut body);
+    if let (Some(out), Value::Object(given)) = (body.as_object_mut(), given) {
+        out.extend(given);
+    }
+    Some(body)
+}
+
+fn is_id_field(name: &str) -> bool {
+    matches!(name, "id" | "ids") || name.ends_with("Id") || name.ends_with("Ids")
+}
+
+/// Point every made-up id of `value` at [`UNKNOWN_ID`].
+fn unknown_ids(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, v) in map.iter_mut() {
+                match v {
+                    Value::Number(_) if is_id_field(name) => *v = json!(UNKNOWN_ID),
+                    Value::Array(items)
+                        if is_id_field(name) && items.iter().all(Value::is_number) =>
+                    {
+                        items.iter_mut().for_each(|i| *i = json!(UNKNOWN_ID));
+                    }
+                    other => unknown_ids(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unknown_ids),
+        _ => {}
+    }
 }
 
 /// Build the probe for `principal` calling `op`.
@@ -125,6 +164,10 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
             if op.id == "deleteIbanRules" || op.id == "deleteKeywordRules" {
                 request = request.json(json!({ "ids": [UNKNOWN_ID] }));
                 allowed = vec![200];
+            } else if let Some(body) = inert_body(session.version, op, json!({})) {
+                // Edits and actions on one resource: a valid body (an edit of a label or
+                // category needs its name), so the answer is about the id, not the body.
+                request = request.json(body);
             } else if op.method == http::Method::PATCH {
                 request = request.json(json!({}));
             }
@@ -406,27 +449,33 @@ impl Controls {
 /// that was never created): a caller let through finds nothing to change. Operations not
 /// listed (creating user data or mandator-wide rules, certificates, credentials, switching
 /// the API version) have no valid request that is inert if the boundary were broken.
-pub fn proof_body(session: &Session, op: &Operation) -> Option<(serde_json::Value, Vec<u16>)> {
+pub fn proof_body(session: &Session, op: &Operation) -> Option<(Value, Vec<u16>)> {
     let unknown = UNKNOWN_ID;
-    let body = match op.id.as_str() {
+    // What each proof names; the request shapes complete it to a valid body of the target's
+    // API version (V2 names the interface `bankingInterface`, V1 `interface`).
+    let interface = match session.version {
+        ApiVersion::V1 => "interface",
+        ApiVersion::V2 => "bankingInterface",
+    };
+    let given = match op.id.as_str() {
         "executePasswordChange" => json!({
             "userId": format!("{}never-created", session.prefix),
             "password": "fc-Proof-password-1",
             "passwordChangeToken": "00000000-0000-0000-0000-000000000000",
         }),
-        "submitPayment" => json!({ "paymentId": unknown, "interface": "FINTS_SERVER" }),
+        "submitPayment" => json!({ "paymentId": unknown, interface: "FINTS_SERVER" }),
         "submitStandingOrder" => {
-            json!({ "standingOrderId": unknown, "interface": "FINTS_SERVER" })
+            json!({ "standingOrderId": unknown, interface: "FINTS_SERVER" })
         }
-        "updateBankConnection" => json!({ "bankConnectionId": unknown }),
-        "removeInterface" | "connectInterface" => {
-            json!({ "bankConnectionId": unknown, "interface": "FINTS_SERVER" })
+        "updateBankConnection" | "removeInterface" | "connectInterface" => {
+            json!({ "bankConnectionId": unknown, interface: "FINTS_SERVER" })
         }
-        "importBankConnection" => json!({ "bankId": unknown }),
+        "importBankConnection" => json!({ "bankId": unknown, interface: "FINTS_SERVER" }),
         "triggerCategorization" => json!({ "bankConnectionIds": [unknown] }),
         "editMultipleTransactions" => json!({ "ids": [unknown], "isNew": false }),
         _ => return None,
     };
+    let body = inert_body(session.version, op, given.clone()).unwrap_or(given);
     Some((body, vec![200, 404, 422]))
 }
 
@@ -440,4 +489,63 @@ pub fn proof(session: &Session, op: &Operation, principal: Principal) -> Option<
             .bearer(token),
         allowed_statuses: allowed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Catalogue;
+
+    /// Every id-like number in `value`, with its field name.
+    fn ids(value: &Value, out: &mut Vec<(String, Value)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::Number(_) if is_id_field(k) => out.push((k.clone(), v.clone())),
+                        Value::Array(items) if is_id_field(k) => {
+                            out.extend(items.iter().map(|i| (k.clone(), i.clone())));
+                        }
+                        other => ids(other, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| ids(i, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn inert_bodies_are_valid_and_name_only_unknown_ids() {
+        let catalogue = Catalogue::embedded();
+        for version in [ApiVersion::V1, ApiVersion::V2] {
+            let shapes = Shapes::embedded(version);
+            let mut made = 0;
+            for op in catalogue.operations(version) {
+                let Some(body) = inert_body(version, op, json!({})) else {
+                    continue;
+                };
+                made += 1;
+                assert_eq!(
+                    shapes.check_request_body(&op.id, &body),
+                    Ok(()),
+                    "{version:?} {}: {body}",
+                    op.id
+                );
+                let mut found = Vec::new();
+                ids(&body, &mut found);
+                for (field, id) in found {
+                    assert_eq!(id, json!(UNKNOWN_ID), "{} {field}: {body}", op.id);
+                }
+            }
+            assert!(made >= 38, "{version:?}: {made}");
+        }
+        // What the caller gives is kept, also an id (the run's own user, a real bank).
+        let op = catalogue
+            .get(ApiVersion::V2, "importBankConnection")
+            .unwrap();
+        let body = inert_body(ApiVersion::V2, op, json!({ "bankId": 280001 })).unwrap();
+        assert_eq!(body["bankId"], 280001);
+        assert!(body["bankingInterface"].is_string(), "{body}");
+    }
 }

@@ -12,7 +12,7 @@ use super::credentials::{ClientCredentials, Credentials};
 use super::http::{Http, HttpRequest, HttpResponse};
 use super::redact::Redactor;
 use super::state_file::Obtained;
-use crate::model::{ApiVersion, CallerKind, Catalogue, Principal};
+use crate::model::{ApiVersion, CallerKind, Catalogue, Principal, Shapes};
 use crate::sim::Clock;
 
 /// A user the run created.
@@ -599,6 +599,14 @@ impl Session {
         self.http.send(&req.bearer(Some(bearer.to_string()))).await
     }
 
+    /// `given` completed to a body `op_id` accepts, from the request shapes of the run's
+    /// version (unchanged when they describe no body).
+    fn valid_body(&self, op_id: &str, given: Value) -> Value {
+        Shapes::embedded(self.version)
+            .request_body(op_id, given.clone())
+            .unwrap_or(given)
+    }
+
     /// Give user A data (a test-bank import where the target allows it), then note one id of
     /// every kind user A can list. When some kinds stay empty, `no_data_reason` says why.
     async fn find_resources(&mut self, a_token: &str) {
@@ -614,6 +622,7 @@ impl Session {
         ] {
             let path = self.path(op);
             if !path.is_empty() {
+                let body = self.valid_body(op, body);
                 let req = HttpRequest::new(http::Method::POST, path)
                     .bearer(Some(a_token.to_string()))
                     .json(body);
@@ -669,7 +678,7 @@ impl Session {
     async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
         let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
             .bearer(Some(a_token.to_string()))
-            .json(json!({ "bankId": TEST_BANK_ID, "skipPositionsDownload": true }));
+            .json(self.valid_body("importBankConnection", import_params(self.version)));
         let resp = self.http.send(&import).await;
         if !resp.is_success() {
             return Err(if resp.status == 0 {
@@ -796,4 +805,14 @@ pub fn access_token(resp: &HttpResponse) -> Option<String> {
         .get("access_token")
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// What the run's test-bank import names: the bank, no securities; API V2 also requires the
+/// banking interface, and finAPI's test bank offers FinTS.
+fn import_params(version: ApiVersion) -> Value {
+    let mut params = json!({ "bankId": TEST_BANK_ID, "skipPositionsDownload": true });
+    if version == ApiVersion::V2 {
+        params["bankingInterface"] = json!("FINTS_SERVER");
+    }
+    params
 }

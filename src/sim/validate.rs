@@ -2,16 +2,26 @@
 //!
 //! finAPI checks who is calling before it looks at what was sent, so a caller of the wrong kind
 //! gets 403 whatever its body looks like, and only an allowed caller learns that a field is
-//! missing (400 `MISSING_FIELD`) or has the wrong type or an unknown enum value
-//! (400 `ILLEGAL_FIELD_VALUE`). Every message names the field.
+//! missing (`MISSING_FIELD`) or has the wrong type or an unknown enum value
+//! (`ILLEGAL_FIELD_VALUE`). The status is the one the operation documents for a bad request:
+//! 400 (every operation with a JSON body documents it in both saved specs; one that documented
+//! only 422 would get 422, see [`body_problem_status`]). Every message names the field, nested
+//! ones as a path (`moneyTransfers[0].amount`). Unknown fields are ignored. Under the
+//! `validate-first` profile ([`crate::sim::profile`]) the same check runs before the role.
 //!
 //! The rules are data: the request body shapes of `fixtures/shapes/` ([`Shapes`]), the same
-//! shapes the conformance checks read. They apply to the operations with stateful handlers;
-//! the small table here names those operations and stands in for the shapes where they do not
-//! describe the body (V1 `switchApiVersion` is not in the saved V1 spec).
+//! shapes the conformance checks read. They apply to every operation whose shapes describe a
+//! JSON body: the stateful handlers' and the generic store's alike (labels, categories,
+//! payments, standing orders, notification rules, TPP certificates and credentials, every
+//! PATCH edit, ...). Formats, lengths and patterns are not checked here (finAPI's answers to
+//! those differ by field); presence, type, `null` and enum values are. The small table below
+//! stands in where the shapes do not describe the body (V1 `switchApiVersion` is not in the
+//! saved V1 spec). Whoever sends bodies (the runner, the Gherkin steps, the tests) makes valid
+//! ones with [`Shapes::request_body`].
 
 use serde_json::{Map, Value};
 
+use crate::model::shapes::OperationShape;
 use crate::model::{FieldProblem, Problem, Shapes};
 use crate::sim::error::ApiError;
 use crate::sim::ops::Ctx;
@@ -83,20 +93,18 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     }
     // Parses (415 for a non-JSON type, 400 for a non-object) whatever the rules say.
     let body = ctx.json()?;
-    // Field rules apply to the operations with stateful handlers (those of the table below):
-    // from the shapes where they describe the body, else from the table. The generic store's
-    // operations only need a JSON object for now, because the role-matrix probes of the runner
-    // send minimal bodies to them and expect the handler's answer (404 for an unknown id).
-    let Some(rules) = body_rules(&op.id) else {
-        return Ok(());
-    };
     if shape.is_some_and(|s| s.body.is_some()) {
-        // No body is an empty object: the message then names the first required field.
+        // Every operation whose shapes describe a JSON body: no body is an empty object, so
+        // the message then names the first required field.
         let value = Value::Object(body.unwrap_or_default());
         return shapes
             .check_request_body(&op.id, &value)
-            .map_err(|p| field_error(&p));
+            .map_err(|p| at_status(field_error(&p), body_problem_status(shape)));
     }
+    // Where the shapes say nothing about the body, the table stands in.
+    let Some(rules) = body_rules(&op.id) else {
+        return Ok(());
+    };
     let empty = Map::new();
     let body = body.as_ref().unwrap_or(&empty);
     for (field, required, kind) in rules {
@@ -107,6 +115,35 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The status an operation documents for a malformed body: 400 where it lists 400 (every
+/// operation of both saved specs does), else 422 where it lists 422, else 400.
+pub fn body_problem_status(shape: Option<&OperationShape>) -> u16 {
+    let documents = |status: &str| shape.is_some_and(|s| s.responses.contains_key(status));
+    if !documents("400") && documents("422") {
+        422
+    } else {
+        400
+    }
+}
+
+/// `error` answered with `status` instead of its own.
+fn at_status(error: ApiError, status: u16) -> ApiError {
+    match error {
+        ApiError::Message {
+            code,
+            message,
+            kind,
+            ..
+        } => ApiError::Message {
+            status,
+            code,
+            message,
+            kind,
+        },
+        other => other,
+    }
 }
 
 /// The finAPI error for a body problem: 400 `MISSING_FIELD` for a missing required field (or

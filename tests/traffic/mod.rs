@@ -232,6 +232,15 @@ fn with_ids(value: &mut Value, ids: &Ids) {
     }
 }
 
+/// The test-bank import, completed to a valid body of the version (V2 requires the banking
+/// interface).
+fn import_body(shapes: &Shapes) -> Value {
+    let given = json!({ "bankId": 280001 });
+    shapes
+        .request_body("importBankConnection", given.clone())
+        .unwrap_or(given)
+}
+
 /// The kind of data an operation is about (`ibanRules` for `/mandatorAdmin/ibanRules/delete`).
 fn kind_key(op: &Operation) -> String {
     let segs: Vec<&str> = op.path.trim_start_matches('/').split('/').skip(2).collect();
@@ -319,7 +328,7 @@ async fn happy(
     // The user's data: a test-bank import, then one id of every kind.
     let import = HttpRequest::new(http::Method::POST, session.path("importBankConnection"))
         .bearer(Some(user_token.clone()))
-        .json(json!({ "bankId": 280001 }));
+        .json(import_body(shapes));
     http.send(&import).await;
     let tokens = (&user_token, &admin_token, &app_token);
     note_ids(http, catalogue, version, tokens, &mut ids).await;
@@ -363,11 +372,11 @@ async fn happy(
             "createUser" => {
                 Some(json!({ "id": session.fresh_user_id("k"), "password": "kept-password" }))
             }
-            "importBankConnection" => Some(json!({ "bankId": 280001 })),
+            "importBankConnection" => Some(import_body(shapes)),
             "requestPasswordChange" => Some(json!({ "userId": user.id })),
             // Bodies whose fields are all optional: a sample has none of them.
             "editMultipleTransactions" => {
-                Some(json!({ "transactionIds": [ids.of("transactions")], "isNew": false }))
+                Some(json!({ "ids": [ids.of("transactions")], "isNew": false }))
             }
             "triggerCategorization" => {
                 Some(json!({ "bankConnectionIds": [ids.of("bankConnections")] }))
