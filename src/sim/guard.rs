@@ -145,7 +145,7 @@ fn token_caller(ctx: &Ctx<'_>, state: &State, out: &Handled, served: &mut Served
     let Ok(form) = ctx.oauth_params() else {
         return;
     };
-    let field = |k: &str| ops::single(&form, k).ok().flatten();
+    let field = |k: &str| ops::single(form, k).ok().flatten();
     let client = field("client_id").and_then(|id| state.clients.get(id));
     let grant = field("grant_type");
     if let Some(client) = client {

@@ -268,6 +268,7 @@ impl Simulator {
                         readings: &self.shared.readings,
                         catalogue: &self.shared.catalogue,
                         profile: self.shared.profile.as_ref().map(|r| &r.profile),
+                        oauth: Default::default(),
                     };
                     let out = guard::run(&ctx, &mut state, &mut auth_context, &mut served);
                     state.sweep(

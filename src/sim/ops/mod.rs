@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub catalogue: &'a Catalogue,
     /// The simulator's profile, when it has one (see [`crate::sim::profile`]).
     pub profile: Option<&'a crate::sim::Profile>,
+    /// [`Ctx::oauth_params`], parsed once (the token handler and the journal both read them).
+    pub oauth: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 /// Validate an authorized request ([`crate::sim::validate`]) and route it to its handler.
@@ -127,7 +129,10 @@ impl Ctx<'_> {
     /// The OAuth parameters: the URL query and the form body together, as finAPI takes them
     /// from either place. A parameter given in both places with the same value counts once;
     /// with different values it is given more than once, which [`single`] refuses.
-    pub fn oauth_params(&self) -> Result<Vec<(String, String)>, ApiError> {
+    pub fn oauth_params(&self) -> Result<&[(String, String)], ApiError> {
+        if let Some(pairs) = self.oauth.get() {
+            return Ok(pairs);
+        }
         let mut pairs = self.form()?;
         if self.req.query.is_some_and(|q| !q.is_empty()) {
             let from_body = pairs.len();
@@ -137,7 +142,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        Ok(pairs)
+        Ok(self.oauth.get_or_init(|| pairs))
     }
 
     /// The request's media type, or `None` without a `Content-Type` header. 415 when the

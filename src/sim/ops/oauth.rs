@@ -20,7 +20,7 @@ use crate::sim::{Handled, Reply};
 /// The parameters come from the form body, the URL query or both ([`Ctx::oauth_params`]).
 pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
     let form = ctx.oauth_params()?;
-    let client = authenticate_client(ctx, state, &form)?;
+    let client = authenticate_client(ctx, state, form)?;
     let bound = state.mandators[client.mandator].api_version;
     if bound != ctx.op.version && !ctx.faults.has(Violation::ApiVersionUnenforced) {
         return Err(ApiError::forbidden(format!(
@@ -28,7 +28,7 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
             bound.label()
         )));
     }
-    let grant = match single(&form, "grant_type")? {
+    let grant = match single(form, "grant_type")? {
         // The documented 400 of this endpoint (ErrorMessage, code BAD_REQUEST), naming the field.
         None | Some("") => return Err(ApiError::bad_request("grant_type is required")),
         Some(g) => {
@@ -51,8 +51,8 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
     tracing::debug!(client = %client.id, grant = grant.as_str(), "token requested");
     match grant {
         Grant::ClientCredentials => client_credentials(ctx, state, &client),
-        Grant::Password => password(ctx, state, &client, &form),
-        Grant::RefreshToken => refresh(ctx, state, &client, &form),
+        Grant::Password => password(ctx, state, &client, form),
+        Grant::RefreshToken => refresh(ctx, state, &client, form),
     }
 }
 
@@ -390,7 +390,7 @@ fn refresh(
 /// documents a form body). Both versions take both places, as the token endpoint does.
 pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let params = ctx.oauth_params()?;
-    let token = single(&params, "token")?
+    let token = single(params, "token")?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::missing_field("token"))?;
     #[derive(PartialEq)]
@@ -399,7 +399,7 @@ pub fn revoke(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         Refresh,
         None,
     }
-    let hint = match single(&params, "token_type_hint")? {
+    let hint = match single(params, "token_type_hint")? {
         None | Some("") => Hint::None,
         Some("access_token") => Hint::Access,
         Some("refresh_token") => Hint::Refresh,
