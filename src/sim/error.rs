@@ -122,6 +122,22 @@ impl ApiError {
         }
     }
 
+    /// This error with another status (a `Message`; others are kept as they are).
+    pub fn with_status(mut self, new: u16) -> ApiError {
+        if let ApiError::Message { status, .. } = &mut self {
+            *status = new;
+        }
+        self
+    }
+
+    /// This error with another code (a `Message`; others are kept as they are).
+    pub fn with_code(mut self, new: &'static str) -> ApiError {
+        if let ApiError::Message { code, .. } = &mut self {
+            *code = new;
+        }
+        self
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Unauthenticated { .. } => 401,

@@ -99,7 +99,7 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
         let value = Value::Object(body.unwrap_or_default());
         return shapes
             .check_request_body(&op.id, &value)
-            .map_err(|p| at_status(field_error(&p), body_problem_status(shape)));
+            .map_err(|p| field_error(&p).with_status(body_problem_status(shape)));
     }
     // Where the shapes say nothing about the body, the table stands in.
     let Some(rules) = body_rules(&op.id) else {
@@ -125,24 +125,6 @@ pub fn body_problem_status(shape: Option<&OperationShape>) -> u16 {
         422
     } else {
         400
-    }
-}
-
-/// `error` answered with `status` instead of its own.
-fn at_status(error: ApiError, status: u16) -> ApiError {
-    match error {
-        ApiError::Message {
-            code,
-            message,
-            kind,
-            ..
-        } => ApiError::Message {
-            status,
-            code,
-            message,
-            kind,
-        },
-        other => other,
     }
 }
 

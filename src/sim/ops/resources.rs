@@ -65,25 +65,6 @@ pub fn parse_ids(raw: &str) -> Result<Vec<u64>, ApiError> {
     Ok(ids)
 }
 
-impl ApiError {
-    fn with_code(self, code: &'static str) -> ApiError {
-        match self {
-            ApiError::Message {
-                status,
-                message,
-                kind,
-                ..
-            } => ApiError::Message {
-                status,
-                code,
-                message,
-                kind,
-            },
-            other => other,
-        }
-    }
-}
-
 /// Find resource `id` of `kind` among the owners the caller can reach.
 pub fn find(ctx: &Ctx<'_>, state: &State, own: &Owner, kind: &str, id: u64) -> Option<Owner> {
     reachable(ctx, state, own).into_iter().find(|o| {
