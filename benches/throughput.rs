@@ -43,6 +43,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PATH: &str = "/api/v2/users";
+/// Thread names, for the CPU each side of a round spends.
+const LOADGEN: &str = "loadgen-worker";
+const SERVE: &str = "serve-worker";
+const CEILING: &str = "ceiling-worker";
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -306,7 +310,7 @@ fn serve_on_own_runtime(sim: Simulator) -> (SocketAddr, std::sync::mpsc::Sender<
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(knob("BENCH_SERVE_WORKERS", 2).max(1))
-            .thread_name("serve-worker")
+            .thread_name(SERVE)
             .enable_all()
             .build()
             .expect("serve runtime");
@@ -336,6 +340,7 @@ fn static_hyper_on_own_runtime(
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_name(CEILING)
             .enable_all()
             .build()
             .expect("ceiling runtime");
@@ -379,6 +384,44 @@ fn static_hyper_on_own_runtime(
         });
     });
     (addr_rx.recv().expect("ceiling address"), stop_tx)
+}
+
+/// CPU time in seconds that this process's threads named `prefix...` have run (from
+/// `/proc/self/task/*/schedstat`, nanoseconds), so a round can tell what one request costs the
+/// server and what it costs the load generator.
+fn threads_cpu(prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?.path();
+            let comm = std::fs::read_to_string(task.join("comm")).ok()?;
+            if !comm.starts_with(prefix) {
+                return None;
+            }
+            let stat = std::fs::read_to_string(task.join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .sum::<f64>()
+        / 1e9
+}
+
+/// Run `load` and return its requests per second with the CPU microseconds per request spent
+/// by the threads named `server` and by the load generator's.
+async fn load_with_cpu<F: std::future::Future<Output = f64>>(
+    server: &str,
+    requests: usize,
+    load: F,
+) -> (f64, f64, f64) {
+    let (s0, l0) = (threads_cpu(server), threads_cpu(LOADGEN));
+    let rate = load.await;
+    let per = |a: f64, b: f64| (b - a) * 1e6 / requests as f64;
+    (
+        rate,
+        per(s0, threads_cpu(server)),
+        per(l0, threads_cpu(LOADGEN)),
+    )
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {
@@ -443,6 +486,7 @@ fn main() {
     // The load generator's runtime.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(LOADGEN)
         .enable_all()
         .build()
         .expect("runtime");
@@ -533,13 +577,26 @@ fn main() {
             for round in 0..rounds {
                 let rb = load_mix(bare_mix_addr, floor_mix.clone(), mix_requests, connections).await;
                 let rm = load_mix(mock_addr, mock_mix.clone(), mix_requests, connections).await;
-                let rs = load_mix(serve_addr, serve_mix.clone(), mix_requests, connections).await;
-                let rc = load_mix(ceiling_addr, floor_mix.clone(), mix_requests, connections).await;
+                let (rs, serve_cpu, serve_gen) = load_with_cpu(
+                    SERVE,
+                    mix_requests,
+                    load_mix(serve_addr, serve_mix.clone(), mix_requests, connections),
+                )
+                .await;
+                let (rc, ceiling_cpu, ceiling_gen) = load_with_cpu(
+                    CEILING,
+                    mix_requests,
+                    load_mix(ceiling_addr, floor_mix.clone(), mix_requests, connections),
+                )
+                .await;
                 println!(
                     "mix round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x), static hyper {rc:.0} req/s ({:.2}x)",
                     rm / rb,
                     rs / rb,
                     rc / rb
+                );
+                println!(
+                    "  CPU per request: serve {serve_cpu:.1} µs (load generator {serve_gen:.1}), static hyper {ceiling_cpu:.1} µs (load generator {ceiling_gen:.1})"
                 );
                 mock_ratios.push(rm / rb);
                 serve_ratios.push(rs / rb);
