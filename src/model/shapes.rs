@@ -1082,7 +1082,6 @@ fn push_field(path: &mut String, name: &str) {
     path.push_str(name);
 }
 
-/// Whether `text` has the string format `format` (unknown formats always fit).
 /// The calendar day a text starts with (`YYYY-MM-DD`), read by hand: body completion and
 /// list sorting call it for every date they meet, and chrono's format parser was a tenth of a
 /// transactions page's time.
@@ -1103,6 +1102,28 @@ pub(crate) fn parse_ymd(text: &str) -> Option<chrono::NaiveDate> {
     )
 }
 
+/// A calendar day as `YYYY-MM-DD`, written by hand for the same reason (chrono's formatter
+/// writes a character at a time); years outside 0..=9999 fall back to chrono.
+pub(crate) fn format_ymd(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        return date.to_string();
+    }
+    let mut out = *b"0000-00-00";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, date.month());
+    put(8, 2, date.day());
+    out.iter().copied().map(char::from).collect()
+}
+
+/// Whether `text` has the string format `format` (unknown formats always fit).
 fn format_ok(format: &str, text: &str) -> bool {
     match format {
         "date" => text.len() == 10 && parse_ymd(text).is_some(),
@@ -1265,6 +1286,18 @@ fn sample_for(pattern: &str, reps: usize) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn days_are_written_and_read_back_by_hand() {
+        for (y, m, d) in [(2024, 2, 29), (1, 1, 1), (9999, 12, 31), (2026, 12, 2)] {
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+            let text = format_ymd(date);
+            assert_eq!(text, date.format("%Y-%m-%d").to_string());
+            assert_eq!(parse_ymd(&text), Some(date));
+        }
+        let far = chrono::NaiveDate::from_ymd_opt(12345, 6, 7).expect("valid date");
+        assert_eq!(format_ymd(far), far.to_string());
+    }
 
     /// A small set of shapes with every construct of the format.
     fn shapes() -> Shapes {

@@ -269,6 +269,7 @@ impl Simulator {
                         catalogue: &self.shared.catalogue,
                         profile: self.shared.profile.as_ref().map(|r| &r.profile),
                         oauth: Default::default(),
+                        query: Default::default(),
                     };
                     let out = guard::run(&ctx, &mut state, &mut auth_context, &mut served);
                     state.sweep(
@@ -485,7 +486,6 @@ fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
 /// Unique within a process and unlikely to repeat across processes, without drawing random
 /// bytes for every request.
 pub fn fresh_request_id() -> String {
-    use std::fmt::Write as _;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
     static PREFIX: OnceLock<String> = OnceLock::new();
@@ -495,7 +495,13 @@ pub fn fresh_request_id() -> String {
     let mut id = String::with_capacity(8 + prefix.len() + 13);
     id.push_str("selfgen-");
     id.push_str(prefix);
-    let _ = write!(id, "-{n:012x}");
+    id.push('-');
+    // The counter as 12 hex digits, by hand (`write!` was a tenth of a small request's time).
+    for shift in (0..12).rev() {
+        id.push(char::from(
+            b"0123456789abcdef"[(n >> (shift * 4)) as usize & 0xf],
+        ));
+    }
     id
 }
 

@@ -77,6 +77,12 @@ impl Router {
                     .unwrap_or(first)
             }
         };
+        if matched.params.is_empty() {
+            return Ok(Routed {
+                op,
+                params: Vec::new(),
+            });
+        }
         let params = op
             .path_params()
             .zip(values())

@@ -9,16 +9,16 @@ use serde_json::{json, Value};
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::resources::{collect, collect_refs, find, owner, parse_id, parse_ids};
-use crate::sim::ops::{page_of, page_refs, paging, single, Ctx};
+use crate::sim::ops::{page_of, page_refs, paging, single, Ctx, Paging, Pair};
 use crate::sim::state::{Owner, Record, State};
 use crate::sim::{Handled, Reply};
 
 /// Comma-separated ids of query key `key` (repeatable); `None` when absent.
-pub fn id_filter(query: &[(String, String)], key: &str) -> Result<Option<Vec<u64>>, ApiError> {
+pub fn id_filter(query: &[Pair<'_>], key: &str) -> Result<Option<Vec<u64>>, ApiError> {
     let raw: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
         .filter(|v| !v.is_empty())
         .collect();
     if raw.is_empty() {
@@ -29,7 +29,7 @@ pub fn id_filter(query: &[(String, String)], key: &str) -> Result<Option<Vec<u64
 }
 
 /// A date of the query (`YYYY-MM-DD`).
-pub fn date_filter(query: &[(String, String)], key: &str) -> Result<Option<NaiveDate>, ApiError> {
+pub fn date_filter(query: &[Pair<'_>], key: &str) -> Result<Option<NaiveDate>, ApiError> {
     single(query, key)?
         .map(|v| {
             NaiveDate::parse_from_str(v, "%Y-%m-%d")
@@ -42,19 +42,19 @@ pub fn date_filter(query: &[(String, String)], key: &str) -> Result<Option<Naive
 /// `accountTypes`, `search` (name or IBAN).
 pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let query = ctx.query()?;
-    let (page, per_page) = paging(&query)?;
-    let ids = match id_filter(&query, "ids")? {
+    let (page, per_page) = paging(query)?;
+    let ids = match id_filter(query, "ids")? {
         Some(i) => Some(i),
-        None => id_filter(&query, "accountIds")?,
+        None => id_filter(query, "accountIds")?,
     };
-    let connections = id_filter(&query, "bankConnectionIds")?;
-    let type_ids = id_filter(&query, "accountTypeIds")?;
-    let types: Option<Vec<String>> = single(&query, "accountTypes")?.map(|t| {
+    let connections = id_filter(query, "bankConnectionIds")?;
+    let type_ids = id_filter(query, "accountTypeIds")?;
+    let types: Option<Vec<String>> = single(query, "accountTypes")?.map(|t| {
         t.split(',')
             .map(|s| s.trim().to_ascii_lowercase())
             .collect()
     });
-    let search = single(&query, "search")?.map(str::to_lowercase);
+    let search = single(query, "search")?.map(str::to_lowercase);
     let own = owner(ctx, caller);
     let items: Vec<&Record> = collect_refs(ctx, state, &own, "accounts")
         .into_iter()
@@ -84,12 +84,16 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     #[derive(serde::Serialize)]
     struct Page<'a> {
         accounts: &'a [&'a Record],
-        paging: Value,
+        paging: Paging,
     }
-    let body = serde_json::to_vec(&Page {
-        accounts: items,
-        paging,
-    })
+    let mut body = Vec::with_capacity(128 + items.iter().map(|a| a.size_hint() + 1).sum::<usize>());
+    serde_json::to_writer(
+        &mut body,
+        &Page {
+            accounts: items,
+            paging,
+        },
+    )
     .map_err(|e| ApiError::new(500, "UNEXPECTED_ERROR", e.to_string()))?;
     Ok(Reply::RawJson(200, body))
 }
@@ -159,11 +163,11 @@ pub fn date_of(v: &Value) -> Option<NaiveDate> {
 /// and that day's income, spending and transaction ids. Newest day first.
 pub fn daily_balances(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let query = ctx.query()?;
-    let (page, per_page) = paging(&query)?;
-    let chosen = id_filter(&query, "accountIds")?;
+    let (page, per_page) = paging(query)?;
+    let chosen = id_filter(query, "accountIds")?;
     let today = ctx.now.date_naive();
-    let end = date_filter(&query, "endDate")?.unwrap_or(today);
-    let start = date_filter(&query, "startDate")?.unwrap_or(end - Duration::days(30));
+    let end = date_filter(query, "endDate")?.unwrap_or(today);
+    let start = date_filter(query, "startDate")?.unwrap_or(end - Duration::days(30));
     if start > end {
         return Err(ApiError::unprocessable(
             "BAD_REQUEST",

@@ -237,12 +237,12 @@ fn concat(out: &mut Vec<u8>, items: &[&[u8]]) {
 /// `location`; then page.
 pub fn list(ctx: &Ctx<'_>, _state: &mut State, _caller: &Caller) -> Handled {
     let query = ctx.query()?;
-    let (page, per_page) = paging(&query)?;
+    let (page, per_page) = paging(query)?;
     // `ids` may be repeated (`ids=1&ids=2`) or comma-separated.
     let raw_ids: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == "ids")
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
         .collect();
     let ids = if raw_ids.is_empty() {
         None
@@ -253,9 +253,9 @@ pub fn list(ctx: &Ctx<'_>, _state: &mut State, _caller: &Caller) -> Handled {
             .collect::<Result<_, _>>()?;
         Some(parsed.concat())
     };
-    let search = single(&query, "search")?.map(str::to_lowercase);
+    let search = single(query, "search")?.map(str::to_lowercase);
     let flag = |key: &str| -> Result<Option<bool>, ApiError> {
-        match single(&query, key)? {
+        match single(query, key)? {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -266,7 +266,7 @@ pub fn list(ctx: &Ctx<'_>, _state: &mut State, _caller: &Caller) -> Handled {
     };
     let test = flag("isTestBank")?;
     let supported = flag("isSupported")?;
-    let location = single(&query, "location")?.map(str::to_ascii_uppercase);
+    let location = single(query, "location")?.map(str::to_ascii_uppercase);
     let cat = catalogue(ctx.op.version);
     let hits: Vec<&[u8]> = cat
         .banks

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
+use crate::model::shapes::format_ymd;
 use crate::model::ApiVersion;
 use crate::sim::error::format_date;
 use crate::sim::ops::banks::{self, TestBank};
@@ -50,8 +51,8 @@ impl Seed {
 /// A calendar day as the version writes it: V1 `YYYY-MM-DD 00:00:00.000`, V2 `YYYY-MM-DD`.
 pub fn day(version: ApiVersion, date: NaiveDate) -> String {
     match version {
-        ApiVersion::V1 => format!("{} 00:00:00.000", date.format("%Y-%m-%d")),
-        ApiVersion::V2 => date.format("%Y-%m-%d").to_string(),
+        ApiVersion::V1 => format!("{} 00:00:00.000", format_ymd(date)),
+        ApiVersion::V2 => format_ymd(date),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::faults::Violation;
 use crate::model::{CallerKind, Grant};
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
-use crate::sim::ops::{single, Ctx};
+use crate::sim::ops::{single, Ctx, Pair};
 use crate::sim::state::{AccessToken, Client, MandatorIx, RefreshToken, State};
 use crate::sim::{Handled, Reply};
 
@@ -66,7 +66,7 @@ pub fn token(ctx: &Ctx<'_>, state: &mut State) -> Handled {
 fn authenticate_client(
     ctx: &Ctx<'_>,
     state: &State,
-    form: &[(String, String)],
+    form: &[Pair<'_>],
 ) -> Result<Client, ApiError> {
     let basic = basic_credentials(ctx)?;
     let id = single(form, "client_id")?;
@@ -130,9 +130,10 @@ fn basic_credentials(ctx: &Ctx<'_>) -> Result<Option<Vec<(String, String)>>, Api
 
 /// Form-style percent-decoding (`+` is a space); `None` when the result is not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let pairs = super::parse_form(format!("v={s}").as_bytes())?;
+    let form = format!("v={s}");
+    let pairs = super::parse_form(form.as_bytes())?;
     match pairs.as_slice() {
-        [(_, v)] => Some(v.clone()),
+        [(_, v)] => Some(v.to_string()),
         _ => None,
     }
 }
@@ -254,12 +255,7 @@ fn bad_user_credentials() -> ApiError {
     ApiError::bad_request("Bad user credentials")
 }
 
-fn password(
-    ctx: &Ctx<'_>,
-    state: &mut State,
-    client: &Client,
-    form: &[(String, String)],
-) -> Handled {
+fn password(ctx: &Ctx<'_>, state: &mut State, client: &Client, form: &[Pair<'_>]) -> Handled {
     let username = single(form, "username")?.ok_or_else(|| ApiError::missing_field("username"))?;
     let presented = single(form, "password")?.ok_or_else(|| ApiError::missing_field("password"))?;
     let mandator = client.mandator;
@@ -346,12 +342,7 @@ fn password(
     Ok(token_body(&token, Some(&refresh), expires_in(ctx.now, at)))
 }
 
-fn refresh(
-    ctx: &Ctx<'_>,
-    state: &mut State,
-    client: &Client,
-    form: &[(String, String)],
-) -> Handled {
+fn refresh(ctx: &Ctx<'_>, state: &mut State, client: &Client, form: &[Pair<'_>]) -> Handled {
     let presented =
         single(form, "refresh_token")?.ok_or_else(|| ApiError::missing_field("refresh_token"))?;
     let invalid = || ApiError::bad_request("Invalid refresh token");

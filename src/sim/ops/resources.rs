@@ -315,7 +315,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         // Collection: /kind
         ("GET", 1, None) => {
             let query = ctx.query()?;
-            let (page, per_page) = paging(&query)?;
+            let (page, per_page) = paging(query)?;
             let items = collect(ctx, state, &own, kind);
             let (items, paging) = page_of(items, page, per_page);
             Ok(Reply::Json(
@@ -419,7 +419,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         // Reports and searches: GET /kind/something
         ("GET", _, None) => {
             let query = ctx.query()?;
-            let (page, per_page) = paging(&query)?;
+            let (page, per_page) = paging(query)?;
             let (items, paging) = page_of(Vec::new(), page, per_page);
             Ok(Reply::Json(200, json!({ last: items, "paging": paging })))
         }

@@ -9,11 +9,11 @@ use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::accounts::{date_filter, id_filter, round2};
 use crate::sim::ops::resources::{collect_refs, owner};
-use crate::sim::ops::{page_refs, paging, single, Ctx};
+use crate::sim::ops::{page_refs, paging, single, Ctx, Paging, Pair};
 use crate::sim::state::{Facts, Record, State};
 use crate::sim::{Handled, Reply};
 
-fn number(query: &[(String, String)], key: &str) -> Result<Option<f64>, ApiError> {
+fn number(query: &[Pair<'_>], key: &str) -> Result<Option<f64>, ApiError> {
     single(query, key)?
         .map(|v| {
             v.parse::<f64>()
@@ -34,15 +34,15 @@ fn filtered<'s>(
     caller: &Caller,
 ) -> Result<Vec<&'s Record>, ApiError> {
     let query = ctx.query()?;
-    let accounts = id_filter(&query, "accountIds")?;
-    let ids = id_filter(&query, "ids")?;
-    let categories = id_filter(&query, "categoryIds")?;
-    let labels = id_filter(&query, "labelIds")?;
-    let min_date = date_filter(&query, "minBankBookingDate")?;
-    let max_date = date_filter(&query, "maxBankBookingDate")?;
-    let min_amount = number(&query, "minAmount")?;
-    let max_amount = number(&query, "maxAmount")?;
-    let direction = match single(&query, "direction")? {
+    let accounts = id_filter(query, "accountIds")?;
+    let ids = id_filter(query, "ids")?;
+    let categories = id_filter(query, "categoryIds")?;
+    let labels = id_filter(query, "labelIds")?;
+    let min_date = date_filter(query, "minBankBookingDate")?;
+    let max_date = date_filter(query, "maxBankBookingDate")?;
+    let min_amount = number(query, "minAmount")?;
+    let max_amount = number(query, "maxAmount")?;
+    let direction = match single(query, "direction")? {
         None | Some("all") => None,
         Some("income") => Some(true),
         Some("spending") => Some(false),
@@ -52,13 +52,13 @@ fn filtered<'s>(
             ))
         }
     };
-    let is_new = match single(&query, "isNew")? {
+    let is_new = match single(query, "isNew")? {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::bad_request("`isNew` must be true or false")),
     };
-    let search = single(&query, "search")?.map(str::to_lowercase);
+    let search = single(query, "search")?.map(str::to_lowercase);
     let own = owner(ctx, caller);
     Ok(collect_refs(ctx, state, &own, "transactions")
         .into_iter()
@@ -117,9 +117,9 @@ fn totals(items: &[&Record]) -> (f64, f64) {
 /// paged; `income`, `spending` and `balance` are over every matching transaction.
 pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let query = ctx.query()?;
-    let (page, per_page) = paging(&query)?;
+    let (page, per_page) = paging(query)?;
     let mut items = filtered(ctx, state, caller)?;
-    let ascending = match single(&query, "order")? {
+    let ascending = match single(query, "order")? {
         None => false,
         Some(o) => o.ends_with(",asc") || !o.contains(','),
     };
@@ -139,12 +139,12 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     struct Page<'a> {
         balance: f64,
         income: f64,
-        paging: Value,
+        paging: Paging,
         spending: f64,
         transactions: &'a [&'a Record],
     }
-    // About a kilobyte per transaction: one allocation instead of a dozen regrowths.
-    let mut body = Vec::with_capacity(items.len() * 1024 + 256);
+    // One allocation instead of a dozen regrowths.
+    let mut body = Vec::with_capacity(256 + items.iter().map(|t| t.size_hint() + 1).sum::<usize>());
     serde_json::to_writer(
         &mut body,
         &Page {

@@ -196,7 +196,7 @@ pub fn verify(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
 
 pub fn verification_status(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let query = ctx.query()?;
-    let id = single(&query, "userId")?.ok_or_else(|| ApiError::missing_field("userId"))?;
+    let id = single(query, "userId")?.ok_or_else(|| ApiError::missing_field("userId"))?;
     let (m, key) = located(ctx, state, caller, id)?;
     let user = &state.users[m][&key];
     Ok(Reply::Json(
