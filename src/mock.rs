@@ -322,8 +322,7 @@ impl Respond for SimResponder {
         let mut template = ResponseTemplate::new(response.status);
         // Echoed ids are visible ASCII (the simulator checked); still, never panic on one.
         if let Ok(id) = http::HeaderValue::from_str(&response.request_id) {
-            template =
-                template.insert_header(http::HeaderName::from_static(crate::sim::REQUEST_ID), id);
+            template = template.insert_header(crate::sim::REQUEST_ID_HEADER, id);
         }
         if let Some(seconds) = response.hints.retry_after {
             template = template.insert_header(http::header::RETRY_AFTER, seconds.to_string());

@@ -178,6 +178,8 @@ async fn accept_loop(
     mut stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    // One reference count per request instead of one per handle inside the state.
+    let app = Arc::new(app);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -278,8 +280,9 @@ async fn handle(
         out.headers_mut()
             .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
-    if let Ok(v) = HeaderValue::from_str(&response.request_id) {
-        out.headers_mut().insert(crate::sim::REQUEST_ID, v);
+    // The id's own bytes become the header value (no copy).
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(response.request_id)) {
+        out.headers_mut().insert(crate::sim::REQUEST_ID_HEADER, v);
     }
     if let Some(seconds) = response.hints.retry_after {
         out.headers_mut()

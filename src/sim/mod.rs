@@ -120,6 +120,12 @@ impl std::fmt::Debug for Simulator {
 /// Header carrying the request id.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// [`REQUEST_ID`] as a header name, for lookups and inserts that skip parsing the name.
+pub const REQUEST_ID_HEADER: http::HeaderName = http::HeaderName::from_static(REQUEST_ID);
+
+/// The header that turns a POST into a PATCH or DELETE.
+const METHOD_OVERRIDE: http::HeaderName = http::HeaderName::from_static("x-http-method-override");
+
 impl Simulator {
     /// A simulator of `world` with the default readings, no faults and the system clock.
     pub fn new(world: &World) -> Simulator {
@@ -444,7 +450,7 @@ fn effective_method(req: &SimRequest<'_>) -> Method {
     if *req.method == Method::POST {
         if let Some(v) = req
             .headers
-            .get("x-http-method-override")
+            .get(METHOD_OVERRIDE)
             .and_then(|v| v.to_str().ok())
         {
             match v.trim().to_ascii_uppercase().as_str() {
@@ -460,7 +466,7 @@ fn effective_method(req: &SimRequest<'_>) -> Method {
 /// The request id to echo, and an error if the presented one is unusable.
 fn request_id(headers: &HeaderMap) -> (String, Option<ApiError>) {
     let fresh = fresh_request_id;
-    match headers.get(REQUEST_ID) {
+    match headers.get(REQUEST_ID_HEADER) {
         // An empty header is no request id: finAPI makes one up, as without the header.
         None => (fresh(), None),
         Some(v) if v.is_empty() => (fresh(), None),
