@@ -6,8 +6,9 @@
 //! - a realistic mix (token grants, banks, accounts, a transactions page, the admin's user list)
 //!   through `FinapiMock` and through `serve`, over bare wiremock answering the same bytes
 //!   statically for each request of the mix (goal for `serve`: >= 1.5), beside a bare hyper
-//!   server answering those bytes (the ceiling: what any front door could reach here), and the
-//!   in-simulator cost of each request of the mix;
+//!   server answering those bytes (the ceiling: what any front door could reach here), the CPU
+//!   time per request of `serve`'s threads, the ceiling's and the load generator's in each
+//!   round, and the in-simulator cost of each request of the mix;
 //! - the full V2 role matrix against the in-process mock (`runner::run`, default config;
 //!   goal < 2 s);
 //! - resident memory of a `serve` process after a million requests (goal < 100 MB).
