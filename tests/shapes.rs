@@ -222,15 +222,22 @@ fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         (-1e6f64..1e6).prop_map(Value::from),
-        "[A-Za-z0-9 ._-]{0,10}".prop_map(Value::from),
+        // Compiled once: a `&str` strategy parses its regex again for every value.
+        proptest::string::string_regex("[A-Za-z0-9 ._-]{0,10}")
+            .expect("a valid regex")
+            .prop_map(Value::from),
         Just(json!("2024-02-30")),
         Just(json!("")),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            proptest::collection::btree_map(
+                proptest::string::string_regex("[a-z]{1,6}").expect("a valid regex"),
+                inner,
+                0..4,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
