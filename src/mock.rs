@@ -68,6 +68,8 @@ pub struct FinapiMockBuilder {
     world: Option<World>,
     config: SimConfig,
     journal_capacity: Option<usize>,
+    /// `Some(false)`: wiremock keeps no copy of the requests.
+    record_requests: Option<bool>,
 }
 
 impl FinapiMockBuilder {
@@ -115,6 +117,15 @@ impl FinapiMockBuilder {
         self
     }
 
+    /// Whether wiremock keeps a copy of every request for [`FinapiMock::received_requests`]
+    /// (default: yes, as wiremock does). Its copies are never dropped, so a mock serving
+    /// hundreds of thousands of requests grows with them; switch it off for long runs. The
+    /// role-aware [`FinapiMock::journal`] is bounded and stays on either way.
+    pub fn record_requests(mut self, record: bool) -> Self {
+        self.record_requests = Some(record);
+        self
+    }
+
     /// Build the simulator without a server (for in-process use).
     pub fn simulator(self) -> Simulator {
         Simulator::with_config(&self.world.unwrap_or_default(), self.config)
@@ -123,8 +134,16 @@ impl FinapiMockBuilder {
     /// Start a wiremock server answering through the simulator.
     pub async fn start(self) -> FinapiMock {
         let journal = Journal::new(self.journal_capacity.unwrap_or(journal::DEFAULT_CAPACITY));
+        let record = self.record_requests.unwrap_or(true);
         let simulator = self.simulator();
-        let server = MockServer::start().await;
+        let server = if record {
+            MockServer::start().await
+        } else {
+            MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await
+        };
         Mock::given(any())
             .respond_with(SimResponder::new(simulator.clone()).with_journal(journal.clone()))
             .with_priority(CATCH_ALL_PRIORITY)
@@ -170,7 +189,8 @@ impl FinapiMock {
         self.simulator.clock()
     }
 
-    /// wiremock's journal of every request received.
+    /// wiremock's journal of every request received (`None` when the mock was built with
+    /// [`FinapiMockBuilder::record_requests`]`(false)`).
     pub async fn received_requests(&self) -> Option<Vec<Request>> {
         self.server().received_requests().await
     }

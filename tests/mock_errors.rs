@@ -371,6 +371,33 @@ async fn the_journal_records_requests() {
     assert_eq!(auth.to_str().unwrap(), format!("Bearer {app}"));
 }
 
+#[tokio::test]
+async fn without_wiremock_recording_the_role_journal_still_records() {
+    let mock = FinapiMock::builder()
+        .clock(Clock::epoch())
+        .record_requests(false)
+        .start()
+        .await;
+    let base = mock.uri();
+    let app = client_token(&base, V2, APP).await;
+    let r = get(&base, "/api/v2/clientConfiguration", &app).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(mock.received_requests().await.is_none());
+    let operations: Vec<Option<String>> = mock
+        .journal()
+        .entries()
+        .into_iter()
+        .map(|e| e.operation.map(|o| o.to_string()))
+        .collect();
+    assert_eq!(operations.len(), 2, "{operations:?}");
+    assert!(
+        operations[1]
+            .as_deref()
+            .is_some_and(|o| o.contains("getClientConfiguration")),
+        "{operations:?}"
+    );
+}
+
 /// Dropping the mock on a tokio worker whose cooperative budget is spent used to spin forever
 /// inside wiremock's drop. The scenario runs on a thread of its own so that a regression shows
 /// up as a failed assertion instead of a hung test run.
