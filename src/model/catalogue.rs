@@ -292,13 +292,10 @@ impl Operation {
     /// where the operation documents no 401 but a 403 (`revokeToken`: a client's token is
     /// required, and 403 covers "not allowed for other reasons").
     pub fn unauthenticated_status(&self) -> u16 {
-        if !self.general_refusals
-            && self.documents(401) == Some(false)
-            && self.documents(403) == Some(true)
-        {
-            403
-        } else {
+        if self.general_refusals {
             401
+        } else {
+            self.usual_unless_documented(401, 403)
         }
     }
 
@@ -307,13 +304,10 @@ impl Operation {
     /// 403 but a 401 (`checkCategorization`: a token that is not the user's is not a valid
     /// access_token for it).
     pub fn forbidden_status(&self) -> u16 {
-        if !self.general_refusals
-            && self.documents(403) == Some(false)
-            && self.documents(401) == Some(true)
-        {
-            401
-        } else {
+        if self.general_refusals {
             403
+        } else {
+            self.usual_unless_documented(403, 401)
         }
     }
 
@@ -321,10 +315,16 @@ impl Operation {
     /// the operation documents no 404 but a 422 (finAPI files `UNKNOWN_ENTITY` under 422 for
     /// `deleteAccessData`/`deleteConsent` and `connectInterface`).
     pub fn not_found_status(&self) -> u16 {
-        if self.documents(404) == Some(false) && self.documents(422) == Some(true) {
-            422
+        self.usual_unless_documented(404, 422)
+    }
+
+    /// `usual`, or `instead` where the operation documents no `usual` but does document
+    /// `instead`: the one rule behind the three refusal statuses above.
+    fn usual_unless_documented(&self, usual: u16, instead: u16) -> u16 {
+        if self.documents(usual) == Some(false) && self.documents(instead) == Some(true) {
+            instead
         } else {
-            404
+            usual
         }
     }
 
