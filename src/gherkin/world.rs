@@ -249,3 +249,16 @@ pub fn version(text: &str) -> ApiVersion {
         .parse()
         .unwrap_or_else(|e: String| panic!("{e}"))
 }
+
+/// The catalogue's operation `id` of `version`, or a step failure naming it (a feature file
+/// that names an operation the catalogue lacks is the file's mistake, said in one line).
+pub(crate) fn named_operation(
+    catalogue: &Catalogue,
+    version: ApiVersion,
+    id: &str,
+) -> crate::model::Operation {
+    catalogue
+        .get(version, id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no operation \"{id}\" in the {version} catalogue"))
+}

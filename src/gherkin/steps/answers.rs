@@ -10,6 +10,7 @@ use crate::model::Principal;
 use crate::runner::http::HttpRequest;
 use crate::runner::Session;
 
+use crate::gherkin::world::named_operation;
 use crate::gherkin::{principal, FinapiWorld};
 
 #[then(regex = r"^the answer has status (\d{3})$")]
@@ -54,13 +55,7 @@ async fn error_message_body(world: &mut FinapiWorld, code: String) {
 )]
 async fn documented_refusal(world: &mut FinapiWorld, id: String, what: String) {
     let version = world.api_version();
-    let op = world
-        .session()
-        .await
-        .catalogue
-        .get(version, &id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no operation \"{id}\" in the {version} catalogue"));
+    let op = named_operation(&world.session().await.catalogue, version, &id);
     let outcome = if what == "a wrong role" {
         Outcome::Forbidden
     } else {

@@ -10,6 +10,7 @@ use futures::StreamExt as _;
 use crate::model::{expect, Operation, Outcome, Principal, Verdict};
 use crate::runner::{self, CheckResult};
 
+use crate::gherkin::world::named_operation;
 use crate::gherkin::{principal, FinapiWorld};
 
 /// What a scenario says a principal gets.
@@ -231,13 +232,7 @@ async fn outside_sections(world: &mut FinapiWorld, word: String, who: String, st
 async fn one_operation(world: &mut FinapiWorld, id: String, word: String, who: String) {
     let who = principal(&who);
     let version = world.api_version();
-    let op = world
-        .session()
-        .await
-        .catalogue
-        .get(version, &id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no operation \"{id}\" in the {version} catalogue"));
+    let op = named_operation(&world.session().await.catalogue, version, &id);
     let what = format!("\"{id}\" {word} to {who}");
     check_stated(world, &what, vec![op], who, Some(Stated::parse(&word))).await;
 }

@@ -13,6 +13,7 @@ use crate::runner::http::{HttpRequest, HttpResponse};
 use crate::runner::probe;
 use crate::runner::session::{access_token, RunUser};
 
+use crate::gherkin::world::named_operation;
 use crate::gherkin::{principal, version, FinapiWorld, HeldToken, NamedUser};
 
 fn field(resp: &HttpResponse, key: &str) -> Option<String> {
@@ -602,11 +603,7 @@ async fn calls(world: &mut FinapiWorld, who: String, id: String, of: String) {
         text => version(text.trim_start_matches("API ")),
     };
     let session = &world.prepared().await.session;
-    let op = session
-        .catalogue
-        .get(v, &id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no operation \"{id}\" in the {v} catalogue"));
+    let op = named_operation(&session.catalogue, v, &id);
     let probe = probe::build(session, &op, who)
         .unwrap_or_else(|why| panic!("cannot call \"{id}\" as {who}: {why}"));
     let resp = session.http.send(&probe.request).await;
