@@ -22,9 +22,7 @@
 //! `BENCH_SERVE_WORKERS` (the `serve` runtime's worker threads, default 2),
 //! `BENCH_SKIP_MATRIX=1`. `cargo bench --no-run` only builds it.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,6 +40,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[path = "../tests/common/served.rs"]
+mod served;
 
 const PATH: &str = "/api/v2/users";
 /// Thread names, for the CPU each side of a round spends.
@@ -437,21 +438,9 @@ fn rss_kb(pid: u32) -> Option<u64> {
 }
 
 async fn rss_after_requests(total: usize, connections: usize) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_finapi-conformance"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve process");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("banner");
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("URL in the banner")
-        .to_string();
+    // The same `serve` process the tests drive from outside (`tests/common/served.rs`).
+    let served = served::Served::start(&[]);
+    let url = served.url.clone();
     let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
     let token: serde_json::Value = reqwest::Client::new()
         .post(format!("{url}/api/v2/oauth/token"))
@@ -469,18 +458,16 @@ async fn rss_after_requests(total: usize, connections: usize) {
         .await
         .expect("token body");
     let auth = format!("Bearer {}", token["access_token"].as_str().expect("token"));
-    let before = rss_kb(child.id()).unwrap_or(0);
+    let before = rss_kb(served.child.id()).unwrap_or(0);
     let started = Instant::now();
     let rate = load(addr, Some(&auth), total, connections).await;
-    let after = rss_kb(child.id()).unwrap_or(0);
+    let after = rss_kb(served.child.id()).unwrap_or(0);
     println!(
         "serve process: RSS {:.1} MB after {total} requests ({:.1} MB at start; {rate:.0} req/s, {:.1} s) [goal < 100 MB]",
         after as f64 / 1024.0,
         before as f64 / 1024.0,
         started.elapsed().as_secs_f64()
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn main() {
