@@ -1,7 +1,7 @@
 //! Benchmark of the role-boundary property: pair cases (principal x operation x path
 //! parameters x body, generated, probed and judged by the oracle) per second against the
 //! in-process simulator, plus a short run over real HTTP for comparison. It reuses the
-//! property's own code (`tests/properties.rs`). `cargo bench --bench properties` prints the
+//! property's own code (`tests/testsuite/properties.rs`). `cargo bench --bench properties` prints the
 //! figures and exits with status 1 when the in-process rate is below the goal (1,000 cases/s).
 //! `BENCH_SECONDS` sets the in-process measuring time (default 5).
 
@@ -12,7 +12,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 #[allow(dead_code)]
-#[path = "../tests/properties.rs"]
+#[path = "../tests/testsuite/properties.rs"]
 mod properties;
 
 use properties::{case_strategy, check, Checked, Target, Transport};

@@ -41,7 +41,7 @@ use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[path = "../tests/common/served.rs"]
+#[path = "../tests/testsuite/common/served.rs"]
 mod served;
 
 const PATH: &str = "/api/v2/users";

@@ -10,15 +10,15 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::faults::{Faults, Violation};
-use crate::model::{ApiVersion, Catalogue, Mode, Readings};
-use crate::report::{self, Format};
-use crate::runner::{
+use finapi_conformance::faults::{Faults, Violation};
+use finapi_conformance::model::{ApiVersion, Catalogue, Mode, Readings};
+use finapi_conformance::report::{self, Format};
+use finapi_conformance::runner::{
     self, http::Limits, redact::Redactor, CheckConfig, Credentials, Filters, Target,
 };
-use crate::serve::Server;
-use crate::sim::{SimConfig, Simulator};
-use crate::world::World;
+use finapi_conformance::serve::Server;
+use finapi_conformance::sim::{SimConfig, Simulator};
+use finapi_conformance::world::World;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -247,7 +247,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Check(args) => check(args).await,
         Command::Matrix(args) => {
             if args.rules {
-                for rule in crate::model::Rule::ALL {
+                for rule in finapi_conformance::model::Rule::ALL {
                     println!(
                         "{:<28} {}\n{:<28} source: {}",
                         rule.id(),
@@ -268,7 +268,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Diff(args) => diff(args).await,
         Command::Shapes(ShapesCommand::ImportOpenapi(args)) => {
-            let shapes = crate::model::openapi::import_file(&args.spec, args.api_version)
+            let shapes = finapi_conformance::model::openapi::import_file(&args.spec, args.api_version)
                 .map_err(|e| Failure::usage(e.to_string()))?;
             print!("{}", shapes.to_json_pretty());
             Ok(0)
@@ -280,7 +280,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
 }
 
 fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
-    use crate::model::{openapi, spec_diff as sd, Shapes};
+    use finapi_conformance::model::{openapi, spec_diff as sd, Shapes};
     let unreadable =
         |e: openapi::OpenApiError| Failure::usage(format!("{}: {e}", args.spec.display()));
     // The version is not known before the document is read; convert, then relabel.
@@ -620,7 +620,7 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     let profile = args
         .profile
         .as_deref()
-        .map(str::parse::<crate::sim::Profile>)
+        .map(str::parse::<finapi_conformance::sim::Profile>)
         .transpose()
         .map_err(Failure::usage)?;
     let sim = Simulator::with_config(
@@ -633,8 +633,8 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         },
     );
     let control = match (args.no_control, args.control_token.clone()) {
-        (true, _) => crate::serve::Control::Off,
-        (false, Some(token)) if !token.trim().is_empty() => crate::serve::Control::Token(token),
+        (true, _) => finapi_conformance::serve::Control::Off,
+        (false, Some(token)) if !token.trim().is_empty() => finapi_conformance::serve::Control::Token(token),
         (false, Some(_)) => return Err(Failure::usage("--control-token must not be empty")),
         (false, None) if !args.addr.ip().is_loopback() => {
             return Err(Failure::usage(format!(
@@ -642,10 +642,10 @@ async fn serve(args: ServeArgs) -> Result<i32, Failure> {
                 args.addr
             )))
         }
-        (false, None) => crate::serve::Control::Open,
+        (false, None) => finapi_conformance::serve::Control::Open,
     };
-    let control_on = control != crate::serve::Control::Off;
-    let options = crate::serve::ServeOptions {
+    let control_on = control != finapi_conformance::serve::Control::Off;
+    let options = finapi_conformance::serve::ServeOptions {
         journal_capacity: args.journal,
         control,
     };

@@ -1,5 +1,5 @@
 //! The `features` command: run Gherkin feature files with the built-in step library
-//! ([`crate::gherkin`]) against a fresh in-process mock per scenario or a real target, with
+//! ([`finapi_conformance::gherkin`]) against a fresh in-process mock per scenario or a real target, with
 //! the `check` command's target flags and credentials. Exit 0: every scenario passed; 1: a
 //! scenario failed; 2: a usage error, a feature file that cannot be parsed, a scenario without
 //! a valid rule tag, or an undefined or ambiguous step.
@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{config_for, Failure, TargetArgs};
-use crate::gherkin::{self, Features, SuiteOptions};
-use crate::model::Mode;
-use crate::runner::{redact, Target};
+use finapi_conformance::gherkin::{self, Features, SuiteOptions};
+use finapi_conformance::model::Mode;
+use finapi_conformance::runner::{redact, Target};
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {

@@ -1,18 +1,106 @@
 //! # finapi-conformance
 //!
-//! A role-boundary conformance harness for the finAPI banking API: the role model as data, a
-//! stateful mock of finAPI, and a runner that checks any target against the model.
+//! Do finAPI's role boundaries hold, in your code and on finAPI's side? finAPI gives each
+//! customer (a *mandator*) several app clients and one mandator admin client. App clients
+//! create users and are the only ones that get user tokens; the admin client calls only the
+//! mandator administration and never acts for a user. This crate keeps those boundaries as
+//! data (the [`model`]) and gives you a mock finAPI that enforces them, for your app's tests.
 //!
-//! - [`model`]: operations, principals, rules and the oracle (`fixtures/operations.csv`);
-//! - [`sim`]: the transport-free simulator (state, role guard, handlers, clock);
-//! - [`mock`]: the simulator on a `wiremock::MockServer`, for Rust tests;
-//! - [`serve`]: the simulator on a multi-threaded hyper server, for long runs;
-//! - [`world`]: mandators, clients and users a simulator starts with;
-//! - [`faults`]: deliberate boundary breaks that prove the checks can fail;
-//! - [`journal`]: who called which operation, and which rule refused it, on both front doors;
-//! - `gherkin` (feature `gherkin`, default): the Gherkin step library and suite runner.
+//! With `default-features = false` it builds the mock and what it needs, and nothing else:
 //!
-//! The simulator answers in-process too, without any server:
+//! ```toml
+//! [dev-dependencies]
+//! finapi-conformance = { version = "0.1", default-features = false }
+//! ```
+//!
+//! The features `serve` ([`serve`]: the mock as a server, for any language), `runner`
+//! ([`runner`]: judge a real finAPI target) and `gherkin` ([`gherkin`]: the Gherkin step
+//! library) add the rest; `cli` (the default) is the `finapi-conformance` binary.
+//!
+//! ## A mock finAPI per test
+//!
+//! [`FinapiMock`] starts a wiremock server that answers like finAPI: tokens, users, every
+//! Access operation guarded by its documented callers, bodies in finAPI's shapes. It starts
+//! with the demo [`World`]: mandators, app clients, an admin client and users with data.
+//!
+//! ```
+//! use finapi_conformance::{world::demo, FinapiMock};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mock = FinapiMock::start().await;
+//! let http = reqwest::Client::new();
+//!
+//! // The admin client gets a token of its own...
+//! let token: serde_json::Value = http
+//!     .post(format!("{}/api/v2/oauth/token", mock.uri()))
+//!     .form(&[
+//!         ("grant_type", "client_credentials"),
+//!         ("client_id", demo::ADMIN_CLIENT.0),
+//!         ("client_secret", demo::ADMIN_CLIENT.1),
+//!     ])
+//!     .send().await.unwrap()
+//!     .json().await.unwrap();
+//! let admin = token["access_token"].as_str().unwrap();
+//!
+//! // ...but it never acts for a user: a user service refuses it.
+//! let accounts = http
+//!     .get(format!("{}/api/v2/accounts", mock.uri()))
+//!     .bearer_auth(admin)
+//!     .send().await.unwrap();
+//! assert_eq!(accounts.status(), 403);
+//! # }
+//! ```
+//!
+//! ## Did my app use the right client? The journal
+//!
+//! The mock keeps a role-aware [`Journal`]: each request's operation, the kind of client
+//! that called it, and the documented rule that refused it. Assert on it after your app ran.
+//!
+//! ```
+//! use finapi_conformance::{world::demo, CallerKind, FinapiMock};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mock = FinapiMock::start().await;
+//! // ... your app runs against mock.uri() here; this one only asks for a client token ...
+//! reqwest::Client::new()
+//!     .post(format!("{}/api/v2/oauth/token", mock.uri()))
+//!     .form(&[
+//!         ("grant_type", "client_credentials"),
+//!         ("client_id", demo::APP_CLIENT.0),
+//!         ("client_secret", demo::APP_CLIENT.1),
+//!     ])
+//!     .send().await.unwrap();
+//!
+//! mock.assert_called_by("getToken", CallerKind::AppClient);
+//! mock.assert_no_admin_token_on_user_services();
+//! mock.assert_no_denials();
+//! # }
+//! ```
+//!
+//! ## Prove your checks can fail: faults
+//!
+//! A mock with a deliberate break ([`Violation`]) behaves as a finAPI that broke a
+//! boundary. A check of yours that stays green on it checks nothing.
+//!
+//! ```
+//! use finapi_conformance::{FinapiMock, Violation};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let broken = FinapiMock::builder()
+//!     .violate(Violation::AdminReadsUserData)
+//!     .start()
+//!     .await;
+//! assert!(broken.simulator().faults().has(Violation::AdminReadsUserData));
+//! # }
+//! ```
+//!
+//! ## No server at all: the simulator
+//!
+//! The [`Simulator`] behind both front doors answers in-process, and says which operation
+//! it served and which rule refused it.
 //!
 //! ```
 //! use finapi_conformance::{Rule, Simulator, World};
@@ -20,29 +108,53 @@
 //! let sim = Simulator::new(&World::demo());
 //! let answer = sim.call("GET", "/api/v2/accounts", &[], b"");
 //! assert_eq!(answer.status, 401);
-//! // What the journal records: the operation, and the rule that refused it.
 //! assert_eq!(answer.served.operation, Some("getAndSearchAllAccounts"));
 //! assert_eq!(answer.served.refused_by, Some(Rule::TokenRequired));
 //! ```
 //!
-//! [`FinapiMock`] serves the same over HTTP for your app's tests, with journal assertions
-//! ([`mock`], [`journal`]); `finapi-conformance serve` serves it to any language, with a
-//! control API under `/__finapi/` ([`serve::control`]).
+//! ## The role model
+//!
+//! Who may call what is one table, `fixtures/operations.csv`, compiled in: the
+//! [`Catalogue`]. Its oracle ([`model::expect`]) says what a principal should get.
+//!
+//! ```
+//! use finapi_conformance::{ApiVersion, Catalogue};
+//!
+//! let catalogue = Catalogue::embedded();
+//! let op = catalogue.get(ApiVersion::V2, "getAllUsers").unwrap();
+//! assert_eq!(op.path, "/api/v2/users");
+//! ```
+//!
+//! ## Where things are
+//!
+//! - [`model`]: operations, principals, rules, the oracle, the shapes;
+//! - [`mock`]: [`FinapiMock`] on wiremock; [`journal`]: who called what;
+//! - [`world`]: mandators, clients and users a mock starts with; [`faults`]: deliberate breaks;
+//! - [`sim`]: the transport-free simulator both front doors use (clock, profiles);
+//! - [`serve`] (feature `serve`), [`runner`] and [`report`] (feature `runner`), [`gherkin`]
+//!   (feature `gherkin`).
 
-pub mod cli;
-#[cfg(feature = "gherkin")]
-pub mod cli_features;
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod faults;
-#[cfg(feature = "gherkin")]
-pub mod gherkin;
 pub mod journal;
 pub mod mock;
 pub mod model;
-pub mod report;
-pub mod runner;
-pub mod serve;
 pub mod sim;
 pub mod world;
+
+#[cfg(feature = "gherkin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gherkin")))]
+pub mod gherkin;
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
+pub mod report;
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
+pub mod runner;
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub mod serve;
 
 pub use faults::{Faults, Violation};
 pub use journal::{CallerKind, Calls, Journal, JournalEntry};

@@ -1,6 +1,13 @@
+//! The `finapi-conformance` binary: `check`, `diff`, `serve`, `features`, `matrix`, `shapes`,
+//! `spec-diff`. Its command-line code is private to it (`cli.rs`, `cli_features.rs`); what it
+//! runs is the library's public API.
+
+mod cli;
+mod cli_features;
+
 use clap::Parser;
 
-use finapi_conformance::cli::{self, Cli};
+use cli::Cli;
 
 fn main() {
     let cli = match Cli::try_parse() {

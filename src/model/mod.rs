@@ -5,17 +5,22 @@
 //! - [`rules`]: the documented rules, each with its source;
 //! - [`expect`](mod@expect): the oracle (principal x operation -> outcome) and the judge;
 //! - [`readings`]: switches for the ambiguous places in the docs;
-//! - [`openapi`]: OpenAPI 3 documents converted into shapes;
+//! - `openapi` (feature `cli`): OpenAPI 3 documents converted into shapes;
 //! - [`shapes`]: request and response shapes per API version (`fixtures/shapes/`);
-//! - [`spec_diff`]: what a newer OpenAPI document changes against the catalogue and shapes.
+//! - `spec_diff` (feature `cli`): what a newer OpenAPI document changes against the catalogue
+//!   and shapes.
 
 pub mod catalogue;
 pub mod expect;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod openapi;
 pub mod principal;
 pub mod readings;
 pub mod rules;
 pub mod shapes;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod spec_diff;
 
 pub use catalogue::{

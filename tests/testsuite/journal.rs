@@ -2,7 +2,7 @@
 //! request, the assertions integrators use, and proof that each assertion goes red when the
 //! traffic (or the mock, broken on purpose) gives it reason to.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

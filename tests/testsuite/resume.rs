@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::served::{Served, BIN};
 use finapi_conformance::model::{Catalogue, Principal, Verdict};

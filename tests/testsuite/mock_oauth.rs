@@ -1,6 +1,6 @@
 //! The token endpoint (three grants) and token revocation, over HTTP.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration;

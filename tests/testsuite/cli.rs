@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use finapi_conformance::world::demo;
 
-mod common;
+use crate::common;
 
 use common::served::{Served, BIN};
 

@@ -1,6 +1,6 @@
 //! Mandator Administration and the TPP sections, driven by the mandator admin client.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! the document is absent the test says so and passes (it is reference material beside the
 //! repository, not part of it).
 
-mod traffic;
+use crate::traffic;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Every catalogue operation is served and guarded by the mock, over real HTTP, and the mock
 //! serves nothing the catalogue does not list.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use finapi_conformance::world::demo;
 
-mod common;
+use crate::common;
 
 use common::served::{Served, BIN};
 

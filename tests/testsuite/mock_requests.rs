@@ -3,7 +3,7 @@
 //! `Content-Type` parameters, unknown JSON fields, revoke parameters in either place), and
 //! every request it rejects gets the documented status and code with the field named.
 
-mod common;
+use crate::common;
 
 use common::*;
 use finapi_conformance::world::demo;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use finapi_conformance::world::demo;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 use common::served::{Served, BIN};
 

@@ -1,7 +1,7 @@
 //! Error bodies, request ids, transport-level errors, and the wiremock front door's own
 //! features (user mocks that override the simulator, the request journal).
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, NaiveDateTime};
 use common::*;

@@ -1,7 +1,7 @@
 //! Client configuration: each app client reads and edits its own; validity periods apply to
 //! tokens issued afterwards; nobody else reaches it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use finapi_conformance::world::demo;

@@ -6,7 +6,7 @@
 //! that the same machinery reports a drifted mock (`shape-drift`), an undocumented status
 //! (`forbidden-as-401`) and a shape the mock does not meet.
 
-mod traffic;
+use crate::traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,7 +2,7 @@
 //! client secrets and passwords are compared with `subtle` (and a wrong value is rejected
 //! wherever it differs), and `serve`'s request journal stays within its capacity.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -238,7 +238,7 @@ async fn reports_hold_no_secrets_or_tokens() {
         );
     }
     // Committed snapshots (if any) hold no demo secret either.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/snapshots");
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         for s in &secrets {
@@ -271,7 +271,7 @@ fn the_token_shape_detector_finds_tokens() {
 #[test]
 fn secrets_and_passwords_are_compared_with_subtle() {
     // The comparison code: constant time over equal lengths, through `subtle`.
-    let state = include_str!("../src/sim/state.rs");
+    let state = include_str!("../../src/sim/state.rs");
     for f in ["fn secret_matches", "fn password_matches"] {
         let body = state
             .split(f)
@@ -287,9 +287,9 @@ fn secrets_and_passwords_are_compared_with_subtle() {
     }
     // Every secret check goes through those two functions.
     for file in [
-        include_str!("../src/sim/ops/oauth.rs"),
-        include_str!("../src/sim/ops/mandator_admin.rs"),
-        include_str!("../src/sim/ops/users.rs"),
+        include_str!("../../src/sim/ops/oauth.rs"),
+        include_str!("../../src/sim/ops/mandator_admin.rs"),
+        include_str!("../../src/sim/ops/users.rs"),
     ] {
         for bad in [".secret ==", "secret() ==", ".password ==", "== presented"] {
             assert!(

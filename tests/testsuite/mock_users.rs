@@ -1,7 +1,7 @@
 //! Users: creation, verification, password changes, the authorized user's own record, the
 //! shared user base of one mandator and the isolation between mandators.
 
-mod common;
+use crate::common;
 
 use common::*;
 use finapi_conformance::world::demo;
