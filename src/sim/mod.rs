@@ -92,8 +92,8 @@ pub struct SimConfig {
 }
 
 struct Shared {
-    catalogue: Catalogue,
-    router: Router,
+    catalogue: Arc<Catalogue>,
+    router: Arc<Router>,
     state: Mutex<State>,
     clock: Clock,
     faults: SwitchableFaults,
@@ -126,6 +126,22 @@ pub const REQUEST_ID_HEADER: http::HeaderName = http::HeaderName::from_static(RE
 /// The header that turns a POST into a PATCH or DELETE.
 const METHOD_OVERRIDE: http::HeaderName = http::HeaderName::from_static("x-http-method-override");
 
+/// The catalogue under `readings` and its router, built once per process for each set of
+/// readings and shared by every simulator that reads the rules that way.
+fn routes_for(readings: &Readings) -> (Arc<Catalogue>, Arc<Router>) {
+    type Built = Vec<(Readings, Arc<Catalogue>, Arc<Router>)>;
+    static BUILT: Mutex<Built> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock();
+    if let Some((_, c, r)) = built.iter().find(|(r, _, _)| r == readings) {
+        return (c.clone(), r.clone());
+    }
+    let catalogue = Arc::new(Catalogue::embedded().with_readings(readings));
+    let router = Arc::new(Router::new(&catalogue));
+    // Readings are a handful of switches: few sets ever exist in one process.
+    built.push((readings.clone(), catalogue.clone(), router.clone()));
+    (catalogue, router)
+}
+
 impl Simulator {
     /// A simulator of `world` with the default readings, no faults and the system clock.
     pub fn new(world: &World) -> Simulator {
@@ -133,9 +149,8 @@ impl Simulator {
     }
 
     pub fn with_config(world: &World, config: SimConfig) -> Simulator {
-        let catalogue = Catalogue::embedded().with_readings(&config.readings);
-        let router = Router::new(&catalogue);
-        let state = State::from_world(world, config.clock.now());
+        let (catalogue, router) = routes_for(&config.readings);
+        let state = State::for_world(world, config.clock.now());
         let profile = config
             .profile
             .filter(|p| !p.is_faithful())
@@ -182,7 +197,7 @@ impl Simulator {
     /// Start over from the world the simulator started with (or last loaded): every user,
     /// token and resource created since is forgotten. Breaks and clock stay as they are.
     pub fn reset(&self) {
-        let fresh = State::from_world(&self.shared.world.lock(), self.shared.clock.now());
+        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
         *self.shared.state.lock() = fresh;
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::{Deref, DerefMut};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -130,8 +130,16 @@ pub enum Owner {
 /// and foldhash (seeded per process) does that in a fraction of SipHash's time.
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// The simulator's whole state.
-#[derive(Debug, Default)]
+/// One collection of the generic store: id -> record. Shared between states until one of them
+/// changes it ([`State::collection_mut`] copies it then), so a simulator starts from a built
+/// world without copying its data.
+pub type Collection = Arc<BTreeMap<u64, Record>>;
+
+/// The key of a [`Collection`]: whose, and which kind of resource.
+pub type CollectionKey = (Owner, String);
+
+/// The simulator's whole state. Cloning it is cheap: the user data is shared copy-on-write.
+#[derive(Debug, Default, Clone)]
 pub struct State {
     pub mandators: Vec<Mandator>,
     pub clients: FastMap<String, Client>,
@@ -145,7 +153,7 @@ pub struct State {
     /// The refresh token of each password grant.
     pub grant_refresh: FastMap<u64, String>,
     /// The generic resource store: (owner, kind) -> id -> JSON object.
-    pub resources: FastMap<(Owner, String), BTreeMap<u64, Record>>,
+    pub resources: FastMap<CollectionKey, Collection>,
     next_grant: u64,
     next_id: u64,
 }
@@ -249,7 +257,47 @@ impl serde::Serialize for Record {
 /// Ids the simulator never hands out; probes use them to address nothing.
 pub const UNKNOWN_ID: u64 = 9_000_000_000_000;
 
+/// How long a state built from a world serves later simulators of the same world: their
+/// demo data was made this much earlier at most (dates relative to "now" shift by no more).
+const TEMPLATE_FRESH_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// States built from worlds, kept so that the next simulator of the same world (at about the
+/// same time) starts from a cheap clone instead of building the demo data again.
+struct Template {
+    world: World,
+    built_at: DateTime<Utc>,
+    state: State,
+}
+
 impl State {
+    /// The state a simulator of `world` starts with at `now`: built once per process and world
+    /// (see [`State::from_world`]) and cloned after that. Clones share the user data until one
+    /// changes it, so simulators stay independent.
+    pub fn for_world(world: &World, now: DateTime<Utc>) -> State {
+        static TEMPLATES: parking_lot::Mutex<Vec<Template>> = parking_lot::Mutex::new(Vec::new());
+        let fresh = |t: &Template| now >= t.built_at && now - t.built_at < TEMPLATE_FRESH_FOR;
+        if let Some(t) = TEMPLATES
+            .lock()
+            .iter()
+            .find(|t| fresh(t) && t.world == *world)
+        {
+            return t.state.clone();
+        }
+        let state = State::from_world(world, now);
+        let mut templates = TEMPLATES.lock();
+        templates.retain(|t| fresh(t));
+        if templates.len() >= 8 {
+            templates.remove(0);
+        }
+        templates.push(Template {
+            world: world.clone(),
+            built_at: now,
+            state: state.clone(),
+        });
+        state
+    }
+
+    /// The state of `world` at `now`, built from scratch.
     pub fn from_world(world: &World, now: DateTime<Utc>) -> State {
         let mut state = State {
             next_id: 1,
@@ -307,6 +355,21 @@ impl State {
         state
     }
 
+    /// The collection `key` to change, created empty if missing; copied first if another
+    /// state still shares it.
+    pub fn collection_mut(&mut self, key: CollectionKey) -> &mut BTreeMap<u64, Record> {
+        Arc::make_mut(self.resources.entry(key).or_default())
+    }
+
+    /// The collection `key` to change, if it exists; copied first if another state still
+    /// shares it.
+    pub fn existing_collection_mut(
+        &mut self,
+        key: &CollectionKey,
+    ) -> Option<&mut BTreeMap<u64, Record>> {
+        self.resources.get_mut(key).map(Arc::make_mut)
+    }
+
     pub fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -359,9 +422,7 @@ impl State {
         if let (Some(m), Some(model)) = (self.mandators.get(mandator), model_of(kind)) {
             value = crate::sim::conform::model(m.api_version, model, value);
         }
-        self.resources
-            .entry((owner, kind.to_string()))
-            .or_default()
+        self.collection_mut((owner, kind.to_string()))
             .insert(id, value.into());
         id
     }

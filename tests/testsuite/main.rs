@@ -12,6 +12,7 @@ mod control_api;
 mod features;
 mod features_fail;
 mod html_report;
+mod isolation;
 mod journal;
 mod malformed;
 mod mock_admin;

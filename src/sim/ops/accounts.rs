@@ -101,8 +101,7 @@ pub fn list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
 /// Remove one account and its transactions and securities; drop it from its connection.
 pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
     let removed = state
-        .resources
-        .get_mut(&(owner.clone(), "accounts".to_string()))
+        .existing_collection_mut(&(owner.clone(), "accounts".to_string()))
         .and_then(|r| r.remove(&id));
     let Some(account) = removed else {
         return false;
@@ -113,14 +112,13 @@ pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
         "securities",
         "standingOrders",
     ] {
-        if let Some(r) = state.resources.get_mut(&(owner.clone(), kind.to_string())) {
+        if let Some(r) = state.existing_collection_mut(&(owner.clone(), kind.to_string())) {
             r.retain(|_, v| v["accountId"].as_u64() != Some(id));
         }
     }
     if let Some(conn) = account["bankConnectionId"].as_u64().and_then(|c| {
         state
-            .resources
-            .get_mut(&(owner.clone(), "bankConnections".to_string()))?
+            .existing_collection_mut(&(owner.clone(), "bankConnections".to_string()))?
             .get_mut(&c)
     }) {
         if let Some(ids) = conn["accountIds"].as_array_mut() {

@@ -75,8 +75,7 @@ pub fn refresh(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let (o, id) = named(ctx, state, caller, &body)?;
     let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
     let record = state
-        .resources
-        .get_mut(&(o, KIND.to_string()))
+        .existing_collection_mut(&(o, KIND.to_string()))
         .and_then(|r| r.get_mut(&id))
         .expect("found");
     record["lastManualUpdate"] = json!({ "result": "OK", "timestamp": at });
@@ -94,7 +93,10 @@ pub fn remove_interface(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Ha
 /// Remove one connection and its accounts, their transactions and securities.
 pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
     let key = (owner.clone(), KIND.to_string());
-    let Some(conn) = state.resources.get_mut(&key).and_then(|r| r.remove(&id)) else {
+    let Some(conn) = state
+        .existing_collection_mut(&key)
+        .and_then(|r| r.remove(&id))
+    else {
         return false;
     };
     let accounts: Vec<u64> = conn["accountIds"]

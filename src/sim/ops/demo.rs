@@ -125,7 +125,10 @@ fn category(state: &mut State, owner: &Owner, name: &str) -> Value {
                 json!({ "name": n, "parentId": pid, "parentName": pname, "isCustom": false, "children": [] }),
             );
             if let Some(pid) = pid.as_u64() {
-                if let Some(p) = state.resources.get_mut(&key).and_then(|r| r.get_mut(&pid)) {
+                if let Some(p) = state
+                    .existing_collection_mut(&key)
+                    .and_then(|r| r.get_mut(&pid))
+                {
                     if let Some(children) = p["children"].as_array_mut() {
                         children.push(Value::from(id));
                     }
@@ -630,8 +633,7 @@ pub fn import(
                         .map(|n| category(state, owner, n))
                         .unwrap_or(Value::Null);
                     if let Some(rec) = state
-                        .resources
-                        .get_mut(&(owner.clone(), "transactions".to_string()))
+                        .existing_collection_mut(&(owner.clone(), "transactions".to_string()))
                         .and_then(|r| r.get_mut(&tid))
                     {
                         rec["purpose"] = Value::from(t.purpose.clone());
@@ -783,8 +785,7 @@ pub fn import(
                 );
             }
             if let Some(d) = state
-                .resources
-                .get_mut(&(owner.clone(), "accounts".to_string()))
+                .existing_collection_mut(&(owner.clone(), "accounts".to_string()))
                 .and_then(|r| r.get_mut(&depot))
             {
                 d["balance"] = Value::from(round2(depot_value));
@@ -808,8 +809,7 @@ pub fn import(
         }
     }
     if let Some(c) = state
-        .resources
-        .get_mut(&(owner.clone(), "bankConnections".to_string()))
+        .existing_collection_mut(&(owner.clone(), "bankConnections".to_string()))
         .and_then(|r| r.get_mut(&connection))
     {
         c["accountIds"] = json!(account_ids);

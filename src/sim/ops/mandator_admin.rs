@@ -415,10 +415,7 @@ pub fn delete_rules(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handle
         .and_then(Value::as_array)
         .filter(|i| !i.is_empty())
         .ok_or_else(|| ApiError::missing_field("ids"))?;
-    let store = state
-        .resources
-        .entry((Owner::Mandator(caller.mandator), kind.to_string()))
-        .or_default();
+    let store = state.collection_mut((Owner::Mandator(caller.mandator), kind.to_string()));
     let mut removed = Vec::new();
     for id in ids {
         let id = id

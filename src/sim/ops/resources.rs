@@ -334,7 +334,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             let removed: Vec<u64> = state
                 .resources
                 .remove(&(own, kind.to_string()))
-                .map(|r| r.into_keys().collect())
+                .map(|r| r.keys().copied().collect())
                 .unwrap_or_default();
             Ok(Reply::Json(200, json!({ "identifiers": removed })))
         }
@@ -353,14 +353,17 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
             let mut found = Vec::new();
             for id in ids {
                 if let Some(o) = find(ctx, state, &own, kind, id) {
+                    let key = (o, kind.to_string());
+                    let Some(p) = &patch else {
+                        // A read leaves the collection shared.
+                        found.push(state.resources[&key][&id].clone());
+                        continue;
+                    };
                     let item = state
-                        .resources
-                        .get_mut(&(o, kind.to_string()))
+                        .existing_collection_mut(&key)
                         .and_then(|r| r.get_mut(&id))
                         .expect("found");
-                    if let Some(p) = &patch {
-                        merge(ctx, kind, item, p.clone());
-                    }
+                    merge(ctx, kind, item, p.clone());
                     found.push(item.clone());
                 }
             }
@@ -378,22 +381,19 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 None
             };
             let o = find(ctx, state, &own, kind, id).ok_or_else(|| not_found(kind))?;
-            let store = state
-                .resources
-                .get_mut(&(o, kind.to_string()))
-                .expect("found");
-            match method {
-                "DELETE" => {
-                    store.remove(&id);
-                    Ok(Reply::Empty(200))
-                }
-                "PATCH" => {
-                    let item = store.get_mut(&id).expect("found");
-                    merge(ctx, kind, item, patch.unwrap_or_default());
-                    Ok(Reply::Json(200, item.to_value()))
-                }
-                _ => Ok(Reply::Json(200, store[&id].to_value())),
+            let key = (o, kind.to_string());
+            if !matches!(method, "DELETE" | "PATCH") {
+                // A read leaves the collection shared.
+                return Ok(Reply::Json(200, state.resources[&key][&id].to_value()));
             }
+            let store = state.existing_collection_mut(&key).expect("found");
+            if method == "DELETE" {
+                store.remove(&id);
+                return Ok(Reply::Empty(200));
+            }
+            let item = store.get_mut(&id).expect("found");
+            merge(ctx, kind, item, patch.unwrap_or_default());
+            Ok(Reply::Json(200, item.to_value()))
         }
         // Sub-resource or action of one resource: /kind/{id}/action
         (_, 3, Some(p)) => {

@@ -226,8 +226,7 @@ pub fn submit(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         .ok_or_else(|| ApiError::not_found(what))?;
     let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
     let record = state
-        .resources
-        .get_mut(&(o, kind.to_string()))
+        .existing_collection_mut(&(o, kind.to_string()))
         .and_then(|r| r.get_mut(&id))
         .expect("found");
     if record["status"] != "OPEN" {
