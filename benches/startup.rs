@@ -114,7 +114,10 @@ fn main() {
             ms(first_wiremock)
         );
         println!("  FinapiMock::start() + one token request: {:.3} ms", ms(f));
-        println!("  MockServer::start() + one mock + one request: {:.3} ms", ms(w));
+        println!(
+            "  MockServer::start() + one mock + one request: {:.3} ms",
+            ms(w)
+        );
         println!("  ratio {ratio:.2} (goal <= {GOAL})");
         if ratio > GOAL {
             std::process::exit(1);

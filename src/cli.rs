@@ -268,8 +268,9 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Diff(args) => diff(args).await,
         Command::Shapes(ShapesCommand::ImportOpenapi(args)) => {
-            let shapes = finapi_conformance::model::openapi::import_file(&args.spec, args.api_version)
-                .map_err(|e| Failure::usage(e.to_string()))?;
+            let shapes =
+                finapi_conformance::model::openapi::import_file(&args.spec, args.api_version)
+                    .map_err(|e| Failure::usage(e.to_string()))?;
             print!("{}", shapes.to_json_pretty());
             Ok(0)
         }

@@ -118,11 +118,13 @@
 //! [`Catalogue`]. Its oracle ([`model::expect`]) says what a principal should get.
 //!
 //! ```
-//! use finapi_conformance::{ApiVersion, Catalogue};
+//! use finapi_conformance::{ApiVersion, CallerKind, Catalogue};
 //!
 //! let catalogue = Catalogue::embedded();
-//! let op = catalogue.get(ApiVersion::V2, "getAllUsers").unwrap();
-//! assert_eq!(op.path, "/api/v2/users");
+//! let list = catalogue.get(ApiVersion::V2, "getUserList").unwrap();
+//! assert_eq!(list.path, "/api/v2/mandatorAdmin/getUserList");
+//! assert!(list.callers.contains(CallerKind::MandatorAdmin));
+//! assert!(!list.callers.contains(CallerKind::AppClient));
 //! ```
 //!
 //! ## Where things are
@@ -162,3 +164,15 @@ pub use mock::{FinapiMock, FinapiMockBuilder};
 pub use model::{ApiVersion, Catalogue, Principal, Readings, Rule};
 pub use sim::{Clock, Simulator};
 pub use world::World;
+
+// The Rust examples of the README and the guides are compiled and run as doctests, so they
+// cannot drift from the API (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/rust-tests.md")]
+struct RustTestsGuideExamples;
+#[cfg(all(doctest, feature = "gherkin"))]
+#[doc = include_str!("../docs/scenarios.md")]
+struct ScenariosGuideExamples;

@@ -357,7 +357,10 @@ fn concurrency(opts: &SuiteOptions) -> usize {
 /// the built-in ones and every `#[given]`/`#[when]`/`#[then]` function on [`FinapiWorld`]
 /// linked into the program. It reads feature files from a [`Features`], writes cucumber's
 /// default console output, and ignores the process's command line (call `.with_cli(..)` to
-/// change that).
+/// change that). Note that cucumber's `.with_writer(..)`, `.with_parser(..)` and
+/// `.with_runner(..)` bring back its own default, parsing the command line: call
+/// `.with_default_cli()` again after them, or a test binary's `-q` or `--nocapture` ends the
+/// process.
 ///
 /// Unlike [`run_suite`], it does not check rule tags, select by tag or name, leave out
 /// scenarios a real target must not run, or fail on undefined steps (add
@@ -373,7 +376,7 @@ pub fn cucumber(
         FinapiWorld,
         FeatureLoader,
         Features,
-        impl cucumber::Runner<FinapiWorld>,
+        impl cucumber::Runner<FinapiWorld, Cli = cucumber::runner::basic::Cli>,
         writer::Summarize<writer::Normalize<FinapiWorld, writer::Basic>>,
     >,
     String,

@@ -36,7 +36,11 @@ async fn run(name: &str) {
         !outcome.scenarios.is_empty(),
         "features/{name}.feature ran no scenario\n{report}"
     );
-    assert_eq!(outcome.exit_code(), 0, "features/{name}.feature failed\n{report}");
+    assert_eq!(
+        outcome.exit_code(),
+        0,
+        "features/{name}.feature failed\n{report}"
+    );
 }
 
 macro_rules! feature_files {

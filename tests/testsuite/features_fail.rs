@@ -405,6 +405,9 @@ async fn the_library_hands_out_a_cucumber_with_the_same_world_and_steps() {
     let written = gherkin::cucumber(SuiteOptions::mock(&dir))
         .expect("in-process options")
         .with_writer(quiet)
+        // A new writer brings back cucumber's default of parsing the process's command line
+        // (here libtest's `-q`, `--nocapture`, ...): ask for the default options again.
+        .with_default_cli()
         .run(gherkin::Features::path(&dir))
         .await;
     assert_eq!(written.passed_steps(), 3, "three steps hold");

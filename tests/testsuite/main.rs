@@ -9,6 +9,7 @@ mod cli;
 mod cli_features;
 mod conformance;
 mod control_api;
+mod docs;
 mod features;
 mod features_fail;
 mod html_report;
