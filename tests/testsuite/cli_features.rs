@@ -349,6 +349,9 @@ fn against_a_real_target_mock_only_scenarios_are_left_out_with_their_reason() {
         &served.url,
         "--credentials",
         creds.to_str().unwrap(),
+        // A local process: no need for the gentle pace a real target gets.
+        "--rate",
+        "0",
     ]);
     assert_exit(&out, 0);
     let text = stdout(&out);

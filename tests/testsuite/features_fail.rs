@@ -272,6 +272,8 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
     opts.base_url = Some(target.uri());
     opts.credentials = Some(Credentials::demo());
     opts.limits = Some(finapi_conformance::runner::http::Limits::local());
+    // A local mock: more scenarios at once than the two a real target gets.
+    opts.concurrency = Some(16);
     let out = run_suite(opts).await;
     assert!(out.passed(), "{:#?}", out.failed());
     assert!(!out.excluded.is_empty(), "@mock-only scenarios exist");

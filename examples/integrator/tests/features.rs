@@ -1,5 +1,7 @@
 //! The app's own feature files (`features/`), run by cucumber with finapi-conformance's step
-//! library plus two steps of our own that drive the app against each scenario's mock.
+//! library plus steps of our own that drive the app against each scenario's mock. The steps
+//! register themselves (cucumber's `#[given]`/`#[when]`/`#[then]`), so a plain `#[test]` runs
+//! them.
 
 use cucumber::{given, then, when};
 use finapi_conformance::gherkin::{run_suite, FinapiWorld, SuiteOptions};
@@ -66,11 +68,14 @@ async fn journal_names(world: &mut FinapiWorld, request: String) {
     assert!(finding.to_string().contains(&request), "{finding}");
 }
 
-#[tokio::main]
-async fn main() {
+/// The app's feature files, as one test: libtest's options (`-q`, `--nocapture`, `--list`,
+/// a name filter, ...) work as for any other test, and cucumber's scenario-by-scenario output
+/// shows with `--nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+async fn my_app_keeps_the_role_boundaries() {
     let mut options = SuiteOptions::mock(concat!(env!("CARGO_MANIFEST_DIR"), "/features"));
     options.console = true;
     let outcome = run_suite(options).await;
     println!("{}", outcome.summary_line());
-    std::process::exit(outcome.exit_code());
+    assert_eq!(outcome.exit_code(), 0, "{}", outcome.report());
 }
