@@ -118,8 +118,8 @@ pub struct TargetArgs {
     /// Break the in-process mock on purpose (repeatable; see `serve --list-violations`).
     #[arg(long = "violate", value_name = "RULE")]
     pub violations: Vec<String>,
-    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
-    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see
+    /// docs/readings.md; names: admin-reads-banks, admin-reads-client-configuration,
     /// cross-client-user-token-revoke).
     #[arg(long = "reading", value_name = "NAME=BOOL")]
     pub readings: Vec<String>,
@@ -159,8 +159,8 @@ pub struct MatrixArgs {
     /// Print the rules and the documentation behind each instead.
     #[arg(long)]
     pub rules: bool,
-    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
-    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see
+    /// docs/readings.md; names: admin-reads-banks, admin-reads-client-configuration,
     /// cross-client-user-token-revoke).
     #[arg(long = "reading", value_name = "NAME=BOOL")]
     pub readings: Vec<String>,
@@ -200,8 +200,8 @@ pub struct ServeArgs {
     /// List the boundary breaks the mock can simulate, and exit.
     #[arg(long)]
     pub list_violations: bool,
-    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see the README's
-    /// "Ambiguities" section; names: admin-reads-banks, admin-reads-client-configuration,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see
+    /// docs/readings.md; names: admin-reads-banks, admin-reads-client-configuration,
     /// cross-client-user-token-revoke).
     #[arg(long = "reading", value_name = "NAME=BOOL")]
     pub readings: Vec<String>,

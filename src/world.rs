@@ -1,7 +1,7 @@
 //! The world a simulator starts from: mandators, their clients and users.
 //!
 //! A world is built in code ([`World::demo`], [`World::mandator`]) or read from a TOML world
-//! file (`serve --world FILE`; see `fixtures/world.example.toml` and the README).
+//! file (`serve --world FILE`; see `fixtures/world.example.toml` and docs/serve.md).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -259,7 +259,7 @@ impl World {
         }
     }
 
-    /// The default demo world (documented in the README):
+    /// The default demo world (documented in docs/rust-tests.md):
     /// - mandator `demo` (V2): app clients `demo-app-1`, `demo-app-2`, admin `demo-admin`,
     ///   verified users `alice` and `bob`, unverified user `carol`;
     /// - mandator `other` (V2): app client `other-app-1`, admin `other-admin`, user `mallory`;

@@ -2,9 +2,9 @@
 //! `features/README.md` against a fresh in-process mock per scenario or a real finAPI target,
 //! and add your own steps beside the built-in ones.
 //!
-//! Behind the `gherkin` cargo feature (on by default). The same library drives
-//! `finapi-conformance features [DIR|FILE]...` (no Rust needed), this crate's own `cargo test`
-//! target `tests/features.rs`, and an integrator's own test target.
+//! Behind the `gherkin` cargo feature. The same library drives
+//! `finapi-conformance features [DIR|FILE]...` (no Rust needed), this crate's own tests
+//! (`tests/testsuite/features.rs`, a test per feature file), and an integrator's own tests.
 //!
 //! - [`FinapiWorld`]: the state of one scenario (the cucumber `World`); its methods connect to
 //!   the target, look up the scenario's users and tokens, and keep the last answer;
@@ -25,16 +25,14 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! finapi-conformance = { path = "..." }   # the `gherkin` feature is on by default
+//! finapi-conformance = { version = "0.1", default-features = false, features = ["gherkin"] }
 //! cucumber = "0.21"
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
-//!
-//! [[test]]
-//! name = "my_features"
-//! harness = false   # cucumber's output instead of libtest's
 //! ```
 //!
-//! Then `tests/my_features.rs`. A step function that takes `&mut FinapiWorld` registers itself
+//! Then a plain test, say `tests/my_features.rs`: libtest's options (`-q`, `--nocapture`,
+//! `--list`, a name filter) work as for any test, and the library never reads the command
+//! line. A step function that takes `&mut FinapiWorld` registers itself
 //! for this world when your test binary is linked, so the built-in steps and yours are matched
 //! against every step text of your feature files (a text two definitions match fails as
 //! ambiguous):
@@ -52,18 +50,17 @@
 //!     assert!(answer.is_success(), "the {who} got status {}", answer.status);
 //! }
 //!
-//! #[tokio::main]
-//! async fn main() {
+//! #[tokio::test]
+//! async fn my_features() {
 //!     let mut opts = SuiteOptions::mock("tests/features");
-//!     opts.console = true; // cucumber's scenario-by-scenario output
+//!     opts.console = true; // cucumber's scenario-by-scenario output, with --nocapture
 //!     let outcome = run_suite(opts).await;
-//!     println!("{}", outcome.summary_line());
-//!     std::process::exit(outcome.exit_code());
+//!     assert_eq!(outcome.exit_code(), 0, "{}", outcome.report());
 //! }
 //! ```
 //!
 //! [`SuiteOptions::from_env`] reads the same environment variables as this crate's
-//! `tests/features.rs` (`FINAPI_BASE_URL`, `FINAPI_VIOLATE`, `CUCUMBER_JUNIT`, ...), and
+//! `tests/testsuite/features.rs` (`FINAPI_BASE_URL`, `FINAPI_VIOLATE`, `CUCUMBER_JUNIT`, ...), and
 //! [`SuiteOptions::base_url`] with [`SuiteOptions::credentials`] points the run at a real
 //! target, with the safety rules of the `check` command.
 //!

@@ -380,7 +380,7 @@ impl Runtime {
 }
 
 /// Breaks that no inert or run-owned probe can show against a simulator with a
-/// validate-first profile, with the reason (the README lists the same; a test holds both to
+/// validate-first profile, with the reason (docs/profiles.md lists the same; a test holds both to
 /// this list).
 pub const NOT_OBSERVABLE_VALIDATE_FIRST: &[(Violation, &str)] = &[];
 

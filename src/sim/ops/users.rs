@@ -229,7 +229,7 @@ pub fn request_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller
         ));
     }
     // finAPI encrypts these with the mandator's data decryption key; the mock has no such key
-    // and returns them as they are (documented in the README).
+    // and returns them as they are (documented in docs/readings.md).
     let token = random_uuid();
     user.password_change_token = Some(token.clone());
     Ok(Reply::Json(
