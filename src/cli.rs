@@ -383,6 +383,10 @@ pub(crate) fn config_for(
     transport.ca_certs = args.ca_cert.clone();
     transport.allow_plain_http = args.allow_plain_http;
     config.transport = transport;
+    if let Target::Remote { base_url } = &config.target {
+        // Refused at once, before any other work, any connection or any name lookup.
+        runner::http::TargetUrl::parse(base_url, &config.transport).map_err(Failure::usage)?;
+    }
     if let Some(path) = &args.credentials {
         config.credentials = Some(Credentials::from_file(path).map_err(Failure::usage)?);
     }

@@ -532,7 +532,18 @@ impl Http {
                     } else {
                         "request failed"
                     };
-                    return HttpResponse::none(latency, format!("{kind}: {}", self.base), None);
+                    // The innermost cause says what went wrong (a certificate nobody trusts,
+                    // a refused port); it names no URL, so it carries no query string.
+                    let mut cause: &dyn std::error::Error = &e;
+                    while let Some(inner) = cause.source() {
+                        cause = inner;
+                    }
+                    let error = if e.is_connect() {
+                        format!("{kind}: {} ({cause})", self.base)
+                    } else {
+                        format!("{kind}: {}", self.base)
+                    };
+                    return HttpResponse::none(latency, error, None);
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
