@@ -377,12 +377,10 @@ pub(crate) fn config_for(
         limits.concurrency = c;
     }
     config.limits = Some(limits);
-    let mut transport = runner::http::Transport::default();
-    transport.max_body_bytes = args.max_body_bytes;
-    transport.connect_timeout = Duration::from_secs(args.connect_timeout.max(1));
-    transport.ca_certs = args.ca_cert.clone();
-    transport.allow_plain_http = args.allow_plain_http;
-    config.transport = transport;
+    config.transport.max_body_bytes = args.max_body_bytes;
+    config.transport.connect_timeout = Duration::from_secs(args.connect_timeout.max(1));
+    config.transport.ca_certs = args.ca_cert.clone();
+    config.transport.allow_plain_http = args.allow_plain_http;
     if let Target::Remote { base_url } = &config.target {
         // Refused at once, before any other work, any connection or any name lookup.
         runner::http::TargetUrl::parse(base_url, &config.transport).map_err(Failure::usage)?;

@@ -415,6 +415,8 @@ fn run_blocking(args: &[String], env: &[(String, String)], limit: Duration) -> R
             .env(format!("FINAPI_{name}_SECRET"), secret);
     }
     cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Reaped with wait4 below (for its rusage), not with `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
