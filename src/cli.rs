@@ -105,6 +105,21 @@ pub struct TargetArgs {
     /// Retries on 429/503 (honouring Retry-After).
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
+    /// Seconds to establish a connection (TCP and TLS), apart from --timeout.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Longest response body read, in bytes; past it the connection is dropped and the check
+    /// is inconclusive (in set-up: the run stops). Default 16 MiB.
+    #[arg(long, value_name = "BYTES", default_value_t = runner::http::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
+    /// PEM file of CA certificates to trust besides the system's and the bundled ones
+    /// (repeatable; the variable takes a path list).
+    #[arg(long, value_name = "FILE", env = "FINAPI_CA_CERT", value_delimiter = PATH_LIST_SEPARATOR)]
+    pub ca_cert: Vec<PathBuf>,
+    /// Allow http:// to a host that is not loopback (credentials then travel in clear): only
+    /// for a test host on a private network.
+    #[arg(long)]
+    pub allow_plain_http: bool,
     /// Allow probes that could change data the run did not create if a boundary were broken,
     /// and the secret-rotation scenario (which restores the secret).
     #[arg(long)]
@@ -177,6 +192,9 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 }
+
+/// Separator of the path list in `FINAPI_CA_CERT` (as in `PATH`).
+const PATH_LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
 
 fn parse_version(s: &str) -> Result<ApiVersion, String> {
     s.parse()
@@ -360,6 +378,14 @@ pub(crate) fn config_for(
         limits.concurrency = c;
     }
     config.limits = Some(limits);
+    config.transport.max_body_bytes = args.max_body_bytes;
+    config.transport.connect_timeout = Duration::from_secs(args.connect_timeout.max(1));
+    config.transport.ca_certs = args.ca_cert.clone();
+    config.transport.allow_plain_http = args.allow_plain_http;
+    if let Target::Remote { base_url } = &config.target {
+        // Refused at once, before any other work, any connection or any name lookup.
+        runner::http::TargetUrl::parse(base_url, &config.transport).map_err(Failure::usage)?;
+    }
     if let Some(path) = &args.credentials {
         config.credentials = Some(Credentials::from_file(path).map_err(Failure::usage)?);
     }
@@ -460,7 +486,9 @@ async fn dry_run(config: &CheckConfig) -> Result<String, Failure> {
         Target::Remote { base_url } => base_url.clone(),
         Target::InProcess { .. } => "http://127.0.0.1:0".into(),
     };
-    let http = runner::http::Http::new(&base, Limits::local()).map_err(Failure::usage)?;
+    // Refused as a real run would be (plain http to a remote host, an unusable --ca-cert).
+    let http = runner::http::Http::with_transport(&base, Limits::local(), &config.transport)
+        .map_err(Failure::usage)?;
     let creds = config
         .credentials
         .clone()

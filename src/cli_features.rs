@@ -77,6 +77,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
     opts.credentials = config.credentials.clone();
     opts.allow_mutations = config.allow_mutations;
     opts.limits = config.limits.clone();
+    opts.transport = config.transport.clone();
     opts.concurrency = t.concurrency;
     opts.junit = args.junit.clone();
     opts.console = true;

@@ -77,6 +77,9 @@ pub struct SuiteOptions {
     pub credentials: Option<runner::Credentials>,
     /// HTTP limits (`None`: gentle ones for a real target, fast ones for the mock).
     pub limits: Option<runner::http::Limits>,
+    /// How a real target may be reached (body cap, CA certificates, plain http, connect
+    /// timeout).
+    pub transport: runner::http::Transport,
     /// Judge the role-model steps' probes in the runner's strict mode (exact status and error
     /// body) instead of boundary mode.
     pub strict: bool,
@@ -111,6 +114,7 @@ impl SuiteOptions {
             console: false,
             credentials: None,
             limits: None,
+            transport: runner::http::Transport::default(),
             strict: false,
             tags: None,
             name: None,
@@ -130,7 +134,8 @@ impl SuiteOptions {
     /// `FINAPI_BASE_URL` (a real target; `mock` or unset for the in-process mock),
     /// `FINAPI_API_VERSION`, `FINAPI_VIOLATE=name,name`, `FINAPI_ALLOW_MUTATIONS=1`,
     /// `FINAPI_STRICT=1`, `CUCUMBER_JUNIT=path`, `FINAPI_FEATURES_TAGS=expression`,
-    /// `FINAPI_FEATURES_NAME=regex`. Console output is on.
+    /// `FINAPI_FEATURES_NAME=regex`, and the transport's `FINAPI_CA_CERT`,
+    /// `FINAPI_MAX_BODY_BYTES`, `FINAPI_ALLOW_PLAIN_HTTP=1`. Console output is on.
     pub fn from_env() -> Result<SuiteOptions, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut opts = match var("FINAPI_FEATURES") {
@@ -153,6 +158,7 @@ impl SuiteOptions {
         if let Some(re) = var("FINAPI_FEATURES_NAME") {
             opts.name = Some(parse_name(&re)?);
         }
+        opts.transport = runner::http::Transport::from_env()?;
         opts.console = true;
         Ok(opts)
     }

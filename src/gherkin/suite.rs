@@ -332,11 +332,12 @@ fn all_tags(
 /// requests per second, retries) hold for the whole run, not per scenario.
 fn shared_http(opts: &SuiteOptions) -> Result<Option<runner::http::Http>, String> {
     match &opts.base_url {
-        Some(url) => runner::http::Http::new(
+        Some(url) => runner::http::Http::with_transport(
             url,
             opts.limits
                 .clone()
                 .unwrap_or_else(runner::http::Limits::remote),
+            &opts.transport,
         )
         .map(Some),
         None => Ok(None),

@@ -109,6 +109,7 @@ impl FinapiWorld {
             config.credentials = suite.credentials.clone();
             config.readings = suite.readings.clone();
             config.limits = suite.limits.clone();
+            config.transport = suite.transport.clone();
             if suite.strict {
                 config.mode = crate::model::Mode::Strict;
             }

@@ -159,6 +159,7 @@ mod tests {
             body: br#"{"access_token":"tok-1234","nested":{"password":"pw"},"note":"leak known-secret-1"}"#.to_vec(),
             latency: Duration::ZERO,
             error: None,
+            withheld: None,
         };
         let redactor = Redactor::new(["known-secret-1".to_string()]);
         let e = Evidence::capture(&req, Principal::AppClient, &resp, &redactor);

@@ -99,6 +99,8 @@ pub struct CheckConfig {
     pub filters: Filters,
     /// `None`: gentle limits for remote targets, fast ones for the in-process mock.
     pub limits: Option<http::Limits>,
+    /// How the target may be reached: body cap, CA certificates, plain http, connect timeout.
+    pub transport: http::Transport,
     /// `None`: the demo credentials in-process, the environment for remote targets.
     pub credentials: Option<Credentials>,
     pub readings: Readings,
@@ -142,6 +144,7 @@ impl CheckConfig {
             mode: Mode::Boundary,
             filters: Filters::default(),
             limits: None,
+            transport: http::Transport::default(),
             credentials: None,
             readings: Readings::default(),
             allow_mutations: false,
@@ -271,7 +274,8 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
                 .start()
                 .await;
             let limits = config.limits.clone().unwrap_or_else(http::Limits::local);
-            let http = http::Http::new(&mock.uri(), limits).map_err(RunError::Config)?;
+            let http = http::Http::with_transport(&mock.uri(), limits, &config.transport)
+                .map_err(RunError::Config)?;
             let credentials = config
                 .credentials
                 .clone()
@@ -283,19 +287,11 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
             })
         }
         Target::Remote { base_url } => {
-            let parsed = reqwest::Url::parse(base_url).map_err(|_| {
-                RunError::Config(format!(
-                    "`{}` is not a valid URL",
-                    redact::url_for_display(base_url)
-                ))
-            })?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(RunError::Config(
-                    "the base URL must start with http:// or https://".into(),
-                ));
-            }
+            // Checked before anything is sent or looked up: https, or http to loopback.
+            http::TargetUrl::parse(base_url, &config.transport).map_err(RunError::Config)?;
             let limits = config.limits.clone().unwrap_or_else(http::Limits::remote);
-            let mut http = http::Http::new(base_url, limits).map_err(RunError::Config)?;
+            let mut http = http::Http::with_transport(base_url, limits, &config.transport)
+                .map_err(RunError::Config)?;
             if let Some(clock) = &config.clock {
                 http = http.with_clock(clock.clone());
             }
@@ -496,7 +492,8 @@ pub async fn execute(
                 continue;
             }
             let started = Instant::now();
-            let outcome = if sc.mutates_shared
+            let unanswered_before = session.http.unanswered().0;
+            let mut outcome = if sc.mutates_shared
                 && config.target.is_remote()
                 && !config.allow_mutations
             {
@@ -508,6 +505,13 @@ pub async fn execute(
             } else {
                 (sc.run)(session).await
             };
+            // A scenario judged on a request that got no answer (a redirect, a body over the
+            // cap, a broken connection) proves nothing either way.
+            let (unanswered, why) = session.http.unanswered();
+            if unanswered > unanswered_before && outcome.verdict != Verdict::Skipped {
+                outcome.verdict = Verdict::Inconclusive;
+                outcome.reason = why.unwrap_or_else(|| "a request got no answer".into());
+            }
             let result = CheckResult {
                 operation: name,
                 section: "Lifecycle".into(),

@@ -105,6 +105,10 @@ pub struct Session {
     obtained: Mutex<Vec<Obtained>>,
     /// Scrubs the run's secrets and tokens (built on first use, after set-up).
     redactor: std::sync::OnceLock<Redactor>,
+    /// True while [`Session::set_up`] runs.
+    setting_up: std::sync::atomic::AtomicBool,
+    /// Why set-up must stop: an answer the client withheld (a redirect, a body over the cap).
+    setup_stop: Mutex<Option<String>>,
 }
 
 impl Session {
@@ -128,6 +132,8 @@ impl Session {
             counter: std::sync::atomic::AtomicU32::new(0),
             obtained: Mutex::new(Vec::new()),
             redactor: std::sync::OnceLock::new(),
+            setting_up: std::sync::atomic::AtomicBool::new(false),
+            setup_stop: Mutex::new(None),
         }
     }
 
@@ -192,6 +198,8 @@ impl Session {
             counter: std::sync::atomic::AtomicU32::new(0),
             obtained: Mutex::new(Vec::new()),
             redactor: std::sync::OnceLock::new(),
+            setting_up: std::sync::atomic::AtomicBool::new(false),
+            setup_stop: Mutex::new(None),
         }
     }
 
@@ -259,7 +267,7 @@ impl Session {
             ("client_id", &client.id),
             ("client_secret", &client.secret),
         ]);
-        self.http.send(&req).await
+        self.send(&req).await
     }
 
     /// `password` grant through a client.
@@ -271,7 +279,7 @@ impl Session {
             ("username", &user.id),
             ("password", &user.password),
         ]);
-        self.http.send(&req).await
+        self.send(&req).await
     }
 
     /// A fresh id under the run prefix.
@@ -315,7 +323,7 @@ impl Session {
         let req = HttpRequest::new(http::Method::POST, self.path("createUser"))
             .bearer(Some(client_token.to_string()))
             .json(json!({ "id": user.id, "password": user.password }));
-        let resp = self.http.send(&req).await;
+        let resp = self.send(&req).await;
         if resp.status != 201 && resp.status != 200 {
             return Err(format!(
                 "creating a user failed with status {}",
@@ -325,7 +333,6 @@ impl Session {
         if verify {
             let path = self.path("verifyUser").replace("{userId}", &user.id);
             let resp = self
-                .http
                 .send(
                     &HttpRequest::new(http::Method::POST, path)
                         .bearer(Some(client_token.to_string())),
@@ -390,10 +397,58 @@ impl Session {
         }
     }
 
+    /// Send through the session's client. During set-up, the first answer the client withholds
+    /// (a redirect, a body over the cap) stops set-up: nothing more is sent, and
+    /// [`Session::set_up`] fails with one line naming it.
+    async fn send(&self, req: &HttpRequest) -> HttpResponse {
+        let setting_up = self.setting_up.load(std::sync::atomic::Ordering::Relaxed);
+        if setting_up {
+            if let Some(why) = self.setup_stop.lock().clone() {
+                return HttpResponse {
+                    status: 0,
+                    body: Vec::new(),
+                    latency: Duration::ZERO,
+                    error: Some(why),
+                    withheld: None,
+                };
+            }
+        }
+        let resp = self.http.send(req).await;
+        if let (true, Some(withheld)) = (setting_up, &resp.withheld) {
+            let path = req.path.split('?').next().unwrap_or_default();
+            let hint = match withheld {
+                super::http::Withheld::Redirect { .. } => {
+                    "; the runner never follows redirects: check --base-url"
+                }
+                _ => "",
+            };
+            self.setup_stop.lock().get_or_insert_with(|| {
+                format!(
+                    "set-up stopped: {} {path}: {}{hint}",
+                    req.method,
+                    withheld.describe()
+                )
+            });
+        }
+        resp
+    }
+
     /// Authenticate the configured clients and create the run's users. Every user is
     /// remembered as soon as it is asked for, so [`Session::clean_up`] removes it even when
-    /// set-up stops half-way (an error, or Ctrl-C dropping this future).
+    /// set-up stops half-way (an error, or Ctrl-C dropping this future). A redirect or a body
+    /// over the cap anywhere in set-up stops it with that as the error.
     pub async fn set_up(&mut self) -> Result<(), SetupError> {
+        use std::sync::atomic::Ordering;
+        self.setting_up.store(true, Ordering::Relaxed);
+        let result = self.set_up_steps().await;
+        self.setting_up.store(false, Ordering::Relaxed);
+        match self.setup_stop.lock().take() {
+            Some(why) => Err(SetupError(why)),
+            None => result,
+        }
+    }
+
+    async fn set_up_steps(&mut self) -> Result<(), SetupError> {
         let Some(app) = self.creds.app.clone() else {
             return Err(SetupError(
                 "no app client credentials: set FINAPI_APP_CLIENT_ID and FINAPI_APP_CLIENT_SECRET"
@@ -569,7 +624,6 @@ impl Session {
 
     async fn get_json(&self, op_id: &str, token: &str) -> Value {
         let resp = self
-            .http
             .send(
                 &HttpRequest::new(http::Method::GET, self.path(op_id))
                     .bearer(Some(token.to_string())),
@@ -596,7 +650,7 @@ impl Session {
             }
             ApiVersion::V2 => HttpRequest::new(http::Method::POST, path).form(&pairs),
         };
-        self.http.send(&req.bearer(Some(bearer.to_string()))).await
+        self.send(&req.bearer(Some(bearer.to_string()))).await
     }
 
     /// `given` completed to a body `op_id` accepts, from the request shapes of the run's
@@ -626,7 +680,7 @@ impl Session {
                 let req = HttpRequest::new(http::Method::POST, path)
                     .bearer(Some(a_token.to_string()))
                     .json(body);
-                let _ = self.http.send(&req).await;
+                let _ = self.send(&req).await;
             }
         }
         let kinds: Vec<(String, String)> = self
@@ -640,7 +694,6 @@ impl Session {
             .collect();
         for (kind, path) in kinds {
             let resp = self
-                .http
                 .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(a_token.to_string())))
                 .await;
             // The list field is named after the kind, except where finAPI names it otherwise
@@ -679,7 +732,7 @@ impl Session {
         let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
             .bearer(Some(a_token.to_string()))
             .json(self.valid_body("importBankConnection", import_params(self.version)));
-        let resp = self.http.send(&import).await;
+        let resp = self.send(&import).await;
         if !resp.is_success() {
             return Err(if resp.status == 0 {
                 "no response".into()
@@ -705,7 +758,6 @@ impl Session {
         for attempt in 0..IMPORT_POLLS {
             tokio::time::sleep(Duration::from_millis(500 * (1 + attempt as u64).min(4))).await;
             let r = self
-                .http
                 .send(
                     &HttpRequest::new(http::Method::GET, path.clone())
                         .bearer(Some(a_token.to_string())),
@@ -720,6 +772,9 @@ impl Session {
 
     /// Delete every user the run created. Returns how many are still there afterwards.
     pub async fn clean_up(&self) -> usize {
+        // A set-up dropped half-way (Ctrl-C) must not leave clean-up's requests held back.
+        self.setting_up
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let created: Vec<_> = self.created.lock().drain(..).collect();
         let mut remaining = Vec::new();
         for (client, user) in created {
@@ -727,7 +782,7 @@ impl Session {
             if let Some(token) = access_token(&login) {
                 let req = HttpRequest::new(http::Method::DELETE, self.path("deleteAuthorizedUser"))
                     .bearer(Some(token));
-                if self.http.send(&req).await.is_success() {
+                if self.send(&req).await.is_success() {
                     continue;
                 }
             }
@@ -737,7 +792,6 @@ impl Session {
                     .path("deleteUnverifiedUser")
                     .replace("{userId}", &user.id);
                 if self
-                    .http
                     .send(&HttpRequest::new(http::Method::DELETE, path).bearer(Some(token)))
                     .await
                     .is_success()
@@ -754,7 +808,7 @@ impl Session {
                 let req = HttpRequest::new(http::Method::POST, self.path("deleteUsers"))
                     .bearer(Some(token))
                     .json(json!({ "userIds": ids }));
-                self.http.send(&req).await;
+                self.send(&req).await;
             }
         }
         // Count only users that still exist (many of the remembered ids were never created:
@@ -778,7 +832,6 @@ impl Session {
             let q = serde_urlencoded::to_string([("userId", &user.id)]).unwrap_or_default();
             let path = format!("{}?{q}", self.path("getVerificationStatus"));
             let status = self
-                .http
                 .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(token)))
                 .await
                 .status;

@@ -12,6 +12,7 @@ mod control_api;
 mod docs;
 mod features;
 mod features_fail;
+mod hostile;
 mod html_report;
 mod isolation;
 mod journal;

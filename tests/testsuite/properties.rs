@@ -323,7 +323,10 @@ impl Target {
             .unwrap_or_else(|_| "v2".into())
             .parse()
             .expect("FINAPI_API_VERSION is v1 or v2");
-        let config = CheckConfig::new(runner::Target::Remote { base_url: base }, version);
+        let mut config = CheckConfig::new(runner::Target::Remote { base_url: base }, version);
+        // The CLI's transport settings, from FINAPI_CA_CERT and friends.
+        config.transport = runner::http::Transport::from_env()
+            .unwrap_or_else(|e| panic!("transport settings: {e}"));
         let connected = rt()
             .block_on(runner::connect(&config))
             .unwrap_or_else(|e| panic!("cannot reach FINAPI_BASE_URL: {e}"));
