@@ -1,18 +1,18 @@
 //! The conformance runner: probes every operation x principal of the role model against a
 //! target and judges each response with the model's oracle.
 //!
-//! - [`credentials`]: client credentials from the environment or a file;
+//! - [`Credentials`]: client credentials from the environment or a file;
 //! - [`http`]: the HTTP client with concurrency, rate limit, timeouts and retries;
 //! - [`session`]: tokens per principal, the run's own users and data, clean-up;
 //! - [`probe`]: one inert request per operation x principal;
 //! - [`lifecycle`]: token lifecycle scenarios;
 //! - [`redact`]: scrubs secrets from anything printed;
-//! - [`evidence`]: the redacted request and response behind each verdict;
+//! - `evidence`: the redacted request and response behind each verdict;
 //! - [`state_file`]: tokens kept between runs (`--state`), reused once expired;
 //! - [`resume`]: re-running what a previous report left failed or unfinished (`--resume`).
 
-pub mod credentials;
-pub mod evidence;
+mod credentials;
+pub(crate) mod evidence;
 pub mod http;
 pub mod lifecycle;
 pub mod probe;

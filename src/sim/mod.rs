@@ -1,19 +1,19 @@
 //! The transport-free finAPI simulator: a request in, a response out.
 //!
-//! Every request passes the same pipeline: route ([`router`]), authenticate and authorize
-//! ([`guard`], reading the caller rules from the catalogue), validate the request
-//! ([`validate`]), then the operation's handler ([`ops`]). Both front doors ([`crate::mock`] on
+//! Every request passes the same pipeline: route (`router.rs`), authenticate and authorize
+//! (`guard.rs`, reading the caller rules from the catalogue), validate the request
+//! (`validate.rs`), then the operation's handler (`ops/`, a file per API area). Both front doors ([`crate::mock`] on
 //! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
 pub mod clock;
-pub mod conform;
-pub mod error;
-pub mod guard;
-pub mod ops;
+pub(crate) mod conform;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod ops;
 pub mod profile;
-pub mod router;
-pub mod state;
-pub mod validate;
+pub(crate) mod router;
+pub(crate) mod state;
+pub(crate) mod validate;
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use serde_json::Value;
 pub use clock::Clock;
 pub use error::ApiError;
 pub use profile::{Hints, Profile};
-pub use state::State;
+pub use state::UNKNOWN_ID;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};
 use crate::journal::Served;
@@ -33,6 +33,7 @@ use crate::model::{ApiVersion, Catalogue, Operation, Readings};
 use crate::world::World;
 use error::ErrorContext;
 use router::{RouteError, Router};
+use state::State;
 
 /// A request as the simulator sees it, independent of the transport.
 #[derive(Debug, Clone, Copy)]

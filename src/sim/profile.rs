@@ -415,7 +415,7 @@ pub fn fresh_token(ctx: &Ctx<'_>) -> String {
 }
 
 /// `validate-first`: the request check that runs before the role check. Only the parts
-/// that need no state: [`crate::sim::validate::check_request`] (required fields and their
+/// that need no state: `sim::validate::check_request` (required fields and their
 /// types, for the bodies it knows), then for every other operation the catalogue marks as
 /// taking required fields (`invalid-body` probes), a missing or empty body.
 pub fn validate_before_role(ctx: &Ctx<'_>) -> Result<(), ApiError> {

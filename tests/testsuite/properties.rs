@@ -414,7 +414,7 @@ fn vary_path(op: &Operation, probe_path: &str, params: &Params) -> String {
             let one = match params {
                 Params::Probe => unreachable!(),
                 Params::Unknown(k) => {
-                    (finapi_conformance::sim::state::UNKNOWN_ID + k + n * 10).to_string()
+                    (finapi_conformance::sim::UNKNOWN_ID + k + n * 10).to_string()
                 }
                 Params::Junk(s) => format!("{s}{n}"),
             };
@@ -422,7 +422,7 @@ fn vary_path(op: &Operation, probe_path: &str, params: &Params) -> String {
             if name == "ids" {
                 let two = match params {
                     Params::Unknown(k) => {
-                        (finapi_conformance::sim::state::UNKNOWN_ID + k + n * 10 + 1).to_string()
+                        (finapi_conformance::sim::UNKNOWN_ID + k + n * 10 + 1).to_string()
                     }
                     _ => format!("{one}b"),
                 };

@@ -42,10 +42,6 @@ impl Seed {
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.draw() % (hi - lo + 1)
     }
-    /// An amount in cents between `lo` and `hi` euros, as euros with two decimals.
-    pub fn euros(&mut self, lo: u64, hi: u64) -> f64 {
-        self.between(lo * 100, hi * 100) as f64 / 100.0
-    }
 }
 
 /// A calendar day as the version writes it: V1 `YYYY-MM-DD 00:00:00.000`, V2 `YYYY-MM-DD`.
