@@ -502,6 +502,20 @@ fn checks_by_id(results: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// [`checks_by_id`] that were sent (not skipped).
+fn sent_by_id(results: &[Value]) -> Vec<&Value> {
+    checks_by_id(results)
+        .into_iter()
+        .filter(|r| verdict(r) != "skipped")
+        .collect()
+}
+
+/// `check` through the hostile front at `addr`, with `extra` flags, within five minutes.
+async fn check_through(addr: SocketAddr, extra: &[&str]) -> Run {
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    run_bin(check_args(&url, extra), vec![], Duration::from_secs(300)).await
+}
+
 fn verdict(r: &Value) -> &str {
     r["verdict"].as_str().unwrap_or_default()
 }
@@ -597,15 +611,7 @@ async fn redirected_probes_are_inconclusive_never_a_pass_or_a_violation() {
         }
     });
     let addr = front(server.addr(), policy).await;
-    let run = run_bin(
-        check_args(
-            &format!("http://127.0.0.1:{}", addr.port()),
-            &["--retries", "0"],
-        ),
-        vec![],
-        Duration::from_secs(300),
-    )
-    .await;
+    let run = check_through(addr, &["--retries", "0"]).await;
     assert_eq!(run.code, 0, "no violation: {}", run.stderr);
     let results = run.results();
     let redirected = checks_by_id(&results);
@@ -710,21 +716,10 @@ async fn huge_and_endless_answers_are_cut_at_the_cap_and_memory_stays_bounded() 
     });
     let addr = front(server.addr(), policy).await;
     // Default concurrency and body cap.
-    let run = run_bin(
-        check_args(
-            &format!("http://127.0.0.1:{}", addr.port()),
-            &["--retries", "0", "--no-lifecycle"],
-        ),
-        vec![],
-        Duration::from_secs(300),
-    )
-    .await;
+    let run = check_through(addr, &["--retries", "0", "--no-lifecycle"]).await;
     assert_eq!(run.code, 0, "no violation: {}", run.stderr);
     let results = run.results();
-    let oversized: Vec<&Value> = checks_by_id(&results)
-        .into_iter()
-        .filter(|r| verdict(r) != "skipped")
-        .collect();
+    let oversized: Vec<&Value> = sent_by_id(&results);
     assert!(
         oversized.len() >= 20,
         "{} oversized answers",
@@ -845,10 +840,7 @@ async fn drip_fed_answers_are_cut_at_the_request_timeout() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let results = run.results();
-    let slow: Vec<&Value> = checks_by_id(&results)
-        .into_iter()
-        .filter(|r| verdict(r) != "skipped")
-        .collect();
+    let slow: Vec<&Value> = sent_by_id(&results);
     assert!(slow.len() >= 20, "{} drip-fed answers", slow.len());
     for r in &slow {
         assert_eq!(verdict(r), "inconclusive", "{r}");
@@ -884,21 +876,10 @@ async fn garbage_and_answers_cut_or_reset_midway_are_inconclusive() {
         }
     });
     let addr = front(server.addr(), policy).await;
-    let run = run_bin(
-        check_args(
-            &format!("http://127.0.0.1:{}", addr.port()),
-            &["--retries", "0", "--no-lifecycle"],
-        ),
-        vec![],
-        Duration::from_secs(300),
-    )
-    .await;
+    let run = check_through(addr, &["--retries", "0", "--no-lifecycle"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let results = run.results();
-    let broken: Vec<&Value> = checks_by_id(&results)
-        .into_iter()
-        .filter(|r| verdict(r) != "skipped")
-        .collect();
+    let broken: Vec<&Value> = sent_by_id(&results);
     assert!(broken.len() >= 20);
     let base = format!("http://127.0.0.1:{}", addr.port());
     for r in &broken {
