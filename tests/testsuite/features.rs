@@ -3,7 +3,8 @@
 //!
 //! Being plain `#[test]`s, they take libtest's options like every other test: a name filter
 //! (`cargo test features::token_lifecycle`), `--exact`, `--list`, `--ignored`, `-q`,
-//! `--nocapture` (shows cucumber's scenario-by-scenario output), `--test-threads`.
+//! `--nocapture` (shows each file's summary), `--test-threads`. Cucumber's scenario-by-scenario
+//! output, which bypasses libtest's capture, is on with `FINAPI_FEATURES_CONSOLE=1`.
 //!
 //! By default every scenario runs against a fresh in-process mock. With `FINAPI_BASE_URL` set
 //! (and the `check` command's credential variables) the same features run against that target;
@@ -25,6 +26,8 @@ fn features_dir() -> PathBuf {
 async fn run(name: &str) {
     let mut opts = SuiteOptions::from_env().unwrap_or_else(|e| panic!("features: {e}"));
     opts.features = Features::path(features_dir().join(format!("{name}.feature")));
+    // cucumber writes to the terminal itself, past libtest's capture: only when asked.
+    opts.console = std::env::var_os("FINAPI_FEATURES_CONSOLE").is_some();
     if let Ok(path) = std::env::var("CUCUMBER_JUNIT") {
         // One report per feature file, beside the path asked for.
         opts.junit = Some(PathBuf::from(format!("{path}.{name}.xml")));
