@@ -281,7 +281,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
 }
 
 fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
-    use finapi_conformance::model::{openapi, spec_diff as sd, Shapes};
+    use finapi_conformance::model::{openapi, spec_diff as sd};
     let unreadable =
         |e: openapi::OpenApiError| Failure::usage(format!("{}: {e}", args.spec.display()));
     // The version is not known before the document is read; convert, then relabel.
@@ -291,7 +291,7 @@ fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
     let differences = sd::spec_diff(
         &spec,
         Catalogue::embedded(),
-        Shapes::embedded(version),
+        sd::shapes_for(sd::guess_api(&spec), version),
         version,
     );
     let name = args.spec.file_name().map_or_else(

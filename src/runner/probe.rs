@@ -173,7 +173,14 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
             }
         }
         ProbeStyle::InvalidBody => {
-            request = request.json(json!({}));
+            // Web Form 2.0's createTranslation requires no field: a language that is not an
+            // object is what it must reject.
+            let invalid = if op.id == "createTranslation" {
+                json!({ "en": "not a translation" })
+            } else {
+                json!({})
+            };
+            request = request.json(invalid);
             allowed = vec![400, 422];
         }
         ProbeStyle::EmptyPatch => {

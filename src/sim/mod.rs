@@ -29,7 +29,7 @@ pub use state::State;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};
 use crate::journal::Served;
-use crate::model::{ApiVersion, Catalogue, Operation, Readings};
+use crate::model::{Api, ApiVersion, Catalogue, Operation, Readings};
 use crate::world::World;
 use error::ErrorContext;
 use router::{RouteError, Router};
@@ -209,6 +209,20 @@ impl Simulator {
         Ok(())
     }
 
+    /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
+    /// `EXPIRED`), with the effects its page would have: see [`ops::webform::complete`].
+    /// Returns the form as `GET /api/webForms/{id}` shows it.
+    pub fn complete_web_form(
+        &self,
+        id: &str,
+        status: &str,
+    ) -> Result<Value, ops::webform::CompleteError> {
+        let now = self.shared.clock.now();
+        let mut state = self.shared.state.lock();
+        ops::webform::expire(&mut state, now);
+        ops::webform::complete(&mut state, id, status, now)
+    }
+
     pub fn readings(&self) -> &Readings {
         &self.shared.readings
     }
@@ -243,6 +257,26 @@ impl Simulator {
         let mut served = Served::default();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
+        if let Some(id) = req.path.strip_prefix(ops::webform::PAGE_PREFIX) {
+            if method == Method::GET || method == Method::POST {
+                // A web form's own page (HTML), outside the API and its guard.
+                let (status, page) = ops::webform::page_answer(
+                    &mut self.shared.state.lock(),
+                    &method,
+                    id,
+                    req.body,
+                    now,
+                );
+                return SimResponse {
+                    status,
+                    content_type: Some("text/html; charset=utf-8"),
+                    request_id,
+                    body: Bytes::from(page),
+                    hints: Hints::default(),
+                    served,
+                };
+            }
+        }
         let mut auth_context = None;
         let mut hints = Hints::default();
         let refused = match &self.shared.profile {
@@ -375,12 +409,23 @@ impl Simulator {
                     ApiError::Message { status, .. } => *status,
                     ApiError::Unauthenticated { .. } => 401,
                 };
-                let mut body = conform::error(
-                    operation.map_or(ctx.version, |(v, _)| v),
-                    operation.map(|(_, id)| id),
-                    status,
-                    err.body(&ctx),
-                );
+                let mut body = if Api::of_path(req.path) == Api::WebForm2 {
+                    // Web Form 2.0's own error bodies: `ValidationError` for 400, else `Error`.
+                    let value = ops::webform::error_body(status, &err, &endpoint, now);
+                    let model = if status == 400 {
+                        "ValidationError"
+                    } else {
+                        "Error"
+                    };
+                    conform::model(ApiVersion::V2, model, value)
+                } else {
+                    conform::error(
+                        operation.map_or(ctx.version, |(v, _)| v),
+                        operation.map(|(_, id)| id),
+                        status,
+                        err.body(&ctx),
+                    )
+                };
                 if self
                     .shared
                     .profile
