@@ -298,7 +298,12 @@ impl Http {
     }
 
     fn build(&self, req: &HttpRequest) -> reqwest::RequestBuilder {
-        let url = format!("{}{}", self.base, req.path);
+        // An absolute path goes to its own host (the Web Form 2.0 host of `--webform-url`).
+        let url = if req.path.starts_with("http://") || req.path.starts_with("https://") {
+            req.path.clone()
+        } else {
+            format!("{}{}", self.base, req.path)
+        };
         let mut builder = self.client.request(req.method.clone(), url);
         if let Some(token) = &req.bearer {
             builder = builder.bearer_auth(token);

@@ -101,6 +101,9 @@ struct Shared {
     profile: Option<profile::Runtime>,
     /// The world [`Simulator::reset`] goes back to.
     world: Mutex<World>,
+    /// Every answer holds this for reading, a reset or world load for writing: a request in
+    /// flight sees the old world, clock and breaks or the new ones, never half of each.
+    gate: parking_lot::RwLock<()>,
 }
 
 /// The simulator. Cheap to clone; clones share state.
@@ -165,6 +168,7 @@ impl Simulator {
                 readings: config.readings,
                 profile,
                 world: Mutex::new(world.clone()),
+                gate: parking_lot::RwLock::new(()),
             }),
         }
     }
@@ -196,16 +200,39 @@ impl Simulator {
 
     /// Start over from the world the simulator started with (or last loaded): every user,
     /// token and resource created since is forgotten. Breaks and clock stay as they are.
+    /// Web Form 2.0's settings (lifetime, allowed callback hosts) survive.
     pub fn reset(&self) {
-        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
-        *self.shared.state.lock() = fresh;
+        let _exclusive = self.shared.gate.write();
+        self.reset_state();
     }
 
-    /// Replace the world (checked with [`World::validate`] first) and start over from it.
+    fn reset_state(&self) {
+        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
+        let mut state = self.shared.state.lock();
+        let settings = (
+            state.webform.lifetime,
+            std::mem::take(&mut state.webform.callback_hosts),
+        );
+        *state = fresh;
+        (state.webform.lifetime, state.webform.callback_hosts) = settings;
+    }
+
+    /// Back to the start in one step: the clock reset, `faults` switched on (and no others),
+    /// the state rebuilt from the world. No request is answered half before and half after.
+    pub fn reset_all(&self, faults: Faults) {
+        let _exclusive = self.shared.gate.write();
+        self.shared.clock.reset();
+        self.shared.faults.store(faults);
+        self.reset_state();
+    }
+
+    /// Replace the world (checked with [`World::validate`] first) and start over from it, in
+    /// one step as [`Simulator::reset_all`].
     pub fn load_world(&self, world: World) -> Result<(), crate::world::WorldError> {
         world.validate()?;
+        let _exclusive = self.shared.gate.write();
         *self.shared.world.lock() = world;
-        self.reset();
+        self.reset_state();
         Ok(())
     }
 
@@ -217,10 +244,25 @@ impl Simulator {
         id: &str,
         status: &str,
     ) -> Result<Value, ops::webform::CompleteError> {
+        let _shared = self.shared.gate.read();
         let now = self.shared.clock.now();
         let mut state = self.shared.state.lock();
         ops::webform::expire(&mut state, now);
         ops::webform::complete(&mut state, id, status, now)
+    }
+
+    /// Every web form of every user, as `GET /api/webForms/{id}` shows each (expired ones
+    /// marked so first).
+    pub fn web_forms(&self) -> Vec<Value> {
+        let now = self.shared.clock.now();
+        let mut state = self.shared.state.lock();
+        ops::webform::expire(&mut state, now);
+        state
+            .webform
+            .forms
+            .values()
+            .map(ops::webform::form_value)
+            .collect()
     }
 
     pub fn readings(&self) -> &Readings {
@@ -239,7 +281,10 @@ impl Simulator {
 
     /// Answer one request.
     pub fn handle(&self, req: &SimRequest<'_>) -> SimResponse {
-        let response = self.answer(req);
+        let response = {
+            let _shared = self.shared.gate.read();
+            self.answer(req)
+        };
         // Method, path and status only: headers, query strings and bodies can carry secrets.
         tracing::debug!(
             method = %req.method,

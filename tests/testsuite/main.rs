@@ -34,3 +34,4 @@ mod snapshots;
 mod soak;
 mod spec_diff;
 mod state_machine;
+mod webform;
