@@ -152,9 +152,17 @@ impl Http {
 
     fn send_in_process(sim: &crate::sim::Simulator, req: &HttpRequest) -> HttpResponse {
         let started = Instant::now();
-        let (path, query) = match req.path.split_once('?') {
+        // An absolute URL (a web form's page, a Web Form host) reaches the simulator by its path.
+        let full = req
+            .path
+            .strip_prefix("http://")
+            .or_else(|| req.path.strip_prefix("https://"))
+            .map_or(req.path.as_str(), |rest| {
+                rest.find('/').map_or("/", |at| &rest[at..])
+            });
+        let (path, query) = match full.split_once('?') {
             Some((p, q)) => (p, Some(q)),
-            None => (req.path.as_str(), None),
+            None => (full, None),
         };
         let mut headers = http::HeaderMap::new();
         if let Some(token) = &req.bearer {

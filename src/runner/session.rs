@@ -700,6 +700,7 @@ impl Session {
                 self.fixtures.resources.insert(kind, id);
             }
         }
+        self.create_update_task(a_token).await;
         self.fixtures.no_data_reason = match (self.version, import_status) {
             (_, Ok(())) => None,
             (ApiVersion::V2, Err(status)) => Some(format!(
@@ -796,24 +797,44 @@ impl Session {
             Some(other) => Err(format!("the run's import web form ended {other}")),
             None => Err("nobody completed the run's import web form".into()),
         };
-        // A background update of the imported connection gives the task probes an id.
-        let form = self.get_webform(a_token, &id).await.unwrap_or(Value::Null);
-        if let Some(connection) = form["payload"]["bankConnectionId"].as_u64() {
-            if let Some(op) = self
-                .catalogue
-                .get(self.version, "createBankConnectionUpdateTask")
-            {
-                let req = HttpRequest::new(http::Method::POST, self.webform_path(&op.path))
-                    .bearer(Some(a_token.to_string()))
-                    .json(json!({ "bankConnectionId": connection }));
-                if let Some(task) = self.http.send(&req).await.json()["id"].as_str() {
-                    self.fixtures
-                        .webform_ids
-                        .insert("tasks".into(), task.into());
-                }
-            }
+        if let Some(connection) = self
+            .get_webform(a_token, &id)
+            .await
+            .and_then(|f| f["payload"]["bankConnectionId"].as_u64())
+        {
+            self.fixtures
+                .resources
+                .insert("webFormConnection".into(), connection);
         }
         Some(done)
+    }
+
+    /// A background-update task of one of user A's connections (the web form's, else any),
+    /// so the task probes have an id to address.
+    async fn create_update_task(&mut self, a_token: &str) {
+        let Some(op) = self
+            .catalogue
+            .get(self.version, "createBankConnectionUpdateTask")
+            .cloned()
+        else {
+            return;
+        };
+        let fx = &self.fixtures.resources;
+        let Some(connection) = fx
+            .get("webFormConnection")
+            .or_else(|| fx.get("bankConnections"))
+            .copied()
+        else {
+            return;
+        };
+        let req = HttpRequest::new(http::Method::POST, self.webform_path(&op.path))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "bankConnectionId": connection }));
+        if let Some(task) = self.http.send(&req).await.json()["id"].as_str() {
+            self.fixtures
+                .webform_ids
+                .insert("tasks".into(), task.into());
+        }
     }
 
     async fn get_webform(&self, token: &str, id: &str) -> Option<Value> {

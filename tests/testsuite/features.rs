@@ -81,4 +81,5 @@ feature_files!(
     shared_user_base,
     token_lifecycle,
     user_tokens,
+    webform,
 );
