@@ -284,11 +284,11 @@ fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         _ => {}
     }
     if let Some(profile) = details.get("profileId").and_then(Value::as_str) {
-        if !state
+        if state
             .webform
             .profiles
             .get(profile)
-            .is_some_and(|p| p.mandator == m)
+            .is_none_or(|p| p.mandator != m)
         {
             return Err(ApiError::business(
                 422,
@@ -508,11 +508,11 @@ fn get_custom(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
 fn edit_profile(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let id = ctx.param("id").to_string();
     let changes = ctx.json()?.unwrap_or_default();
-    if !state
+    if state
         .webform
         .profiles
         .get(&id)
-        .is_some_and(|p| p.mandator == caller.mandator)
+        .is_none_or(|p| p.mandator != caller.mandator)
     {
         return Err(not_found("profile", &id));
     }
@@ -531,7 +531,7 @@ fn edit_profile(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
 fn delete_custom(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let id = ctx.param("id");
     let (store, what) = customs(&ctx.op.id, state);
-    if !store.get(id).is_some_and(|c| c.mandator == caller.mandator) {
+    if store.get(id).is_none_or(|c| c.mandator != caller.mandator) {
         return Err(not_found(what, id));
     }
     store.remove(id);
