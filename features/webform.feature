@@ -12,7 +12,7 @@ Feature: Web Form 2.0
     Then every operation of section "Web Forms" is allowed to the user
     And every operation of section "Tasks" is allowed to the user
 
-  @rule-admin-sections-only
+  @rule-admin-sections-only @rule-intruder-admin
   Scenario: the admin client creates no web forms and reads no tasks
     Then every operation of section "Web Forms" is denied to the admin client
     And every operation of section "Tasks" is denied to the admin client

@@ -6,16 +6,21 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::common::served::Served;
 use crate::common::*;
 use finapi_conformance::model::{Mode, Verdict};
 use finapi_conformance::runner::{self, CheckConfig, Target};
+use finapi_conformance::serve::Server;
 use finapi_conformance::world::demo;
-use finapi_conformance::{ApiVersion, Faults, FinapiMock, Violation, World};
+use finapi_conformance::{ApiVersion, Faults, FinapiMock, Simulator, Violation, World};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const V2: ApiVersion = ApiVersion::V2;
+
+/// Where a `serve` front door listens.
+struct Served {
+    url: String,
+}
 
 /// A callback receiver on a loopback port (bound before the form names it): the first request
 /// it gets, as (request line, body).
@@ -182,8 +187,15 @@ async fn completion_from_rust_and_from_the_control_api_has_the_same_effects() {
         .complete_web_form(form["id"].as_str().unwrap(), "ABORTED")
         .is_err());
 
-    // From the control API of `serve`.
-    let served = Served::start(&[]);
+    // From the control API of `serve` (in-process, the same front door as the binary's).
+    let server = Server::start(
+        Simulator::new(&World::demo()),
+        "127.0.0.1:0".parse().unwrap(),
+        100,
+    )
+    .await
+    .unwrap();
+    let served = Served { url: server.uri() };
     let token = new_user(&served.url, "wf-rust-user").await;
     let form = import_form(&served.url, &token, &json!({})).await;
     let id = form["id"].as_str().unwrap();
@@ -519,7 +531,7 @@ async fn the_runner_judges_every_web_form_cell_and_catches_each_break() {
 #[test]
 fn the_world_is_unchanged_by_web_form_state() {
     // A reset goes back to the world and keeps the Web Form settings.
-    let sim = finapi_conformance::sim::Simulator::new(&World::demo());
+    let sim = Simulator::new(&World::demo());
     sim.with_state(|s| s.webform.lifetime = Some(chrono::Duration::seconds(5)));
     sim.reset();
     assert_eq!(
