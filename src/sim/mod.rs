@@ -302,6 +302,37 @@ impl Simulator {
         let mut served = Served::default();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
+        if method == Method::GET
+            && (req.path == ops::webform::SCRIPT_PATH
+                || (req.path.starts_with(ops::webform::PAGE_PREFIX)
+                    && req.path.ends_with(ops::webform::STATUS_SUFFIX)))
+        {
+            // The embeddable script and the status its element polls (JavaScript).
+            let (status, script) = if req.path == ops::webform::SCRIPT_PATH {
+                let host = req
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| {
+                        h.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+                    })
+                    .unwrap_or("localhost");
+                ops::webform::script_answer(req.query, &format!("http://{host}"))
+            } else {
+                let id = &req.path[ops::webform::PAGE_PREFIX.len()
+                    ..req.path.len() - ops::webform::STATUS_SUFFIX.len()];
+                ops::webform::status_answer(&mut self.shared.state.lock(), id, req.query, now)
+            };
+            return SimResponse {
+                status,
+                content_type: Some("application/javascript; charset=utf-8"),
+                request_id,
+                body: Bytes::from(script),
+                hints: Hints::default(),
+                served,
+            };
+        }
         if let Some(id) = req.path.strip_prefix(ops::webform::PAGE_PREFIX) {
             if method == Method::GET || method == Method::POST {
                 // A web form's own page (HTML), outside the API and its guard.

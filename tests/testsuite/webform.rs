@@ -539,3 +539,50 @@ fn the_world_is_unchanged_by_web_form_state() {
         chrono::Duration::seconds(5)
     );
 }
+
+/// The script finAPI's loader fetches (`@finapi/web-form`: `/finapi-webform2.js?t=..&token=..
+/// &tagname=..`) defines the element under the given name, and the status it polls follows
+/// the form to its end. (Not run in a browser here: see the report of issue 20.)
+#[tokio::test]
+async fn the_loader_script_and_the_status_it_polls_are_served() {
+    let mock = FinapiMock::start().await;
+    let base = mock.uri();
+    let token = user_token(&base, V2, demo::APP_CLIENT, demo::USERS[0]).await;
+    let form = import_form(&base, &token, &json!({})).await;
+    let id = form["id"].as_str().unwrap();
+    let script = send(http().get(format!(
+        "{base}/finapi-webform2.js?t=1&token={id}&tagname=lw3x-abc123"
+    )))
+    .await;
+    assert_eq!(script.status, 200);
+    let ct = script.headers["content-type"].to_str().unwrap();
+    assert!(ct.starts_with("application/javascript"), "{ct}");
+    assert!(
+        script.text.contains(r#"TAG = "lw3x-abc123""#),
+        "{}",
+        script.text
+    );
+    assert!(script.text.contains(&format!(r#"BASE = "{base}""#)));
+    assert!(script.text.contains("customElements.define(TAG"));
+    // A name that is no custom element name, or markup, is refused.
+    for bad in [
+        "tagname=Nope&token=1",
+        "tagname=a-b%22%3Balert(1)&token=1",
+        "token=1",
+    ] {
+        let r = send(http().get(format!("{base}/finapi-webform2.js?{bad}"))).await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    let status = |text: &str| text.to_string();
+    let poll = format!("{base}/webForm/{id}/status.js?callback=cb_1");
+    let before = send(http().get(&poll)).await;
+    assert_eq!(
+        status(&before.text),
+        "cb_1({\"status\":\"NOT_YET_OPENED\"});\n"
+    );
+    mock.complete_web_form(id, "ABORTED").unwrap();
+    let after = send(http().get(&poll)).await;
+    assert_eq!(status(&after.text), "cb_1({\"status\":\"ABORTED\"});\n");
+    let r = send(http().get(format!("{base}/webForm/{id}/status.js?callback=x(1)"))).await;
+    assert_eq!(r.status, 400);
+}
