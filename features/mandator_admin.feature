@@ -1,8 +1,9 @@
 # What the mandator admin client may do, from finAPI's Application management page.
 Feature: The mandator admin client
   The mandator admin client may call Mandator Administration, TPP Certificates and TPP
-  Credentials, and get or revoke a token for itself. It may call no other client service, gets,
-  refreshes and revokes no user token, and reaches no user's data.
+  Credentials (and, in Web Form 2.0, Profiles and Translations), and get or revoke a token for
+  itself. It may call no other client service, gets, refreshes and revokes no user token, and
+  reaches no user's data.
 
   @rule-admin-sections-only
   Scenario Outline: the admin client may call <section>
@@ -29,6 +30,8 @@ Feature: The mandator admin client
       | TPP Certificates        |
       | TPP Credentials         |
       | Authorization           |
+      | Profiles                |
+      | Translations            |
 
   @rule-admin-sections-only
   Scenario Outline: the admin client is kept out of <section>

@@ -142,6 +142,15 @@ pub struct TargetArgs {
     /// that has expired since as the expired-token principal.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Base URL of the target's Web Form 2.0 host (finAPI: https://webform-sandbox.finapi.io);
+    /// default: the target's own address, where the mocks serve it.
+    #[arg(long, env = "FINAPI_WEBFORM_URL", value_name = "URL")]
+    pub webform_url: Option<String>,
+    /// On a V2 target without a control API: print the run's import web form and wait up to
+    /// SECONDS for a person to log in to the finAPI Test Bank there, so the checks that need
+    /// the run user's bank data run.
+    #[arg(long, value_name = "SECONDS")]
+    pub webform_interactive: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -299,7 +308,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
 }
 
 fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
-    use finapi_conformance::model::{openapi, spec_diff as sd, Shapes};
+    use finapi_conformance::model::{openapi, spec_diff as sd};
     let unreadable =
         |e: openapi::OpenApiError| Failure::usage(format!("{}: {e}", args.spec.display()));
     // The version is not known before the document is read; convert, then relabel.
@@ -309,7 +318,7 @@ fn spec_diff(args: SpecDiffArgs) -> Result<i32, Failure> {
     let differences = sd::spec_diff(
         &spec,
         Catalogue::embedded(),
-        Shapes::embedded(version),
+        sd::shapes_for(sd::guess_api(&spec), version),
         version,
     );
     let name = args.spec.file_name().map_or_else(
@@ -393,6 +402,8 @@ pub(crate) fn config_for(
     config.keep_users = args.keep_users;
     config.lifecycle = !args.no_lifecycle;
     config.state_file = args.state.clone();
+    config.webform_url = args.webform_url.clone();
+    config.webform_interactive = args.webform_interactive.map(Duration::from_secs);
     Ok(config)
 }
 

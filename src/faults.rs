@@ -102,6 +102,12 @@ violations! {
         "403 answers carry a plain-text body instead of ErrorMessage";
     ForbiddenAs401 = "forbidden-as-401", ErrorShape,
         "wrong-role answers are 401 with an ErrorMessage body instead of 403";
+    AdminCreatesWebForms = "admin-creates-web-forms", IntruderAdmin,
+        "the admin client's token is accepted by Web Form 2.0's web form and task operations, as the mandator's first user";
+    UserEditsProfiles = "user-edits-profiles", UserScope,
+        "a user token is accepted by Web Form 2.0's profile and translation operations";
+    OtherUsersWebFormVisible = "other-users-web-form-visible", OwnDataOnly,
+        "a user sees and deletes the web forms of every user";
     ShapeDrift = "shape-drift", ErrorShape,
         "ErrorMessage bodies lack their required `authContext` (the published shape drifts)";
 }

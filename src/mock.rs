@@ -207,6 +207,43 @@ impl FinapiMock {
         self.journal.calls_to(operation)
     }
 
+    /// End Web Form 2.0 web form `id` with a final status (`COMPLETED`,
+    /// `COMPLETED_WITH_ERROR`, `ABORTED`, `EXPIRED`), as if its user had finished it: a
+    /// completed bank-connection import creates the connection, its accounts and transactions
+    /// for that user; the form's callback is sent. Returns the form as the API shows it.
+    pub fn complete_web_form(
+        &self,
+        id: &str,
+        status: &str,
+    ) -> Result<serde_json::Value, crate::sim::ops::webform::CompleteError> {
+        self.simulator.complete_web_form(id, status)
+    }
+
+    /// Every Web Form 2.0 web form of every user.
+    pub fn web_forms(&self) -> Vec<serde_json::Value> {
+        self.simulator.web_forms()
+    }
+
+    /// How long a new web form lives (20 minutes unless set).
+    pub fn set_web_form_lifetime(&self, lifetime: std::time::Duration) {
+        let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+        self.simulator
+            .with_state(|s| s.webform.lifetime = Some(lifetime));
+    }
+
+    /// Let callbacks go to `host` besides loopback addresses.
+    pub fn allow_callback_host(&self, host: &str) {
+        self.simulator
+            .with_state(|s| s.webform.callback_hosts.push(host.to_string()));
+    }
+
+    /// The callbacks sent (or refused, with why) so far, oldest first.
+    pub fn web_form_callbacks(
+        &self,
+    ) -> Vec<(crate::sim::ops::webform::Callback, Result<(), String>)> {
+        self.simulator.with_state(|s| s.webform.callbacks.clone())
+    }
+
     /// Switch breaks on and off while the mock runs.
     pub fn switch_faults(&self, on: &[Violation], off: &[Violation]) -> Faults {
         self.simulator.switch_faults(on, off)

@@ -19,6 +19,7 @@ pub const BUILT_IN: &[(&str, &str)] = embed![
     "shared_user_base.feature",
     "token_lifecycle.feature",
     "user_tokens.feature",
+    "webform.feature",
 ];
 
 #[cfg(test)]

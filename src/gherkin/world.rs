@@ -62,6 +62,8 @@ pub struct FinapiWorld {
     pub rotated: Vec<(Principal, String)>,
     /// Client configuration fields a scenario changed: (principal, field, old value).
     pub config_edits: Vec<(Principal, String, serde_json::Value)>,
+    /// The latest Web Form 2.0 web form: (owner's name, id, url).
+    pub web_form: Option<(String, String, String)>,
 }
 
 impl fmt::Debug for FinapiWorld {
@@ -120,6 +122,10 @@ impl FinapiWorld {
             let catalogue = Catalogue::embedded().with_readings(&config.readings);
             let mut opts = SessionOptions::new(config.version);
             opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+            if let Some(mock) = &connected.mock {
+                opts.webform_completion =
+                    crate::runner::session::WebFormCompletion::Simulator(mock.simulator().clone());
+            }
             let http = self
                 .shared_http
                 .clone()

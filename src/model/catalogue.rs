@@ -53,6 +53,54 @@ impl FromStr for ApiVersion {
     }
 }
 
+/// The finAPI service an operation belongs to. Web Form 2.0 is a service of its own (its own
+/// host in production, its own error bodies) that takes the tokens of Access V2, so its rows
+/// carry `version = v2` and `api = webform2`: everything that walks a version's operations (the
+/// guard's version binding, the runner, the matrix, the properties) sees them with V2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// finAPI Access (`/api/v1/..`, `/api/v2/..`, `/oauth/..`).
+    Access,
+    /// finAPI Web Form 2.0 (`/api/webForms`, `/api/tasks`, `/api/profiles`,
+    /// `/api/translations`).
+    WebForm2,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Access => "access",
+            Api::WebForm2 => "webform2",
+        }
+    }
+
+    /// The service a request path belongs to (the path prefixes do not overlap).
+    pub fn of_path(path: &str) -> Api {
+        const WEB_FORM_2: [&str; 4] = [
+            "/api/webForms",
+            "/api/tasks",
+            "/api/profiles",
+            "/api/translations",
+        ];
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if WEB_FORM_2.iter().any(|p| under(p)) {
+            Api::WebForm2
+        } else {
+            Api::Access
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The kind of caller an operation admits, as the documentation names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -231,6 +279,9 @@ pub struct Operation {
     /// Position in the catalogue; stable for one build.
     pub index: usize,
     pub version: ApiVersion,
+    /// The service: Access, or Web Form 2.0 (whose rows read `webform2` in the version column
+    /// and take V2 tokens).
+    pub api: Api,
     pub section: String,
     /// finAPI's operationId; grant rows read `getToken.<grant>`.
     pub id: String,
@@ -245,6 +296,9 @@ pub struct Operation {
     pub success: u16,
     pub gate: Option<Gate>,
     pub deprecated: bool,
+    /// Gone from newer versions of the documentation (`removed` in the `deprecated` column;
+    /// Web Form 2.0's `createForBankConnectionUpdate`). Still served and checked.
+    pub removed: bool,
     /// `Some` for the token endpoint's grant rows.
     pub grant: Option<Grant>,
     /// Refuse with 401 for a dead token and 403 for a wrong role even where the operation
@@ -328,6 +382,11 @@ impl Operation {
         }
     }
 
+    /// A Web Form 2.0 operation.
+    pub fn is_webform(&self) -> bool {
+        self.api == Api::WebForm2
+    }
+
     /// `GET /api/v2/users` style label.
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -390,7 +449,16 @@ impl Catalogue {
                 row: i + 2,
                 message,
             };
-            let version = row.version.parse().map_err(bad)?;
+            let (version, api) = match row.version.as_str() {
+                "webform2" => (ApiVersion::V2, Api::WebForm2),
+                v => (v.parse().map_err(bad)?, Api::Access),
+            };
+            let (deprecated, removed) = match row.deprecated.as_str() {
+                "" => (false, false),
+                "yes" => (true, false),
+                "removed" => (true, true),
+                other => return Err(bad(format!("unknown deprecation `{other}`"))),
+            };
             let method = http::Method::from_bytes(row.method.as_bytes())
                 .map_err(|_| bad(format!("bad method `{}`", row.method)))?;
             let callers: Callers = row.callers.parse().map_err(bad)?;
@@ -413,6 +481,7 @@ impl Catalogue {
             operations.push(Operation {
                 index: operations.len(),
                 version,
+                api,
                 section: row.section,
                 id: row.operation,
                 method,
@@ -423,7 +492,8 @@ impl Catalogue {
                 probe: row.probe,
                 success: row.success,
                 gate,
-                deprecated: row.deprecated == "yes",
+                deprecated,
+                removed,
                 grant,
                 general_refusals: false,
             });

@@ -360,7 +360,12 @@ pub fn judge_with(
                         format!("status {status}, strict mode expects {want}"),
                     );
                 }
-                if let Err(why) = error_message_shape(observed.body, None) {
+                let shape = if op.is_webform() {
+                    webform_error_shape(observed.body, Some("NOT_FOUND"))
+                } else {
+                    error_message_shape(observed.body, None)
+                };
+                if let Err(why) = shape {
                     return Judgement::new(Verdict::Violation, why);
                 }
             }
@@ -387,12 +392,7 @@ pub fn judge_with(
                         format!("status {status}, strict mode expects {want}"),
                     );
                 }
-                let shape = if want == 401 {
-                    bad_credentials_shape(observed.body)
-                } else {
-                    error_message_shape(observed.body, Some("UNAUTHORIZED_ACCESS"))
-                };
-                if let Err(why) = shape {
+                if let Err(why) = refusal_shape(op, want, observed.body) {
                     return Judgement::new(Verdict::Violation, why);
                 }
             }
@@ -525,6 +525,37 @@ pub fn bad_credentials_shape(body: &[u8]) -> Result<(), String> {
     }
     if !is_str("error_description") && !is_str("errorDescription") {
         return Err("401 body lacks string field `error_description`".to_string());
+    }
+    Ok(())
+}
+
+/// Check the body of a refusal with `status` (401 or 403) of `op`: Access's
+/// `{error, error_description}` (401) or ErrorMessage coded `UNAUTHORIZED_ACCESS` (403); Web
+/// Form 2.0's `Error` coded `UNAUTHORIZED` or `FORBIDDEN`.
+pub fn refusal_shape(op: &Operation, status: u16, body: &[u8]) -> Result<(), String> {
+    match (op.is_webform(), status) {
+        (true, 401) => webform_error_shape(body, Some("UNAUTHORIZED")),
+        (true, _) => webform_error_shape(body, Some("FORBIDDEN")),
+        (false, 401) => bad_credentials_shape(body),
+        (false, _) => error_message_shape(body, Some("UNAUTHORIZED_ACCESS")),
+    }
+}
+
+/// Check a Web Form 2.0 `Error` body (`code`, `description`, `endpoint`, `timestamp`, all
+/// strings), optionally that its code is `code`.
+pub fn webform_error_shape(body: &[u8], code: Option<&str>) -> Result<(), String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "error body is not JSON".to_string())?;
+    for field in ["code", "description", "endpoint", "timestamp"] {
+        if !value.get(field).is_some_and(|v| v.is_string()) {
+            return Err(format!("Web Form error body lacks string field `{field}`"));
+        }
+    }
+    if let Some(code) = code {
+        let got = value["code"].as_str().unwrap_or("");
+        if got != code {
+            return Err(format!("Web Form error code is `{got}`, expected `{code}`"));
+        }
     }
     Ok(())
 }

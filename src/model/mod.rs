@@ -24,8 +24,8 @@ pub mod shapes;
 pub mod spec_diff;
 
 pub use catalogue::{
-    ApiVersion, CallerKind, Callers, Catalogue, CatalogueError, Gate, Grant, Operation, ProbeStyle,
-    Safety, Source,
+    Api, ApiVersion, CallerKind, Callers, Catalogue, CatalogueError, Gate, Grant, Operation,
+    ProbeStyle, Safety, Source,
 };
 pub use expect::{expect, judge, Expectation, Judgement, Mode, Observed, Outcome, Verdict};
 pub use principal::Principal;

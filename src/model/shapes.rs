@@ -26,6 +26,12 @@ use crate::model::ApiVersion;
 pub const V1_JSON: &str = include_str!("../../fixtures/shapes/v1.json");
 /// The embedded V2 shapes, exactly as committed.
 pub const V2_JSON: &str = include_str!("../../fixtures/shapes/v2.json");
+/// The embedded Web Form 2.0 shapes, exactly as committed (imported from finAPI's spec).
+pub const WEBFORM2_JSON: &str = include_str!("../../fixtures/shapes/webform2.json");
+
+/// The prefix a Web Form 2.0 model gets in the V2 shapes when Access V2 has a model of the same
+/// name (`Paging` becomes `WebForm2Paging`).
+pub const WEBFORM2_PREFIX: &str = "WebForm2";
 
 /// The seed of [`Shapes::request_body`]'s made-up values.
 const REQUEST_BODY_SEED: u64 = 7;
@@ -405,8 +411,21 @@ impl Shapes {
         }
     }
 
-    /// The embedded shapes of one API version, parsed once per process.
+    /// The embedded shapes of every operation a version's tokens reach, parsed once per
+    /// process: V1's Access shapes; for V2, Access V2's and Web Form 2.0's together (see
+    /// [`Shapes::merged_with_webform2`]).
     pub fn embedded(version: ApiVersion) -> &'static Shapes {
+        static V2: OnceLock<Shapes> = OnceLock::new();
+        match version {
+            ApiVersion::V1 => Shapes::access(ApiVersion::V1),
+            ApiVersion::V2 => V2.get_or_init(|| {
+                Shapes::access(ApiVersion::V2).merged_with_webform2(Shapes::webform2())
+            }),
+        }
+    }
+
+    /// The embedded shapes of finAPI Access alone (`fixtures/shapes/v1.json`, `v2.json`).
+    pub fn access(version: ApiVersion) -> &'static Shapes {
         static V1: OnceLock<Shapes> = OnceLock::new();
         static V2: OnceLock<Shapes> = OnceLock::new();
         let (cell, text) = match version {
@@ -414,6 +433,68 @@ impl Shapes {
             ApiVersion::V2 => (&V2, V2_JSON),
         };
         cell.get_or_init(|| Shapes::parse(text).expect("fixtures/shapes/*.json are valid (tested)"))
+    }
+
+    /// The embedded shapes of Web Form 2.0 alone, with the model names of its spec
+    /// (`fixtures/shapes/webform2.json`).
+    pub fn webform2() -> &'static Shapes {
+        static WF2: OnceLock<Shapes> = OnceLock::new();
+        WF2.get_or_init(|| {
+            Shapes::parse(WEBFORM2_JSON).expect("fixtures/shapes/webform2.json is valid (tested)")
+        })
+    }
+
+    /// These shapes plus Web Form 2.0's. A Web Form model whose name Access already uses is
+    /// renamed with [`WEBFORM2_PREFIX`] (and every reference to it), so both keep their own
+    /// definition. Operation ids do not collide (tested).
+    pub fn merged_with_webform2(&self, webform: &Shapes) -> Shapes {
+        let renamed = |name: &str| -> String {
+            if self.models.contains_key(name) {
+                format!("{WEBFORM2_PREFIX}{name}")
+            } else {
+                name.to_string()
+            }
+        };
+        fn rename_refs(s: &mut Schema, f: &dyn Fn(&str) -> String) {
+            if let Some(r) = &mut s.reference {
+                *r = f(r);
+            }
+            for child in s.fields.iter_mut().flat_map(|m| m.values_mut()) {
+                rename_refs(child, f);
+            }
+            for child in s.additional.iter_mut().chain(s.items.iter_mut()) {
+                rename_refs(child, f);
+            }
+            for child in s.one_of.iter_mut().flatten() {
+                rename_refs(child, f);
+            }
+        }
+        let mut models = self.models.clone();
+        for (name, schema) in &webform.models {
+            let mut schema = schema.clone();
+            rename_refs(&mut schema, &renamed);
+            models.insert(renamed(name), schema);
+        }
+        let mut operations = self.operations.clone();
+        for (id, op) in &webform.operations {
+            let mut op = op.clone();
+            for p in &mut op.params {
+                rename_refs(&mut p.schema, &renamed);
+            }
+            if let Some(b) = &mut op.body {
+                rename_refs(&mut b.schema, &renamed);
+            }
+            for s in op.responses.values_mut().flatten() {
+                rename_refs(s, &renamed);
+            }
+            operations.insert(id.clone(), op);
+        }
+        Shapes::new(
+            self.version,
+            format!("{}; {}", self.source, webform.source),
+            models,
+            operations,
+        )
     }
 
     /// Parse a shapes file and check that every `ref` names a model.

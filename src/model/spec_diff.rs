@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::model::catalogue::{ApiVersion, Catalogue, Source};
+use crate::model::catalogue::{Api, ApiVersion, Catalogue, Source};
 use crate::model::shapes::{Kind, OperationShape, ParamIn, Schema, Shapes};
 
 /// What a difference is about; the output is grouped by it, in this order.
@@ -78,7 +78,8 @@ impl fmt::Display for Difference {
 
 /// Compare a converted spec with the catalogue and the shapes of `version`.
 /// Catalogue rows the spec cannot have (`source = extra`, such as V1's `switchApiVersion`)
-/// are not reported as removed.
+/// are not reported as removed. Only the rows of the spec's service ([`guess_api`]) are
+/// compared: a Web Form 2.0 spec with the Web Form rows, an Access spec with the Access rows.
 pub fn spec_diff(
     spec: &Shapes,
     catalogue: &Catalogue,
@@ -86,12 +87,14 @@ pub fn spec_diff(
     version: ApiVersion,
 ) -> Vec<Difference> {
     let mut out = Differences::default();
+    let api = guess_api(spec);
     // Operations: the catalogue.
     let known: BTreeSet<&str> = catalogue
         .operations(version)
+        .filter(|o| o.api == api)
         .map(|o| o.id.as_str())
         .collect();
-    for op in catalogue.operations(version) {
+    for op in catalogue.operations(version).filter(|o| o.api == api) {
         match spec.operations.get(&op.id) {
             None if op.source == Source::Extra => {}
             None => out.push(
@@ -196,7 +199,35 @@ pub fn render(differences: &[Difference], spec_name: &str, version: ApiVersion) 
 }
 
 /// The API version a document is most likely about: V2 when a path starts with `/api/v2/`.
+/// The service a converted spec describes: Web Form 2.0 when its paths are Web Form's
+/// (`/api/webForms`, ...), else Access.
+pub fn guess_api(spec: &Shapes) -> Api {
+    if !spec.operations.is_empty()
+        && spec
+            .operations
+            .values()
+            .all(|o| Api::of_path(&o.path) == Api::WebForm2)
+    {
+        Api::WebForm2
+    } else {
+        Api::Access
+    }
+}
+
+/// The embedded shapes a spec of `api` is compared with: Access's own for an Access spec, Web
+/// Form 2.0's (with its spec's model names) for a Web Form spec.
+pub fn shapes_for(api: Api, version: ApiVersion) -> &'static Shapes {
+    match api {
+        Api::Access => Shapes::access(version),
+        Api::WebForm2 => Shapes::webform2(),
+    }
+}
+
 pub fn guess_version(spec: &Shapes) -> ApiVersion {
+    if guess_api(spec) == Api::WebForm2 {
+        // Web Form 2.0 takes V2 tokens; its rows sit with V2.
+        return ApiVersion::V2;
+    }
     if spec
         .operations
         .values()

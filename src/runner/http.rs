@@ -341,6 +341,13 @@ pub struct Http {
     clock: Option<crate::sim::Clock>,
     /// Requests that got no answer to judge (status 0), and the last one's reason.
     unanswered: Arc<(AtomicU64, Mutex<Option<String>>)>,
+    /// Origins besides the base URL's that requests may go to ([`Http::allow_origin`]).
+    other_origins: Arc<Vec<String>>,
+}
+
+/// A request path that is a whole URL.
+fn is_absolute(path: &str) -> bool {
+    path.starts_with("http://") || path.starts_with("https://")
 }
 
 impl Http {
@@ -357,13 +364,18 @@ impl Http {
         transport: &Transport,
     ) -> Result<Http, String> {
         let target = TargetUrl::parse(base_url, transport)?;
-        Http::build(target.as_str(), limits, transport)
+        Http::build(target.as_str(), limits, transport, false)
     }
 
-    fn build(base: &str, limits: Limits, transport: &Transport) -> Result<Http, String> {
+    fn build(
+        base: &str,
+        limits: Limits,
+        transport: &Transport,
+        roots: bool,
+    ) -> Result<Http, String> {
         // The system's and the bundled roots are read only for https (reading the system store
         // costs time, and an http client never needs them).
-        let https = base.starts_with("https:");
+        let https = roots || base.starts_with("https:");
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
@@ -387,14 +399,20 @@ impl Http {
             max_body_bytes: transport.max_body_bytes,
             clock: None,
             unanswered: Arc::default(),
+            other_origins: Arc::default(),
         })
     }
 
     /// A client that hands every request to `simulator` directly, with no network and no
     /// limits: the same probes, judged the same way, thousands of times faster.
     pub fn in_process(simulator: crate::sim::Simulator) -> Http {
-        let mut http = Http::build("http://in-process", Limits::local(), &Transport::default())
-            .expect("a client without TLS roots builds");
+        let mut http = Http::build(
+            "http://in-process",
+            Limits::local(),
+            &Transport::default(),
+            false,
+        )
+        .expect("a client without TLS roots builds");
         http.simulator = Some(simulator);
         http
     }
@@ -410,9 +428,17 @@ impl Http {
 
     fn send_in_process(sim: &crate::sim::Simulator, req: &HttpRequest) -> HttpResponse {
         let started = Instant::now();
-        let (path, query) = match req.path.split_once('?') {
+        // An absolute URL (a web form's page, a Web Form host) reaches the simulator by its path.
+        let full = req
+            .path
+            .strip_prefix("http://")
+            .or_else(|| req.path.strip_prefix("https://"))
+            .map_or(req.path.as_str(), |rest| {
+                rest.find('/').map_or("/", |at| &rest[at..])
+            });
+        let (path, query) = match full.split_once('?') {
             Some((p, q)) => (p, Some(q)),
-            None => (req.path.as_str(), None),
+            None => (full, None),
         };
         let mut headers = http::HeaderMap::new();
         if let Some(token) = &req.bearer {
@@ -497,12 +523,56 @@ impl Http {
         if let Some(sim) = &self.simulator {
             return Http::send_in_process(sim, req);
         }
-        let resp = self.send_remote(req).await;
+        let resp = match self.refused_origin(&req.path) {
+            // Nothing is sent to an origin the user did not name.
+            Some(error) => HttpResponse::none(Duration::ZERO, error, None),
+            None => self.send_remote(req).await,
+        };
         if resp.status == 0 {
             self.unanswered.0.fetch_add(1, Ordering::Relaxed);
             *self.unanswered.1.lock() = resp.error.clone();
         }
         resp
+    }
+
+    /// Let requests go to `url`'s origin too (the Web Form 2.0 host of `--webform-url`), checked
+    /// against `transport` like the base URL. Any other absolute URL is refused unsent.
+    pub fn allow_origin(self, url: &str, transport: &Transport) -> Result<Http, String> {
+        let target = TargetUrl::parse(url, transport)?;
+        let mut http = if target.as_str().starts_with("https:") && !self.base.starts_with("https:")
+        {
+            // Built for plain http: build again with the roots https needs.
+            let mut again = Http::build(&self.base, self.limits.clone(), transport, true)?;
+            again.simulator = self.simulator;
+            again.clock = self.clock;
+            again.other_origins = self.other_origins;
+            again
+        } else {
+            self
+        };
+        Arc::make_mut(&mut http.other_origins).push(target.origin());
+        Ok(http)
+    }
+
+    /// Why an absolute `path` may not be sent: its origin is neither the base URL's nor one
+    /// allowed with [`Http::allow_origin`].
+    fn refused_origin(&self, path: &str) -> Option<String> {
+        if !is_absolute(path) {
+            return None;
+        }
+        let origin = reqwest::Url::parse(path)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let base = reqwest::Url::parse(&self.base)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        if !origin.is_empty() && (origin == base || self.other_origins.contains(&origin)) {
+            return None;
+        }
+        Some(format!(
+            "refused: `{}` is not the target's origin (nothing sent)",
+            super::redact::url_for_display(&origin)
+        ))
     }
 
     async fn send_remote(&self, req: &HttpRequest) -> HttpResponse {
@@ -639,7 +709,12 @@ impl Http {
     }
 
     fn request(&self, req: &HttpRequest) -> reqwest::RequestBuilder {
-        let url = format!("{}{}", self.base, req.path);
+        // An absolute URL (the Web Form 2.0 host of `--webform-url`) was checked in `send`.
+        let url = if is_absolute(&req.path) {
+            req.path.clone()
+        } else {
+            format!("{}{}", self.base, req.path)
+        };
         let mut builder = self.client.request(req.method.clone(), url);
         if let Some(token) = &req.bearer {
             builder = builder.bearer_auth(token);
@@ -648,6 +723,44 @@ impl Http {
             Body::None => builder,
             Body::Json(v) => builder.json(v),
             Body::Form(pairs) => builder.form(pairs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn absolute_urls_go_only_to_the_targets_origins() {
+        // A collector that counts every connection: the refused request must not reach it.
+        let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let elsewhere = format!("http://{}", collector.local_addr().unwrap());
+        let http = Http::new("http://127.0.0.1:9", Limits::local()).unwrap();
+        let answer = http
+            .send(&HttpRequest::new(
+                http::Method::GET,
+                format!("{elsewhere}/api/webForms"),
+            ))
+            .await;
+        assert_eq!(answer.status, 0);
+        let error = answer.error.unwrap_or_default();
+        assert!(error.starts_with("refused: "), "{error}");
+        let connected = tokio::time::timeout(Duration::from_millis(50), collector.accept()).await;
+        assert!(connected.is_err(), "nothing reaches another origin");
+
+        // Named with allow_origin (and checked like a base URL), it may be reached.
+        let allowed = http
+            .clone()
+            .allow_origin(&elsewhere, &Transport::default())
+            .unwrap();
+        assert_eq!(
+            allowed.refused_origin(&format!("{elsewhere}/api/webForms")),
+            None
+        );
+        match http.allow_origin("http://webform.example.com", &Transport::default()) {
+            Err(e) => assert!(e.contains("credentials go only over https"), "{e}"),
+            Ok(_) => panic!("plain http to a remote Web Form host is refused"),
         }
     }
 }

@@ -124,6 +124,12 @@ pub struct CheckConfig {
     /// Where finished checks are recorded as they finish (for checkpoints and interrupts);
     /// `run` makes one when it is not set.
     pub recorder: Option<resume::Recorder>,
+    /// Base URL of the target's Web Form 2.0 host (`--webform-url`); `None`: the target's own
+    /// address (the mocks serve Web Form 2.0 there).
+    pub webform_url: Option<String>,
+    /// On a target without a control API, print the run's import web form and wait up to this
+    /// long for a person to complete it (`--webform-interactive`).
+    pub webform_interactive: Option<std::time::Duration>,
 }
 
 /// A progress callback.
@@ -156,6 +162,8 @@ impl CheckConfig {
             state_file: None,
             resume: None,
             recorder: None,
+            webform_url: None,
+            webform_interactive: None,
         }
     }
 }
@@ -262,6 +270,33 @@ pub struct Connected {
     pub mock: Option<FinapiMock>,
 }
 
+/// How this run completes its own import web form: the in-process mock directly, `serve`
+/// through its control API (when `GET /__finapi/health` answers), else a person if
+/// `--webform-interactive` asks for one.
+async fn webform_completion(
+    config: &CheckConfig,
+    connected: &Connected,
+) -> session::WebFormCompletion {
+    use session::WebFormCompletion;
+    if let Some(mock) = &connected.mock {
+        return WebFormCompletion::Simulator(mock.simulator().clone());
+    }
+    let health = connected
+        .http
+        .send(&http::HttpRequest::new(
+            ::http::Method::GET,
+            "/__finapi/health",
+        ))
+        .await;
+    if health.status == 200 && health.json()["status"] == "ok" {
+        return WebFormCompletion::ControlApi;
+    }
+    match config.webform_interactive {
+        Some(bound) => WebFormCompletion::Interactive(bound),
+        None => WebFormCompletion::None,
+    }
+}
+
 /// Start (in-process) or reach (remote) the target.
 pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
     match &config.target {
@@ -294,6 +329,13 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
                 .map_err(RunError::Config)?;
             if let Some(clock) = &config.clock {
                 http = http.with_clock(clock.clone());
+            }
+            if let Some(webform) = &config.webform_url {
+                // The Web Form 2.0 host gets the same check as the base URL, and is the only
+                // other origin a request may go to.
+                http = http
+                    .allow_origin(webform, &config.transport)
+                    .map_err(RunError::Config)?;
             }
             let credentials = config
                 .credentials
@@ -357,6 +399,8 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         .as_ref()
         .map(|m| m.clock().clone())
         .or_else(|| config.clock.clone());
+    opts.webform_url = config.webform_url.clone();
+    opts.webform_completion = webform_completion(config, &connected).await;
     let mut session = Session::new(
         connected.http.clone(),
         connected.credentials.clone(),

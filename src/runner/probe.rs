@@ -60,6 +60,15 @@ fn bearer(session: &Session, principal: Principal) -> Result<Option<String>, Ski
 
 /// The resource kind of an operation (`accounts` for `/api/v2/accounts/{id}`).
 pub fn kind_of(op: &Operation) -> &str {
+    if op.is_webform() {
+        // `/api/webForms/{id}`: no version segment.
+        return op
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .nth(1)
+            .unwrap_or_default();
+    }
     op.path
         .trim_start_matches('/')
         .split('/')
@@ -125,7 +134,18 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
                 principal,
                 Principal::OtherUser | Principal::OtherMandatorUser
             ) || (principal == Principal::User && op.method == http::Method::GET);
-            if targets_a && op.callers.contains(CallerKind::User) && op.addresses_resource() {
+            if targets_a
+                && op.callers.contains(CallerKind::User)
+                && op.addresses_resource()
+                && op.is_webform()
+            {
+                let kind = kind_of(op);
+                fx.webform_ids
+                    .get(kind)
+                    .cloned()
+                    .ok_or_else(|| session.no_data(kind))?
+            } else if targets_a && op.callers.contains(CallerKind::User) && op.addresses_resource()
+            {
                 let kind = kind_of(op);
                 let id = fx
                     .resources
@@ -146,6 +166,9 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
             }
         };
         path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    if op.is_webform() {
+        path = session.webform_path(&path);
     }
     let mut request = HttpRequest::new(op.method.clone(), path);
     if principal == Principal::User
@@ -173,7 +196,14 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
             }
         }
         ProbeStyle::InvalidBody => {
-            request = request.json(json!({}));
+            // Web Form 2.0's createTranslation requires no field: a language that is not an
+            // object is what it must reject.
+            let invalid = if op.id == "createTranslation" {
+                json!({ "en": "not a translation" })
+            } else {
+                json!({})
+            };
+            request = request.json(invalid);
             allowed = vec![400, 422];
         }
         ProbeStyle::EmptyPatch => {

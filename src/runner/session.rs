@@ -54,6 +54,22 @@ pub struct Fixtures {
     pub client_config: Value,
     /// Why user A has no data of some kinds (the target let no owned request create it).
     pub no_data_reason: Option<String>,
+    /// User A's Web Form 2.0 ids by kind (`webForms`, `tasks`): strings, not numbers.
+    pub webform_ids: HashMap<String, String>,
+}
+
+/// How the run's own Web Form 2.0 import form gets completed.
+#[derive(Debug, Clone, Default)]
+pub enum WebFormCompletion {
+    /// Not at all (the form stays open; its id still serves the probes).
+    #[default]
+    None,
+    /// The in-process mock's simulator, directly.
+    Simulator(crate::sim::Simulator),
+    /// `serve`'s control API (`POST /__finapi/webForms/{id}`), when the target has one.
+    ControlApi,
+    /// A person: the run prints the form's URL and waits up to this long for the form to end.
+    Interactive(Duration),
 }
 
 /// Options of a session.
@@ -64,6 +80,10 @@ pub struct SessionOptions {
     pub prefix: String,
     /// The in-process mock's clock, when the target is the in-process mock.
     pub clock: Option<Clock>,
+    /// Base URL of the target's Web Form 2.0 host (`None`: the same address as Access).
+    pub webform_url: Option<String>,
+    /// How the run completes its own import web form.
+    pub webform_completion: WebFormCompletion,
 }
 
 impl SessionOptions {
@@ -72,6 +92,8 @@ impl SessionOptions {
             version,
             prefix: run_prefix(),
             clock: None,
+            webform_url: None,
+            webform_completion: WebFormCompletion::None,
         }
     }
 }
@@ -98,6 +120,9 @@ pub struct Session {
     pub prefix: String,
     pub fixtures: Fixtures,
     pub clock: Option<Clock>,
+    /// Base URL of the Web Form 2.0 host, when it is not the Access host.
+    pub webform_url: Option<String>,
+    webform_completion: WebFormCompletion,
     /// Every user id the run created or may have created, with the client and password used.
     created: Mutex<Vec<(ClientCredentials, RunUser)>>,
     counter: std::sync::atomic::AtomicU32,
@@ -128,6 +153,10 @@ impl Session {
             prefix: opts.prefix,
             fixtures: Fixtures::default(),
             clock: opts.clock,
+            webform_url: opts
+                .webform_url
+                .map(|u| u.trim_end_matches('/').to_string()),
+            webform_completion: opts.webform_completion,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
             obtained: Mutex::new(Vec::new()),
@@ -186,6 +215,11 @@ impl Session {
                 .to_string();
             fixtures.resources.entry(kind).or_insert(0);
         }
+        for kind in ["webForms", "tasks"] {
+            fixtures
+                .webform_ids
+                .insert(kind.into(), format!("<{kind} id of the run user>"));
+        }
         Session {
             http,
             version: opts.version,
@@ -194,6 +228,8 @@ impl Session {
             prefix: opts.prefix,
             fixtures,
             clock: None,
+            webform_url: None,
+            webform_completion: WebFormCompletion::None,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
             obtained: Mutex::new(Vec::new()),
@@ -664,7 +700,12 @@ impl Session {
     /// Give user A data (a test-bank import where the target allows it), then note one id of
     /// every kind user A can list. When some kinds stay empty, `no_data_reason` says why.
     async fn find_resources(&mut self, a_token: &str) {
-        let import_status = self.import_test_bank(a_token).await;
+        let mut import_status = self.import_test_bank(a_token).await;
+        if let Some(done) = self.import_through_web_form(a_token).await {
+            if import_status.is_err() {
+                import_status = done;
+            }
+        }
         // Data a user may create for itself with one request (gone with the user at clean-up).
         for (op, body) in [
             ("createLabel", json!({ "name": "fc-label" })),
@@ -712,6 +753,7 @@ impl Session {
                 self.fixtures.resources.insert(kind, id);
             }
         }
+        self.create_update_task(a_token).await;
         self.fixtures.no_data_reason = match (self.version, import_status) {
             (_, Ok(())) => None,
             (ApiVersion::V2, Err(status)) => Some(format!(
@@ -768,6 +810,141 @@ impl Session {
             }
         }
         Err("an import that did not finish in time".into())
+    }
+
+    /// A request path for a Web Form 2.0 operation: absolute on the Web Form host when one is
+    /// set (`--webform-url`), else the Access host's path.
+    pub fn webform_path(&self, path: &str) -> String {
+        match &self.webform_url {
+            Some(base) => format!("{base}{path}"),
+            None => path.to_string(),
+        }
+    }
+
+    /// Web Form 2.0 (V2): create an import web form for user A and complete it as the target
+    /// allows ([`WebFormCompletion`]); note its id, and a background-update task's, for the
+    /// probes. `None` when the target has no Web Form 2.0; else whether data came of it.
+    async fn import_through_web_form(&mut self, a_token: &str) -> Option<Result<(), String>> {
+        let create = self
+            .catalogue
+            .get(self.version, "createForBankConnectionImport")?;
+        let req = HttpRequest::new(http::Method::POST, self.webform_path(&create.path))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "bankConnectionName": format!("{}web-form", self.prefix) }));
+        let resp = self.http.send(&req).await;
+        let form = resp.json();
+        let Some(id) = form.get("id").and_then(Value::as_str).map(str::to_string) else {
+            return Some(Err(format!(
+                "the web form for the import was not created (status {})",
+                resp.status
+            )));
+        };
+        self.fixtures
+            .webform_ids
+            .insert("webForms".into(), id.clone());
+        let url = form.get("url").and_then(Value::as_str).unwrap_or_default();
+        let status = self.complete_web_form(a_token, &id, url).await;
+        let done = match status.as_deref() {
+            Some("COMPLETED") => Ok(()),
+            Some(other) => Err(format!("the run's import web form ended {other}")),
+            None => Err("nobody completed the run's import web form".into()),
+        };
+        if let Some(connection) = self
+            .get_webform(a_token, &id)
+            .await
+            .and_then(|f| f["payload"]["bankConnectionId"].as_u64())
+        {
+            self.fixtures
+                .resources
+                .insert("webFormConnection".into(), connection);
+        }
+        Some(done)
+    }
+
+    /// A background-update task of one of user A's connections (the web form's, else any),
+    /// so the task probes have an id to address.
+    async fn create_update_task(&mut self, a_token: &str) {
+        let Some(op) = self
+            .catalogue
+            .get(self.version, "createBankConnectionUpdateTask")
+            .cloned()
+        else {
+            return;
+        };
+        let fx = &self.fixtures.resources;
+        let Some(connection) = fx
+            .get("webFormConnection")
+            .or_else(|| fx.get("bankConnections"))
+            .copied()
+        else {
+            return;
+        };
+        let req = HttpRequest::new(http::Method::POST, self.webform_path(&op.path))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "bankConnectionId": connection }));
+        if let Some(task) = self.http.send(&req).await.json()["id"].as_str() {
+            self.fixtures
+                .webform_ids
+                .insert("tasks".into(), task.into());
+        }
+    }
+
+    async fn get_webform(&self, token: &str, id: &str) -> Option<Value> {
+        let path = self.webform_path(&self.path("getWebForm").replace("{id}", id));
+        let resp = self
+            .http
+            .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(token.to_string())))
+            .await;
+        resp.is_success().then(|| resp.json())
+    }
+
+    /// End the run's web form `id` with `COMPLETED` as the target allows; the final status
+    /// it reached, if any.
+    async fn complete_web_form(&self, token: &str, id: &str, url: &str) -> Option<String> {
+        match &self.webform_completion {
+            WebFormCompletion::None => None,
+            WebFormCompletion::Simulator(sim) => sim
+                .complete_web_form(id, "COMPLETED")
+                .ok()
+                .and_then(|f| f["status"].as_str().map(str::to_string)),
+            WebFormCompletion::ControlApi => {
+                // `serve --control-token`: the same token the operator gives the run.
+                let control = std::env::var("FINAPI_CONTROL_TOKEN").ok();
+                let req = HttpRequest::new(http::Method::POST, format!("/__finapi/webForms/{id}"))
+                    .bearer(control.filter(|t| !t.is_empty()))
+                    .json(json!({ "status": "COMPLETED" }));
+                let resp = self.http.send(&req).await;
+                resp.json()["status"].as_str().map(str::to_string)
+            }
+            WebFormCompletion::Interactive(bound) => {
+                eprintln!(
+                    "Open this web form and log in to the finAPI Test Bank (waiting up to {}s):\n  {url}",
+                    bound.as_secs()
+                );
+                let started = std::time::Instant::now();
+                let mut last = String::new();
+                while started.elapsed() < *bound {
+                    let status = self
+                        .get_webform(token, id)
+                        .await
+                        .and_then(|f| f["status"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    if ["COMPLETED", "COMPLETED_WITH_ERROR", "ABORTED", "EXPIRED"]
+                        .contains(&status.as_str())
+                    {
+                        eprintln!("  the web form is {status}");
+                        return Some(status);
+                    }
+                    if status != last {
+                        eprintln!("  web form {status} ({}s)", started.elapsed().as_secs());
+                        last = status;
+                    }
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                eprintln!("  gave up waiting for the web form");
+                None
+            }
+        }
     }
 
     /// Delete every user the run created. Returns how many are still there afterwards.

@@ -11,6 +11,9 @@
 //! | `POST /__finapi/world` | load a world (JSON or TOML, as `--world`) and start over from it |
 //! | `GET`/`POST /__finapi/faults` | the breaks switched on; `{"on":[..],"off":[..]}` switches |
 //! | `GET`/`POST /__finapi/clock` | the simulator's time; `{"advance_seconds":N}` moves it |
+//! | `GET /__finapi/webForms` | every Web Form 2.0 web form, of every user |
+//! | `POST /__finapi/webForms` | `{"lifetime_seconds":N,"allow_callback_hosts":[..]}` settings |
+//! | `POST /__finapi/webForms/{id}` | `{"status":"COMPLETED"}` (or `COMPLETED_WITH_ERROR`, `ABORTED`, `EXPIRED`) ends it |
 //!
 //! With a control token every endpoint but `health` needs it, as `Authorization: Bearer` or
 //! `X-Finapi-Control-Token`; it is compared in constant time. Errors are JSON:
@@ -127,7 +130,8 @@ fn allowed_methods(endpoint: &str) -> Option<&'static str> {
         "health" => "GET",
         "journal" => "GET, DELETE",
         "reset" | "world" => "POST",
-        "faults" | "clock" => "GET, POST",
+        "faults" | "clock" | "webForms" => "GET, POST",
+        e if e.starts_with("webForms/") => "POST",
         _ => return None,
     })
 }
@@ -158,10 +162,9 @@ fn route(
             Ok((StatusCode::OK, json!({ "journal": "cleared" })))
         }
         (&Method::POST, "reset") => {
-            // The clock first, so the fresh state is dated at the start's time.
-            sim.clock().reset();
-            sim.set_faults(control.start_faults.clone());
-            sim.reset();
+            // Clock, breaks and state in one step (the clock first, so the fresh state is
+            // dated at the start's time).
+            sim.reset_all(control.start_faults.clone());
             app.journal.clear();
             Ok((StatusCode::OK, state_summary(sim)))
         }
@@ -192,6 +195,49 @@ fn route(
             Ok((StatusCode::OK, faults_json(sim.switch_faults(&on, &off))))
         }
         (&Method::GET, "clock") => Ok((StatusCode::OK, clock_json(sim))),
+        (&Method::GET, "webForms") => Ok((StatusCode::OK, json!(sim.web_forms()))),
+        (&Method::POST, "webForms") => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Settings {
+                lifetime_seconds: Option<u32>,
+                allow_callback_hosts: Option<Vec<String>>,
+            }
+            let settings: Settings = json_body(body)?;
+            let now = sim.with_state(|s| {
+                if let Some(secs) = settings.lifetime_seconds {
+                    s.webform.lifetime = Some(chrono::Duration::seconds(i64::from(secs)));
+                }
+                if let Some(hosts) = settings.allow_callback_hosts {
+                    s.webform.callback_hosts = hosts;
+                }
+                json!({
+                    "lifetime_seconds": s.webform.lifetime().num_seconds(),
+                    "allow_callback_hosts": s.webform.callback_hosts,
+                })
+            });
+            Ok((StatusCode::OK, now))
+        }
+        (&Method::POST, e) if e.starts_with("webForms/") => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct End {
+                status: String,
+            }
+            let end: End = json_body(body)?;
+            let id = &e["webForms/".len()..];
+            use crate::sim::ops::webform::CompleteError;
+            sim.complete_web_form(id, &end.status)
+                .map(|form| (StatusCode::OK, form))
+                .map_err(|err| {
+                    let status = match err {
+                        CompleteError::NotFound(_) => StatusCode::NOT_FOUND,
+                        CompleteError::BadStatus(_) => StatusCode::BAD_REQUEST,
+                        CompleteError::Final { .. } => StatusCode::CONFLICT,
+                    };
+                    (status, err.to_string())
+                })
+        }
         (&Method::POST, "clock") => {
             let body: Value = json_body(body)?;
             let seconds = match body.as_object().map(|o| (o.len(), o.get("advance_seconds"))) {
@@ -219,7 +265,7 @@ fn route(
         _ => Err((
             StatusCode::NOT_FOUND,
             format!(
-                "no control endpoint {PREFIX}{endpoint} (endpoints: health, journal, reset, world, faults, clock)"
+                "no control endpoint {PREFIX}{endpoint} (endpoints: health, journal, reset, world, faults, clock, webForms)"
             ),
         )),
     }

@@ -122,6 +122,10 @@ pub fn role_rule(op: &Operation, kind: CallerKind) -> Rule {
         CallerKind::AppClient if op.id == "deleteUsers" => Some(Violation::AppClientDeletesUsers),
         CallerKind::AppClient if admin_op => Some(Violation::AppClientReachesAdminSections),
         CallerKind::AppClient if user_op => Some(Violation::ClientTokenReadsUserData),
+        CallerKind::MandatorAdmin if user_op && op.is_webform() => {
+            Some(Violation::AdminCreatesWebForms)
+        }
+        CallerKind::User if admin_op && op.is_webform() => Some(Violation::UserEditsProfiles),
         CallerKind::MandatorAdmin if app_op => Some(Violation::AdminReachesClientServices),
         CallerKind::MandatorAdmin if user_op => Some(Violation::AdminReadsUserData),
         CallerKind::User if app_op => Some(Violation::UserTokenReachesClientServices),
@@ -284,10 +288,24 @@ pub fn authorize<'c>(
         CallerKind::AppClient if user_op && f.has(Violation::ClientTokenReadsUserData) => {
             as_first_user(state, caller)
         }
+        CallerKind::MandatorAdmin
+            if user_op && op.is_webform() && f.has(Violation::AdminCreatesWebForms) =>
+        {
+            as_first_user(state, caller)
+        }
+        CallerKind::User if admin_op && op.is_webform() && f.has(Violation::UserEditsProfiles) => {
+            Some(Caller {
+                kind: CallerKind::MandatorAdmin,
+                user: None,
+                ..caller
+            })
+        }
         CallerKind::MandatorAdmin if app_op && f.has(Violation::AdminReachesClientServices) => {
             Some(caller)
         }
-        CallerKind::MandatorAdmin if user_op && f.has(Violation::AdminReadsUserData) => {
+        CallerKind::MandatorAdmin
+            if user_op && !op.is_webform() && f.has(Violation::AdminReadsUserData) =>
+        {
             as_first_user(state, caller)
         }
         CallerKind::User if app_op && f.has(Violation::UserTokenReachesClientServices) => {
@@ -297,11 +315,15 @@ pub fn authorize<'c>(
                 ..caller
             })
         }
-        CallerKind::User if admin_op && f.has(Violation::UserTokenReachesAdmin) => Some(Caller {
-            kind: CallerKind::MandatorAdmin,
-            user: None,
-            ..caller
-        }),
+        CallerKind::User
+            if admin_op && !op.is_webform() && f.has(Violation::UserTokenReachesAdmin) =>
+        {
+            Some(Caller {
+                kind: CallerKind::MandatorAdmin,
+                user: None,
+                ..caller
+            })
+        }
         _ => None,
     };
     bent.map(Cow::Owned).ok_or_else(|| {

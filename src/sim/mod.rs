@@ -29,7 +29,7 @@ pub use state::UNKNOWN_ID;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};
 use crate::journal::Served;
-use crate::model::{ApiVersion, Catalogue, Operation, Readings};
+use crate::model::{Api, ApiVersion, Catalogue, Operation, Readings};
 use crate::world::World;
 use error::ErrorContext;
 use router::{RouteError, Router};
@@ -102,6 +102,9 @@ struct Shared {
     profile: Option<profile::Runtime>,
     /// The world [`Simulator::reset`] goes back to.
     world: Mutex<World>,
+    /// Every answer holds this for reading, a reset or world load for writing: a request in
+    /// flight sees the old world, clock and breaks or the new ones, never half of each.
+    gate: parking_lot::RwLock<()>,
 }
 
 /// The simulator. Cheap to clone; clones share state.
@@ -166,6 +169,7 @@ impl Simulator {
                 readings: config.readings,
                 profile,
                 world: Mutex::new(world.clone()),
+                gate: parking_lot::RwLock::new(()),
             }),
         }
     }
@@ -197,17 +201,69 @@ impl Simulator {
 
     /// Start over from the world the simulator started with (or last loaded): every user,
     /// token and resource created since is forgotten. Breaks and clock stay as they are.
+    /// Web Form 2.0's settings (lifetime, allowed callback hosts) survive.
     pub fn reset(&self) {
-        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
-        *self.shared.state.lock() = fresh;
+        let _exclusive = self.shared.gate.write();
+        self.reset_state();
     }
 
-    /// Replace the world (checked with [`World::validate`] first) and start over from it.
+    fn reset_state(&self) {
+        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
+        let mut state = self.shared.state.lock();
+        let settings = (
+            state.webform.lifetime,
+            std::mem::take(&mut state.webform.callback_hosts),
+        );
+        *state = fresh;
+        (state.webform.lifetime, state.webform.callback_hosts) = settings;
+    }
+
+    /// Back to the start in one step: the clock reset, `faults` switched on (and no others),
+    /// the state rebuilt from the world. No request is answered half before and half after.
+    pub fn reset_all(&self, faults: Faults) {
+        let _exclusive = self.shared.gate.write();
+        self.shared.clock.reset();
+        self.shared.faults.store(faults);
+        self.reset_state();
+    }
+
+    /// Replace the world (checked with [`World::validate`] first) and start over from it, in
+    /// one step as [`Simulator::reset_all`].
     pub fn load_world(&self, world: World) -> Result<(), crate::world::WorldError> {
         world.validate()?;
+        let _exclusive = self.shared.gate.write();
         *self.shared.world.lock() = world;
-        self.reset();
+        self.reset_state();
         Ok(())
+    }
+
+    /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
+    /// `EXPIRED`), with the effects its page would have: see [`ops::webform::complete`].
+    /// Returns the form as `GET /api/webForms/{id}` shows it.
+    pub fn complete_web_form(
+        &self,
+        id: &str,
+        status: &str,
+    ) -> Result<Value, ops::webform::CompleteError> {
+        let _shared = self.shared.gate.read();
+        let now = self.shared.clock.now();
+        let mut state = self.shared.state.lock();
+        ops::webform::expire(&mut state, now);
+        ops::webform::complete(&mut state, id, status, now)
+    }
+
+    /// Every web form of every user, as `GET /api/webForms/{id}` shows each (expired ones
+    /// marked so first).
+    pub fn web_forms(&self) -> Vec<Value> {
+        let now = self.shared.clock.now();
+        let mut state = self.shared.state.lock();
+        ops::webform::expire(&mut state, now);
+        state
+            .webform
+            .forms
+            .values()
+            .map(ops::webform::form_value)
+            .collect()
     }
 
     pub fn readings(&self) -> &Readings {
@@ -226,7 +282,10 @@ impl Simulator {
 
     /// Answer one request.
     pub fn handle(&self, req: &SimRequest<'_>) -> SimResponse {
-        let response = self.answer(req);
+        let response = {
+            let _shared = self.shared.gate.read();
+            self.answer(req)
+        };
         // Method, path and status only: headers, query strings and bodies can carry secrets.
         tracing::debug!(
             method = %req.method,
@@ -244,6 +303,57 @@ impl Simulator {
         let mut served = Served::default();
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
+        if method == Method::GET
+            && (req.path == ops::webform::SCRIPT_PATH
+                || (req.path.starts_with(ops::webform::PAGE_PREFIX)
+                    && req.path.ends_with(ops::webform::STATUS_SUFFIX)))
+        {
+            // The embeddable script and the status its element polls (JavaScript).
+            let (status, script) = if req.path == ops::webform::SCRIPT_PATH {
+                let host = req
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| {
+                        h.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+                    })
+                    .unwrap_or("localhost");
+                ops::webform::script_answer(req.query, &format!("http://{host}"))
+            } else {
+                let id = &req.path[ops::webform::PAGE_PREFIX.len()
+                    ..req.path.len() - ops::webform::STATUS_SUFFIX.len()];
+                ops::webform::status_answer(&mut self.shared.state.lock(), id, req.query, now)
+            };
+            return SimResponse {
+                status,
+                content_type: Some("application/javascript; charset=utf-8"),
+                request_id,
+                body: Bytes::from(script),
+                hints: Hints::default(),
+                served,
+            };
+        }
+        if let Some(id) = req.path.strip_prefix(ops::webform::PAGE_PREFIX) {
+            if method == Method::GET || method == Method::POST {
+                // A web form's own page (HTML), outside the API and its guard.
+                let (status, page) = ops::webform::page_answer(
+                    &mut self.shared.state.lock(),
+                    &method,
+                    id,
+                    req.body,
+                    now,
+                );
+                return SimResponse {
+                    status,
+                    content_type: Some("text/html; charset=utf-8"),
+                    request_id,
+                    body: Bytes::from(page),
+                    hints: Hints::default(),
+                    served,
+                };
+            }
+        }
         let mut auth_context = None;
         let mut hints = Hints::default();
         let refused = match &self.shared.profile {
@@ -376,12 +486,23 @@ impl Simulator {
                     ApiError::Message { status, .. } => *status,
                     ApiError::Unauthenticated { .. } => 401,
                 };
-                let mut body = conform::error(
-                    operation.map_or(ctx.version, |(v, _)| v),
-                    operation.map(|(_, id)| id),
-                    status,
-                    err.body(&ctx),
-                );
+                let mut body = if Api::of_path(req.path) == Api::WebForm2 {
+                    // Web Form 2.0's own error bodies: `ValidationError` for 400, else `Error`.
+                    let value = ops::webform::error_body(status, &err, &endpoint, now);
+                    let model = if status == 400 {
+                        "ValidationError"
+                    } else {
+                        "Error"
+                    };
+                    conform::model(ApiVersion::V2, model, value)
+                } else {
+                    conform::error(
+                        operation.map_or(ctx.version, |(v, _)| v),
+                        operation.map(|(_, id)| id),
+                        status,
+                        err.body(&ctx),
+                    )
+                };
                 if self
                     .shared
                     .profile

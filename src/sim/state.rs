@@ -154,6 +154,8 @@ pub struct State {
     pub grant_refresh: FastMap<u64, String>,
     /// The generic resource store: (owner, kind) -> id -> JSON object.
     pub resources: FastMap<CollectionKey, Collection>,
+    /// Web Form 2.0: web forms, tasks, profiles and translations.
+    pub webform: crate::sim::ops::webform::WebForms,
     next_grant: u64,
     next_id: u64,
 }

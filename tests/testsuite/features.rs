@@ -84,4 +84,5 @@ feature_files!(
     shared_user_base,
     token_lifecycle,
     user_tokens,
+    webform,
 );

@@ -417,3 +417,37 @@ async fn the_library_hands_out_a_cucumber_with_the_same_world_and_steps() {
     assert!(written.execution_has_failed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn web_form_breaks_fail_exactly_their_scenarios() {
+    let cases: [(Violation, &[&str]); 3] = [
+        (
+            Violation::UserEditsProfiles,
+            &[
+                "User tokens: a user token reaches no client service",
+                "Web Form 2.0: a user edits no profiles or translations",
+            ],
+        ),
+        (
+            Violation::AdminCreatesWebForms,
+            &[
+                "The mandator admin client: the admin client may call no other client service",
+                "The mandator admin client: the admin client is denied everything the role model denies it",
+                "Web Form 2.0: the admin client creates no web forms and reads no tasks",
+            ],
+        ),
+        (
+            Violation::OtherUsersWebFormVisible,
+            &[
+                "The shared user base: other-mandator-user finds nothing of the mandator's users",
+                "User tokens: a user reaches no other user's data",
+                "Web Form 2.0: a user sees no other user's web forms and tasks",
+                "Web Form 2.0: a completed import web form gives its user a bank connection",
+            ],
+        ),
+    ];
+    for (v, expected) in cases {
+        let out = broken(v, None).await;
+        assert_fails_exactly(v, &out, expected);
+    }
+}

@@ -35,3 +35,4 @@ mod snapshots;
 mod soak;
 mod spec_diff;
 mod state_machine;
+mod webform;

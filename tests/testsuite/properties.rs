@@ -743,3 +743,18 @@ fn app_client_lists_users_shrinks_to_the_first_app_client_on_get_user_list() {
     assert!(case.body == BodyVar::Probe, "{case:?}");
     assert!(reason.contains("intruder-app-client"), "{reason}");
 }
+
+/// The pair property draws Web Form 2.0 operations too: a user token let into the admin's
+/// profiles and translations is found and shrunk to a user on one of them.
+#[test]
+fn user_edits_profiles_shrinks_to_a_user_on_a_web_form_admin_operation() {
+    let (case, reason) = shrink_against(Violation::UserEditsProfiles);
+    eprintln!("shrunk to: {case:?}\n  because: {reason}");
+    assert!(case.op().is_webform(), "{case:?}");
+    assert!(
+        ["Profiles", "Translations"].contains(&case.op().section.as_str()),
+        "{case:?}"
+    );
+    assert_eq!(case.principal, Principal::User, "{case:?}");
+    assert!(reason.contains("user-scope"), "{reason}");
+}

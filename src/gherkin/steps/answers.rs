@@ -4,7 +4,9 @@
 use cucumber::{then, when};
 use serde_json::Value;
 
-use crate::model::expect::{bad_credentials_shape, error_message_shape, refusal_status};
+use crate::model::expect::{
+    bad_credentials_shape, error_message_shape, refusal_shape, refusal_status,
+};
 use crate::model::Outcome;
 use crate::model::Principal;
 use crate::runner::http::HttpRequest;
@@ -68,12 +70,7 @@ async fn documented_refusal(world: &mut FinapiWorld, id: String, what: String) {
         "{id} documents {want} for {what}, the answer has {}",
         last.status
     );
-    let shape = if want == 401 {
-        bad_credentials_shape(&last.body)
-    } else {
-        error_message_shape(&last.body, Some("UNAUTHORIZED_ACCESS"))
-    };
-    if let Err(why) = shape {
+    if let Err(why) = refusal_shape(&op, want, &last.body) {
         panic!("{why}");
     }
 }

@@ -5,5 +5,6 @@
 mod answers;
 mod catalogue;
 mod tokens;
+mod webform;
 
 pub(crate) use tokens::{restore_config, restore_secrets};

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod resources;
 pub mod transactions;
 pub mod users;
+pub mod webform;
 
 use std::borrow::Cow;
 
@@ -52,6 +53,9 @@ pub struct Ctx<'a> {
 /// Validate an authorized request ([`crate::sim::validate`]) and route it to its handler.
 pub fn dispatch(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     crate::sim::validate::check_request(ctx)?;
+    if ctx.op.is_webform() {
+        return webform::dispatch(ctx, state, caller);
+    }
     match ctx.op.id.as_str() {
         "revokeToken" => oauth::revoke(ctx, state, caller),
         "createUser" => users::create(ctx, state, caller),
