@@ -10,11 +10,9 @@
 //! chromium-driver`; `.ci/run` installs them). Without them the browser test says it is
 //! skipped and why, except under `CI=true`, where it fails.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use fantoccini::Locator;
 
-use fantoccini::{ClientBuilder, Locator};
+use crate::common::browser;
 use finapi_conformance::model::Catalogue;
 use finapi_conformance::report;
 use finapi_conformance::runner::{
@@ -187,70 +185,9 @@ async fn the_faithful_runs_page_marks_no_violation() {
 // ---------------------------------------------------------------------------------------------
 // In a browser
 
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// The browser and its driver, or why the test cannot run.
-fn browser() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| on_path("chromium"))
-        .or_else(|| on_path("chromium-browser"))
-        .ok_or("chromium is not installed (apt-get install -y chromium)")?;
-    let driver = std::env::var_os("CHROMEDRIVER")
-        .map(PathBuf::from)
-        .or_else(|| on_path("chromedriver"))
-        .ok_or("chromedriver is not installed (apt-get install -y chromium-driver)")?;
-    Ok((chromium, driver))
-}
-
-/// A free loopback port (bound, read, released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Start chromedriver and wait until its `/status` says it is ready.
-async fn start_driver(driver: &Path) -> (tokio::process::Child, String) {
-    let port = free_port();
-    let child = tokio::process::Command::new(driver)
-        .arg(format!("--port={port}"))
-        .arg("--allowed-ips=127.0.0.1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut poll = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        poll.tick().await;
-        if let Ok(r) = http.get(format!("{url}/status")).send().await {
-            let body: serde_json::Value = r.json().await.unwrap_or_default();
-            if body["value"]["ready"] == true {
-                break;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "chromedriver did not become ready on port {port}"
-        );
-    }
-    (child, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_works_in_a_headless_browser() {
-    let (chromium, driver) = match browser() {
+    let (chromium, driver) = match browser::find() {
         Ok(found) => found,
         Err(why) => {
             assert!(
@@ -267,24 +204,7 @@ async fn the_page_works_in_a_headless_browser() {
     let file = dir.join("report.html");
     std::fs::write(&file, report::html::render(&report)).unwrap();
 
-    let (mut child, url) = start_driver(&driver).await;
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"
-            ],
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&url)
-        .await
-        .expect("a WebDriver session");
+    let (mut child, client) = browser::session(&chromium, &driver).await;
     let outcome = async {
         client
             .goto(&format!("file://{}", file.display()))

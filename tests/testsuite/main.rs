@@ -36,3 +36,4 @@ mod soak;
 mod spec_diff;
 mod state_machine;
 mod webform;
+mod webform_browser;

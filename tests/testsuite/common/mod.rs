@@ -4,6 +4,7 @@
 //! anything beyond the status the caller asks for, so test files keep their own assertions.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod served;
 
 use finapi_conformance::ApiVersion;
