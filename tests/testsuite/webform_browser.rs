@@ -245,7 +245,13 @@ async fn finapis_npm_loader_embeds_the_form_and_hears_how_it_ends() {
             }
         };
         login("000000").await;
-        let error = client.find(Locator::Id("error")).await.expect("an error");
+        // The frame loads the answer to the login; wait for it (bounded).
+        let error = client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("error"))
+            .await
+            .expect("an error");
         assert!(error.text().await.unwrap().contains("wrong user id or PIN"));
         login("123456").await;
         client.enter_parent_frame().await.unwrap();
