@@ -148,6 +148,9 @@ pub mod world;
 #[cfg(feature = "gherkin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gherkin")))]
 pub mod gherkin;
+#[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+pub mod proxy;
 #[cfg(feature = "runner")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub mod report;
