@@ -589,7 +589,7 @@ impl Judge {
         }
     }
 
-    fn check_shape(&self, state: &mut State, op: &Operation, status: u16, body: &[u8]) {
+    pub fn check_shape(&self, state: &mut State, op: &Operation, status: u16, body: &[u8]) {
         let shapes = Shapes::embedded(op.version);
         let id = op.id.split('.').next().unwrap_or(&op.id);
         if shapes.operation(id).is_none() {

@@ -427,6 +427,7 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
                 op,
                 &judged.caller,
                 judged.grant,
+                status,
                 shared.max_replays,
             ),
             _ => Vec::new(),

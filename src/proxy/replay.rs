@@ -22,8 +22,10 @@ pub(crate) struct Replay {
     pub principal: Principal,
     pub request: HttpRequest,
     pub op: Operation,
-    /// The evidence's grant client role (grants) or the bearer's principal.
+    /// The grant, for a token request.
     pub grant: Option<Grant>,
+    /// What the app's own, allowed call got for the very same request (`check`'s control).
+    pub control: Option<u16>,
 }
 
 fn note<'a>(state: &'a mut State, op: &str) -> &'a mut ReplayNote {
@@ -53,7 +55,13 @@ fn read_principals(
         (Principal::MalformedToken, Some(MALFORMED.to_string())),
     ];
     let mut missing = Vec::new();
-    match state.tokens.iter().find(|(_, h)| h.revoked && !h.refresh) {
+    // A revoked token of the same user first: its answer then cannot be "not yours".
+    let revoked = state
+        .tokens
+        .iter()
+        .filter(|(_, h)| h.revoked && !h.refresh)
+        .min_by_key(|(t, h)| (h.user.as_deref() != original_user, (*t).clone()));
+    match revoked {
         Some((t, _)) => out.push((Principal::RevokedToken, Some(t.clone()))),
         None => missing.push("revoked-token: no revoked token seen yet".to_string()),
     }
@@ -103,8 +111,13 @@ pub(crate) fn plan(
     op: &Operation,
     caller: &Caller,
     grant: Option<(Grant, Principal)>,
+    status: u16,
     max: usize,
 ) -> Vec<Replay> {
+    let control = match caller {
+        Caller::Known(p, _) if expect(op, *p).outcome == Outcome::Allowed => Some(status),
+        _ => None,
+    };
     if let Err(why) = replayable(op) {
         not_replayed(state, &op.id, why);
         return Vec::new();
@@ -154,6 +167,7 @@ pub(crate) fn plan(
                 request,
                 op: op.clone(),
                 grant: Some(grant),
+                control: None,
             });
         }
     } else {
@@ -191,6 +205,7 @@ pub(crate) fn plan(
                 request,
                 op: op.clone(),
                 grant: None,
+                control,
             });
         }
     }
@@ -287,11 +302,14 @@ pub(crate) async fn run(
             &[],
             &Order {
                 order: CheckOrder::Unknown,
-                control: None,
+                control: r.control,
                 proof: None,
             },
         );
         let mut state = state.lock();
+        if resp.status != 0 {
+            judge.check_shape(&mut state, &r.op, resp.status, &resp.body);
+        }
         if let Some(grant) = r.grant {
             // Tokens a replayed grant obtained are secrets too (never used, never shown).
             judge.learn_tokens(&mut state, grant, r.principal, &[], &resp.body, 0);
