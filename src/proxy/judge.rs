@@ -168,6 +168,18 @@ pub(crate) struct State {
     pub not_in_catalogue: usize,
     /// The client tokens the proxy obtained itself for replays.
     pub own_tokens: HashMap<Principal, String>,
+    /// Secrets already given to the redactor (each once: it scrubs every line with all).
+    pub seen_secrets: std::collections::HashSet<String>,
+}
+
+impl State {
+    /// Remember a secret for scrubbing (once).
+    pub fn secret(&mut self, s: &str) {
+        if s.len() >= 4 && !self.seen_secrets.contains(s) {
+            self.seen_secrets.insert(s.to_string());
+            self.redactor.add(s.to_string());
+        }
+    }
 }
 
 /// The role model and what the proxy knows of the clients.
@@ -252,11 +264,11 @@ impl Judge {
             "access_token",
         ] {
             if let Some(v) = param(&params, name) {
-                state.redactor.add(v.to_string());
+                state.secret(v);
             }
         }
         if let Some(t) = call.bearer() {
-            state.redactor.add(t);
+            state.secret(&t);
         }
         let response = HttpResponse {
             status,
@@ -331,7 +343,6 @@ impl Judge {
                     &[],
                     &unknown_order(),
                 );
-                let evidence = Evidence::capture(&call.as_request(), p, &response, &state.redactor);
                 line = format!(
                     "{} -> {status}: {} as {p}: {} ({}) [{}]",
                     shown_request(state, call),
@@ -340,17 +351,7 @@ impl Judge {
                     judgement.reason,
                     e.rule.id()
                 );
-                record_cell(
-                    state,
-                    &op,
-                    op.id.clone(),
-                    p,
-                    &e,
-                    status,
-                    judgement,
-                    evidence,
-                    call.latency,
-                );
+                record_cell(state, &op, p, &e, judgement, &call.as_request(), &response);
                 self.misuse(state, call, &op, p, e.outcome);
                 if (200..300).contains(&status) {
                     self.learn_from_success(state, call, &op, &params, user.as_deref());
@@ -495,7 +496,6 @@ impl Judge {
             &unknown_order(),
         );
         self.learn_tokens(state, grant, p, params, &response.body, status);
-        let evidence = Evidence::capture(&call.as_request(), p, response, &state.redactor);
         let line = format!(
             "{} -> {status}: {} by {p}: {} ({}) [{}]",
             shown_request(state, call),
@@ -504,17 +504,7 @@ impl Judge {
             judgement.reason,
             e.rule.id()
         );
-        record_cell(
-            state,
-            &op,
-            op.id.clone(),
-            p,
-            &e,
-            status,
-            judgement,
-            evidence,
-            call.latency,
-        );
+        record_cell(state, &op, p, &e, judgement, &call.as_request(), response);
         if e.outcome.is_denial() {
             self.misuse(state, call, &op, p, e.outcome);
         }
@@ -542,7 +532,7 @@ impl Judge {
         let access = answer.get("access_token").and_then(Value::as_str);
         let refresh = answer.get("refresh_token").and_then(Value::as_str);
         for t in access.iter().chain(refresh.iter()) {
-            state.redactor.add(t.to_string());
+            state.secret(t);
         }
         if !(200..300).contains(&status) {
             return;
@@ -696,21 +686,27 @@ fn rank(v: Verdict) -> u8 {
     }
 }
 
-/// Keep one result per operation x principal: the worst verdict seen, with its evidence.
-#[allow(clippy::too_many_arguments)]
+/// Keep one result per operation x principal: the worst verdict seen, with its evidence
+/// (captured only when the cell changes).
 pub(crate) fn record_cell(
     state: &mut State,
     op: &Operation,
-    operation: String,
     p: Principal,
     e: &crate::model::Expectation,
-    status: u16,
     judgement: crate::model::Judgement,
-    evidence: Evidence,
-    latency: Duration,
+    request: &HttpRequest,
+    response: &HttpResponse,
 ) {
+    let key = (op.id.clone(), p);
+    if let Some(cell) = state.cells.get_mut(&key) {
+        cell.1 += 1;
+        if rank(judgement.verdict) <= rank(cell.0.verdict) {
+            return;
+        }
+    }
+    let status = response.status;
     let result = CheckResult {
-        operation: operation.clone(),
+        operation: op.id.clone(),
         section: op.section.clone(),
         method: op.method.to_string(),
         path: op.path.clone(),
@@ -720,16 +716,14 @@ pub(crate) fn record_cell(
         verdict: judgement.verdict,
         reason: judgement.reason,
         rule: e.rule,
-        latency_ms: latency.as_millis() as u64,
-        evidence: Some(evidence),
+        latency_ms: response.latency.as_millis() as u64,
+        evidence: Some(Evidence::capture(request, p, response, &state.redactor)),
     };
-    let entry = state
-        .cells
-        .entry((operation, p))
-        .or_insert_with(|| (result.clone(), 0));
-    entry.1 += 1;
-    if rank(result.verdict) > rank(entry.0.verdict) {
-        entry.0 = result;
+    match state.cells.get_mut(&key) {
+        Some(cell) => cell.0 = result,
+        None => {
+            state.cells.insert(key, (result, 1));
+        }
     }
 }
 

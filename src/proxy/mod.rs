@@ -174,7 +174,7 @@ impl Proxy {
         if let Some(http) = &replayer {
             // The clients' own tokens for replays, obtained once with the given credentials.
             for (p, t) in replay::own_tokens(&judge, http).await {
-                state.redactor.add(t.clone());
+                state.secret(&t);
                 state.own_tokens.insert(p, t);
             }
         }

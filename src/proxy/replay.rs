@@ -11,7 +11,6 @@ use super::judge::{
 };
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
 use crate::model::{expect, Grant, Observed, Operation, Outcome, Principal};
-use crate::runner::evidence::Evidence;
 use crate::runner::http::{Body, Http, HttpRequest};
 
 /// A bearer value no finAPI ever issued (the `malformed-token` principal).
@@ -314,7 +313,6 @@ pub(crate) async fn run(
             // Tokens a replayed grant obtained are secrets too (never used, never shown).
             judge.learn_tokens(&mut state, grant, r.principal, &[], &resp.body, 0);
         }
-        let evidence = Evidence::capture(&r.request, r.principal, &resp, &state.redactor);
         let shown = shown_request(
             &state,
             &Call {
@@ -337,17 +335,14 @@ pub(crate) async fn run(
         let n = note(&mut state, &r.op.id);
         n.replays += 1;
         n.principals.insert(r.principal);
-        let id = r.op.id.clone();
         record_cell(
             &mut state,
             &r.op,
-            id,
             r.principal,
             &e,
-            resp.status,
             judgement,
-            evidence,
-            resp.latency,
+            &r.request,
+            &resp,
         );
     }
     lines
