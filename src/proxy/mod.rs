@@ -419,14 +419,12 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
         let judged = shared
             .judge
             .observe(&mut state, call, status, body, complete);
-        let replays = match (&shared.replayer, &judged.op) {
-            (Some(_), Some(op)) if status != 0 => replay::plan(
+        let replays = match &shared.replayer {
+            Some(_) if status != 0 => replay::plan(
                 &shared.judge,
                 &mut state,
                 call,
-                op,
-                &judged.caller,
-                judged.grant,
+                &judged,
                 status,
                 shared.max_replays,
             ),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::judge::{
-    record_cell, replayable, shown_request, Call, Caller, Judge, ReplayNote, State,
+    record_cell, replayable, shown_request, Call, Caller, Judge, Judged, ReplayNote, State,
 };
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
 use crate::model::{expect, Grant, Observed, Operation, Outcome, Principal};
@@ -107,12 +107,14 @@ pub(crate) fn plan(
     judge: &Judge,
     state: &mut State,
     call: &Call,
-    op: &Operation,
-    caller: &Caller,
-    grant: Option<(Grant, Principal)>,
+    judged: &Judged,
     status: u16,
     max: usize,
 ) -> Vec<Replay> {
+    let Some(op) = &judged.op else {
+        return Vec::new();
+    };
+    let (caller, grant) = (&judged.caller, judged.grant);
     let control = match caller {
         Caller::Known(p, _) if expect(op, *p).outcome == Outcome::Allowed => Some(status),
         _ => None,
