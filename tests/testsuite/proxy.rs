@@ -812,3 +812,97 @@ fn bad_configuration_is_one_line_and_exit_2() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_v1_app_is_judged_too_and_its_documented_revoke_query_is_no_finding() {
+    use finapi_conformance::model::ApiVersion;
+    use finapi_conformance::runner::ClientCredentials;
+    let served = Served::start(&[]);
+    let creds = Credentials {
+        app: Some(ClientCredentials::new(
+            demo::LEGACY_APP_CLIENT.0,
+            demo::LEGACY_APP_CLIENT.1,
+        )),
+        admin: Some(ClientCredentials::new(
+            demo::LEGACY_ADMIN_CLIENT.0,
+            demo::LEGACY_ADMIN_CLIENT.1,
+        )),
+        ..Credentials::default()
+    };
+    let mut c = ProxyConfig::new(&served.url, creds);
+    c.version = ApiVersion::V1;
+    c.replay = ReplayMode::Reads;
+    c.limits = Limits::local();
+    let proxy = Proxy::start(c).await.unwrap();
+    let http = reqwest::Client::new();
+    let grant = |form: Vec<(&'static str, &'static str)>| {
+        let http = http.clone();
+        let url = format!("{}/oauth/token", proxy.uri());
+        async move {
+            let v: Value = http
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let (id, secret) = demo::LEGACY_APP_CLIENT;
+    let app = grant(vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ])
+    .await;
+    let victor = grant(vec![
+        ("grant_type", "password"),
+        ("client_id", id),
+        ("client_secret", secret),
+        ("username", demo::LEGACY_USER.0),
+        ("password", demo::LEGACY_USER.1),
+    ])
+    .await;
+    let get = |path: &str, token: &str| {
+        http.get(format!("{}{path}", proxy.uri()))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        get("/api/v1/accounts", &victor).await.unwrap().status(),
+        200
+    );
+    let r = http
+        .post(format!("{}/oauth/revoke?token={victor}", proxy.uri()))
+        .bearer_auth(&app)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        get("/api/v1/accounts", &victor).await.unwrap().status(),
+        401
+    );
+    let report = proxy.finish().await;
+    assert_eq!(violations(&report), Vec::<String>::new());
+    assert!(
+        report.findings.iter().all(|f| f.kind != "secret-in-query"),
+        "{:?}",
+        report.findings
+    );
+    // The revoked token was known as such: its later use is the app's misuse, not finAPI's.
+    assert!(report
+        .report
+        .results
+        .iter()
+        .any(|r| r.operation == "getAndSearchAllAccounts"
+            && r.principal == Principal::RevokedToken
+            && r.verdict == Verdict::Pass));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.kind == "forbidden-call" && f.caller == "revoked-token"));
+}
