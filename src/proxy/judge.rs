@@ -170,6 +170,8 @@ pub(crate) struct State {
     pub own_tokens: HashMap<Principal, String>,
     /// Secrets already given to the redactor (each once: it scrubs every line with all).
     pub seen_secrets: std::collections::HashSet<String>,
+    /// Each client's last client_credentials token and when it expires (token reuse).
+    pub client_tokens: HashMap<Principal, (String, std::time::Instant)>,
 }
 
 impl State {
@@ -537,6 +539,9 @@ impl Judge {
         if !(200..300).contains(&status) {
             return;
         }
+        if let (Grant::ClientCredentials, Some(token)) = (grant, access) {
+            self.token_reuse(state, client, token, &answer);
+        }
         let holder = match grant {
             Grant::ClientCredentials => Holder {
                 principal: client,
@@ -576,6 +581,59 @@ impl Judge {
                 ..holder
             };
             state.tokens.insert(t.to_string(), refresh);
+        }
+    }
+
+    /// `token-reuse`: the same credentials get the same token back while it is unexpired (a
+    /// margin of 10 s keeps a token about to expire out of it).
+    fn token_reuse(&self, state: &mut State, client: Principal, token: &str, answer: &Value) {
+        let now = std::time::Instant::now();
+        let expires = answer
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map_or(now, |s| now + Duration::from_secs(s));
+        let previous = state
+            .client_tokens
+            .insert(client, (token.to_string(), expires));
+        let Some((old, old_expires)) = previous else {
+            return;
+        };
+        let alive = state.tokens.get(&old).is_some_and(|h| !h.revoked);
+        if !alive || old_expires < now + Duration::from_secs(10) {
+            return;
+        }
+        let (verdict, reason) = if old == token {
+            (Verdict::Pass, "the same token came back")
+        } else {
+            (
+                Verdict::Violation,
+                "a second request got a different token while the first was unexpired",
+            )
+        };
+        let key = ("lifecycle:token-reuse".to_string(), client);
+        let cell = state.cells.entry(key).or_insert_with(|| {
+            (
+                CheckResult {
+                    operation: "lifecycle:token-reuse".into(),
+                    section: "Lifecycle".into(),
+                    method: "POST".into(),
+                    path: String::new(),
+                    principal: client,
+                    expected: "same token".into(),
+                    observed_status: Some(200),
+                    verdict,
+                    reason: reason.into(),
+                    rule: crate::model::Rule::TokenReuse,
+                    latency_ms: 0,
+                    evidence: None,
+                },
+                0,
+            )
+        });
+        cell.1 += 1;
+        if rank(verdict) > rank(cell.0.verdict) {
+            cell.0.verdict = verdict;
+            cell.0.reason = reason.into();
         }
     }
 

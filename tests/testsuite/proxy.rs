@@ -483,6 +483,8 @@ const VISIBLE: &[(&str, &str)] = &[
     ("other-user-data-visible", "own-data-only"),
     ("other-mandator-visible", "mandator-isolation"),
     ("second-app-client-isolated", "shared-user-base"),
+    // The app asks app client 2's token twice.
+    ("token-not-reused", "token-reuse"),
 ];
 
 /// Breaks that show as shape differences (not role verdicts).
@@ -518,7 +520,6 @@ const UNREACHABLE: &[(&str, &str)] = &[
         "unverified-user-gets-token",
         "verification is state, not a role",
     ),
-    ("token-not-reused", "lifecycle: two grants compared"),
     ("revoke-ignores-hint", "lifecycle: what a revoke ends"),
     (
         "secret-rotation-keeps-tokens",
