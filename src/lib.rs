@@ -115,7 +115,7 @@
 //! ## The role model
 //!
 //! Who may call what is one table, `fixtures/operations.csv`, compiled in: the
-//! [`Catalogue`]. Its oracle ([`model::expect`]) says what a principal should get.
+//! [`Catalogue`]. Its oracle ([`model::expect`](fn@model::expect)) says what a principal should get.
 //!
 //! ```
 //! use finapi_conformance::{ApiVersion, CallerKind, Catalogue};
