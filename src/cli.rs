@@ -830,6 +830,9 @@ async fn proxy(args: ProxyArgs) -> Result<i32, Failure> {
         None => Credentials::from_env(),
     };
     let redactor = Redactor::new(credentials.secrets());
+    if credentials.app.is_none() && credentials.admin.is_none() {
+        eprintln!("warning: no client credentials (FINAPI_APP_CLIENT_ID, FINAPI_ADMIN_CLIENT_ID, ... or --credentials): the proxy cannot tell whose tokens it sees, so no call gets a role verdict");
+    }
     let mut config = ProxyConfig::new(args.upstream.clone(), credentials);
     config.addr = args.addr;
     config.version = args.api_version;
