@@ -106,6 +106,8 @@ pub(crate) struct Holder {
     /// A refresh token.
     pub refresh: bool,
     pub revoked: bool,
+    /// When the access token expires (`expires_in` of its grant's answer); `None`: not said.
+    pub expires: Option<std::time::Instant>,
 }
 
 /// The caller of one request.
@@ -240,6 +242,14 @@ impl Judge {
             None => Caller::Known(Principal::NoToken, None),
             Some(t) => match state.tokens.get(&t) {
                 Some(h) if h.revoked => Caller::Known(Principal::RevokedToken, h.user.clone()),
+                // Expired by the grant's own `expires_in` (a second of slack for the clocks).
+                Some(h)
+                    if h.expires.is_some_and(|at| {
+                        at + Duration::from_secs(1) < std::time::Instant::now()
+                    }) =>
+                {
+                    Caller::Known(Principal::ExpiredToken, h.user.clone())
+                }
                 Some(h) => Caller::Known(h.principal, h.user.clone()),
                 None => Caller::Unknown,
             },
@@ -542,6 +552,10 @@ impl Judge {
         if let (Grant::ClientCredentials, Some(token)) = (grant, access) {
             self.token_reuse(state, client, token, &answer);
         }
+        let expires = answer
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map(|s| std::time::Instant::now() + Duration::from_secs(s));
         let holder = match grant {
             Grant::ClientCredentials => Holder {
                 principal: client,
@@ -549,6 +563,7 @@ impl Judge {
                 client,
                 refresh: false,
                 revoked: false,
+                expires,
             },
             Grant::Password => Holder {
                 principal: if client.is_foreign_mandator() {
@@ -560,12 +575,14 @@ impl Judge {
                 client,
                 refresh: false,
                 revoked: false,
+                expires,
             },
             Grant::RefreshToken => {
                 match param(params, "refresh_token").and_then(|r| state.tokens.get(r)) {
                     Some(h) => Holder {
                         revoked: false,
                         refresh: false,
+                        expires,
                         ..h.clone()
                     },
                     None => return,
@@ -576,8 +593,10 @@ impl Judge {
             state.tokens.insert(t.to_string(), holder.clone());
         }
         if let Some(t) = refresh {
+            // A refresh token's own validity is not in the answer.
             let refresh = Holder {
                 refresh: true,
+                expires: None,
                 ..holder
             };
             state.tokens.insert(t.to_string(), refresh);
