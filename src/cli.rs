@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use finapi_conformance::faults::{Faults, Violation};
 use finapi_conformance::model::{ApiVersion, Catalogue, Mode, Readings};
+use finapi_conformance::proxy::{Proxy, ProxyConfig, ReplayMode};
 use finapi_conformance::report::{self, Format};
 use finapi_conformance::runner::{
     self, http::Limits, redact::Redactor, CheckConfig, Credentials, Filters, Target,
@@ -47,6 +48,9 @@ pub enum Command {
     /// List what a finAPI OpenAPI spec adds, removes or changes against the catalogue and the
     /// shapes; exit code 1 when anything differs.
     SpecDiff(SpecDiffArgs),
+    /// Sit between your app and finAPI (or the mock): pass every call through, judge each
+    /// with the role model, optionally replay reads and token grants as other principals.
+    Proxy(ProxyArgs),
     /// Run Gherkin feature files (default: the built-in suite) with the built-in steps.
     #[cfg(feature = "gherkin")]
     Features(crate::cli_features::FeaturesArgs),
@@ -177,6 +181,66 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Base URL of finAPI (sandbox/staging) or of a `serve` process the calls go to.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// Address to listen on (loopback unless you name another; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: SocketAddr,
+    /// API version of the mandator.
+    #[arg(long, default_value = "v2", value_parser = parse_version)]
+    pub api_version: ApiVersion,
+    /// Exact statuses and error bodies as documented (default: any 401/403 counts as denied).
+    #[arg(long)]
+    pub strict: bool,
+    /// `reads`: re-send each inert read as every other principal, and each password or
+    /// refresh grant with every other client (writes never); `off`: only watch.
+    #[arg(long, default_value = "off", value_parser = parse_replay)]
+    pub replay: ReplayMode,
+    /// Most replays in one run.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_replays: usize,
+    /// Report format.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+    /// Write the report to a file (the summary line still goes to the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// KEY=VALUE file with the FINAPI_* credential variables (the environment wins).
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Replays per second (0 = unlimited).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Replays in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds a replay may take; for the pass-through, the longest wait between two chunks.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Seconds to establish a connection (TCP and TLS).
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Longest request body passed on, and longest replay answer read, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = runner::http::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
+    /// PEM file of CA certificates to trust besides the system's and the bundled ones.
+    #[arg(long, value_name = "FILE", env = "FINAPI_CA_CERT", value_delimiter = PATH_LIST_SEPARATOR)]
+    pub ca_cert: Vec<PathBuf>,
+    /// Allow http:// to an upstream that is not loopback (credentials then travel in clear).
+    #[arg(long)]
+    pub allow_plain_http: bool,
+    /// Read an ambiguous rule differently: NAME=true|false (repeatable; see docs/readings.md).
+    #[arg(long = "reading", value_name = "NAME=BOOL")]
+    pub readings: Vec<String>,
+}
+
+fn parse_replay(s: &str) -> Result<ReplayMode, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
 pub struct MatrixArgs {
     #[arg(long, default_value = "v2", value_parser = parse_version)]
     pub api_version: ApiVersion,
@@ -302,6 +366,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::SpecDiff(args) => spec_diff(args),
+        Command::Proxy(args) => proxy(args).await,
         #[cfg(feature = "gherkin")]
         Command::Features(args) => crate::cli_features::run(args).await,
     }
@@ -765,4 +830,101 @@ fn world_banner(world: &World, is_demo: bool) -> String {
         }
     }
     out
+}
+
+async fn proxy(args: ProxyArgs) -> Result<i32, Failure> {
+    if args.concurrency == 0 {
+        return Err(Failure::usage("--concurrency must be at least 1"));
+    }
+    let credentials = match &args.credentials {
+        Some(path) => Credentials::from_file(path).map_err(Failure::usage)?,
+        None => Credentials::from_env(),
+    };
+    let redactor = Redactor::new(credentials.secrets());
+    if credentials.app.is_none() && credentials.admin.is_none() {
+        eprintln!("warning: no client credentials (FINAPI_APP_CLIENT_ID, FINAPI_ADMIN_CLIENT_ID, ... or --credentials): the proxy cannot tell whose tokens it sees, so no call gets a role verdict");
+    }
+    let mut config = ProxyConfig::new(args.upstream.clone(), credentials);
+    config.addr = args.addr;
+    config.version = args.api_version;
+    config.mode = if args.strict {
+        Mode::Strict
+    } else {
+        Mode::Boundary
+    };
+    config.readings = parse_readings(&args.readings)?;
+    config.replay = args.replay;
+    config.max_replays = args.max_replays;
+    let mut limits = Limits::remote();
+    limits.rate = args.rate.max(0.0);
+    limits.concurrency = args.concurrency;
+    limits.timeout = Duration::from_secs(args.timeout.max(1));
+    config.limits = limits;
+    config.transport.max_body_bytes = args.max_body_bytes;
+    config.transport.connect_timeout = Duration::from_secs(args.connect_timeout.max(1));
+    config.transport.ca_certs = args.ca_cert.clone();
+    config.transport.allow_plain_http = args.allow_plain_http;
+    config.lines = Some(Arc::new(|line: &str| eprintln!("{line}")));
+    // Listen for Ctrl-C and SIGTERM before telling anyone the proxy is up.
+    let mut stop = Box::pin(stop_signal());
+    let _ = futures::poll!(&mut stop);
+    let proxy = Proxy::start(config)
+        .await
+        .map_err(|e| Failure::usage(redactor.scrub(&e)))?;
+    let banner = format!(
+        "finapi-conformance proxy listening on {} -> {}{}\nPress Ctrl-C to stop and write the report.\n",
+        proxy.uri(),
+        runner::redact::url_for_display(&args.upstream),
+        if args.replay == ReplayMode::Reads {
+            " (replaying reads and token grants)"
+        } else {
+            ""
+        }
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
+    drop(out);
+    stop.await;
+    eprintln!("stopping...");
+    let report = proxy.finish().await;
+    let color =
+        args.output.is_none() && args.format == Format::Table && std::io::stdout().is_terminal();
+    // Every secret the proxy saw (credentials, tokens, passwords) is scrubbed by the
+    // report's own redactor; the credentials once more here.
+    let text = redactor.scrub(&report.render(args.format, color));
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+            println!("{}", redactor.scrub(&report.summary_line()));
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        }
+    }
+    Ok(report.exit_code())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -115,7 +115,7 @@
 //! ## The role model
 //!
 //! Who may call what is one table, `fixtures/operations.csv`, compiled in: the
-//! [`Catalogue`]. Its oracle ([`model::expect()`](model::expect())) says what a principal should get.
+//! [`Catalogue`]. Its oracle ([`model::expect`](fn@model::expect)) says what a principal should get.
 //!
 //! ```
 //! use finapi_conformance::{ApiVersion, CallerKind, Catalogue};
@@ -148,6 +148,9 @@ pub mod world;
 #[cfg(feature = "gherkin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gherkin")))]
 pub mod gherkin;
+#[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+pub mod proxy;
 #[cfg(feature = "runner")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub mod report;

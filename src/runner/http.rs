@@ -290,6 +290,31 @@ fn load_ca_certs(files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, String>
     Ok(out)
 }
 
+/// A client for streaming pass-through (the proxy's upstream connection) under the same
+/// transport rules as [`Http`]: redirects are never followed (a 3xx is passed on as it came),
+/// loopback names never go to DNS, `--ca-cert` files are trusted, the system's roots only for
+/// https. No total timeout (a large answer may take its time); `read_timeout` between chunks.
+/// Check the base URL with [`TargetUrl::parse`] first.
+pub fn passthrough_client(
+    target: &TargetUrl,
+    transport: &Transport,
+    read_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let https = target.as_str().starts_with("https:");
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .read_timeout(read_timeout)
+        .connect_timeout(transport.connect_timeout)
+        .dns_resolver(Arc::new(Resolver))
+        .tls_built_in_root_certs(https);
+    for cert in load_ca_certs(&transport.ca_certs)? {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// Limits for talking to a target.
 #[derive(Debug, Clone)]
 pub struct Limits {

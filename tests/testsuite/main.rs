@@ -27,6 +27,7 @@ mod mock_users;
 mod openapi_v1;
 mod profiles;
 mod properties;
+mod proxy;
 mod resume;
 mod runner;
 mod security;

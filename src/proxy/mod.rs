@@ -1,0 +1,474 @@
+//! `finapi-conformance proxy`: a transparent, streaming reverse proxy in front of finAPI (or the
+//! mock) that judges an app's real traffic with the role model.
+//!
+//! - forward: every request and answer passes byte for byte, except hop-by-hop headers; answers
+//!   stream (only the first [`CAPTURE_BYTES`] of each are kept, to judge it), under the
+//!   runner's transport rules (no redirects followed, https for credentials except loopback);
+//! - [`judge`]: who is calling (from the token traffic it sees), which operation (the
+//!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
+//! - [`replay`]: inert reads and token grants re-sent as other principals (`--replay reads`);
+//! - [`report`]: the report in `check`'s formats.
+//!
+//! The answer's last chunk is released only once the call is judged (and, with replay, its
+//! replays are done), so a token the app receives is known before the app can use it, and the
+//! replays see the state the app saw.
+
+pub mod judge;
+pub mod replay;
+pub mod report;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::model::{ApiVersion, Catalogue, Mode, Readings};
+use crate::runner::http::{passthrough_client, Http, Limits, TargetUrl, Transport};
+use crate::runner::redact::Redactor;
+use crate::runner::Credentials;
+use crate::sim::router::Router;
+use judge::{Call, Judge, State};
+pub use report::ProxyReport;
+
+/// The most of each answer kept to judge it (and check its shape); the rest only streams.
+pub const CAPTURE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Whether the proxy replays what it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayMode {
+    #[default]
+    Off,
+    /// Inert reads and password/refresh grants, as every other principal.
+    Reads,
+}
+
+impl std::str::FromStr for ReplayMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(ReplayMode::Off),
+            "reads" => Ok(ReplayMode::Reads),
+            other => Err(format!("unknown replay mode `{other}` (off or reads)")),
+        }
+    }
+}
+
+/// A per-call verdict line sink (the CLI prints to stderr).
+pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Everything a proxy needs.
+#[derive(Clone)]
+pub struct ProxyConfig {
+    /// finAPI (or a `serve` process).
+    pub upstream: String,
+    /// Where to listen: loopback unless told otherwise.
+    pub addr: SocketAddr,
+    /// The API version of the mandator (for the proxy's own token requests and the report).
+    pub version: ApiVersion,
+    pub mode: Mode,
+    pub readings: Readings,
+    pub transport: Transport,
+    /// Replays' rate limit, concurrency, retries; the timeout is also the pass-through's
+    /// longest wait between two chunks.
+    pub limits: Limits,
+    pub credentials: Credentials,
+    pub replay: ReplayMode,
+    /// Most replays in one run.
+    pub max_replays: usize,
+    pub lines: Option<LineSink>,
+}
+
+impl ProxyConfig {
+    pub fn new(upstream: impl Into<String>, credentials: Credentials) -> ProxyConfig {
+        ProxyConfig {
+            upstream: upstream.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            version: ApiVersion::V2,
+            mode: Mode::Boundary,
+            readings: Readings::default(),
+            transport: Transport::default(),
+            limits: Limits::remote(),
+            credentials,
+            replay: ReplayMode::Off,
+            max_replays: 1000,
+            lines: None,
+        }
+    }
+}
+
+struct Shared {
+    judge: Judge,
+    state: Mutex<State>,
+    client: reqwest::Client,
+    base: String,
+    replayer: Option<Http>,
+    max_replays: usize,
+    lines: Option<LineSink>,
+    max_request_bytes: usize,
+}
+
+impl Shared {
+    fn say(&self, line: &str) {
+        if let Some(sink) = &self.lines {
+            sink(line);
+        }
+    }
+}
+
+/// A running proxy.
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    target: String,
+    started: Instant,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Check the upstream against the transport rules, bind `config.addr` and start serving.
+    /// Errors are one line.
+    pub async fn start(config: ProxyConfig) -> Result<Proxy, String> {
+        let target = TargetUrl::parse(&config.upstream, &config.transport)?;
+        let client = passthrough_client(&target, &config.transport, config.limits.timeout)?;
+        let replayer = match config.replay {
+            ReplayMode::Off => None,
+            ReplayMode::Reads => Some(Http::with_transport(
+                target.as_str(),
+                config.limits.clone(),
+                &config.transport,
+            )?),
+        };
+        let catalogue = Catalogue::embedded().with_readings(&config.readings);
+        let router = Router::new(&catalogue);
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        let mut state = State {
+            redactor: Redactor::new(config.credentials.secrets()),
+            ..State::default()
+        };
+        let judge = Judge {
+            catalogue,
+            router,
+            version: config.version,
+            mode: config.mode,
+            credentials: config.credentials.clone(),
+        };
+        if let Some(http) = &replayer {
+            // The clients' own tokens for replays, obtained once with the given credentials.
+            for (p, t) in replay::own_tokens(&judge, http).await {
+                state.secret(&t);
+                state.own_tokens.insert(p, t);
+            }
+        }
+        let shared = Arc::new(Shared {
+            judge,
+            state: Mutex::new(state),
+            client,
+            base: target.as_str().to_string(),
+            replayer,
+            max_replays: config.max_replays,
+            lines: config.lines.clone(),
+            max_request_bytes: usize::try_from(config.transport.max_body_bytes)
+                .unwrap_or(usize::MAX),
+        });
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), rx));
+        Ok(Proxy {
+            addr,
+            shared,
+            target: crate::runner::redact::url_for_display(&config.upstream),
+            started: Instant::now(),
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The report so far (the proxy keeps serving).
+    pub fn report(&self) -> ProxyReport {
+        let state = self.shared.state.lock();
+        report::build(
+            &state,
+            &self.target,
+            self.shared.judge.version,
+            self.shared.judge.mode,
+            self.started.elapsed(),
+        )
+    }
+
+    /// Stop accepting, let in-flight calls (and their replays) finish, and report.
+    pub async fn finish(mut self) -> ProxyReport {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.report()
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(forward(shared, request).await) }
+        });
+        let connection = http1::Builder::new()
+            .half_close(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+type ProxyBody = BoxBody<Bytes, std::io::Error>;
+
+fn full(status: StatusCode, text: &str) -> Response<ProxyBody> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(text.to_string()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// Hop-by-hop headers (RFC 9110 7.6.1), and the ones the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}
+
+async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, shared.max_request_bytes).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            return full(
+                StatusCode::BAD_GATEWAY,
+                "finapi-conformance proxy: the request body could not be read (or is larger than --max-body-bytes)\n",
+            )
+        }
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let mut headers = parts.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    headers.remove(http::header::HOST);
+    headers.remove(http::header::CONTENT_LENGTH);
+    let started = Instant::now();
+    let sent = shared
+        .client
+        .request(
+            parts.method.clone(),
+            format!("{}{path_and_query}", shared.base),
+        )
+        .headers(headers)
+        .body(body.clone())
+        .send()
+        .await;
+    let mut call = Call {
+        method: parts.method.clone(),
+        path_and_query,
+        headers: parts.headers,
+        body,
+        latency: started.elapsed(),
+    };
+    let mut upstream = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            let kind = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
+            finish_call(&shared, &call, 0, &[], false).await;
+            return full(
+                StatusCode::BAD_GATEWAY,
+                &format!("finapi-conformance proxy: upstream {kind}\n"),
+            );
+        }
+    };
+    let status = upstream.status();
+    let mut response_headers = upstream.headers().clone();
+    strip_hop_by_hop(&mut response_headers);
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut captured: Vec<u8> = Vec::new();
+        let mut complete = true;
+        let mut held: Option<Bytes> = None;
+        let mut failed = None;
+        loop {
+            match upstream.chunk().await {
+                Ok(Some(chunk)) => {
+                    if captured.len() + chunk.len() <= CAPTURE_BYTES {
+                        captured.extend_from_slice(&chunk);
+                    } else {
+                        complete = false;
+                    }
+                    // One chunk is held back: the last one goes out once the call is judged.
+                    if let Some(previous) = held.replace(chunk) {
+                        if tx.send(Ok(Frame::data(previous))).await.is_err() {
+                            complete = false;
+                            break;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    complete = false;
+                    failed = Some(std::io::Error::other(e));
+                    break;
+                }
+            }
+        }
+        call.latency = started.elapsed();
+        finish_call(&shared, &call, status.as_u16(), &captured, complete).await;
+        if let Some(last) = held {
+            let _ = tx.send(Ok(Frame::data(last))).await;
+        }
+        if let Some(e) = failed {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut response = Response::new(StreamBody::new(stream).boxed());
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    response
+}
+
+/// Judge a finished call, print its line, and run its replays.
+async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], complete: bool) {
+    let (judged, replays) = {
+        let mut state = shared.state.lock();
+        let judged = shared
+            .judge
+            .observe(&mut state, call, status, body, complete);
+        let replays = match &shared.replayer {
+            Some(_) if status != 0 => replay::plan(
+                &shared.judge,
+                &mut state,
+                call,
+                &judged,
+                status,
+                shared.max_replays,
+            ),
+            _ => Vec::new(),
+        };
+        let line = state.redactor.scrub(&judged.line);
+        (line, replays)
+    };
+    shared.say(&format!("proxy: {judged}"));
+    let Some(http) = &shared.replayer else {
+        return;
+    };
+    if replays.is_empty() {
+        return;
+    }
+    for line in replay::run(&shared.judge, http, &shared.state, replays).await {
+        let line = shared.state.lock().redactor.scrub(&line);
+        shared.say(&format!("proxy: {line}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_dropped() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, x-private-hop"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("x-private-hop", "1"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("content-type", "application/json"),
+            ("authorization", "Bearer t"),
+            ("x-request-id", "r"),
+        ] {
+            h.insert(HeaderName::from_static(k), v.parse().unwrap());
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort();
+        assert_eq!(left, ["authorization", "content-type", "x-request-id"]);
+    }
+}
