@@ -492,6 +492,19 @@ const SHAPES: &[&str] = &["plain-text-errors", "shape-drift"];
 
 /// Breaks neither this app's traffic nor any replay can show, and why.
 const UNREACHABLE: &[(&str, &str)] = &[
+    // This app makes no Web Form 2.0 call, so neither its traffic nor a replay reaches them.
+    (
+        "admin-creates-web-forms",
+        "Web Form 2.0: this app creates no web form",
+    ),
+    (
+        "user-edits-profiles",
+        "Web Form 2.0: this app calls no profile",
+    ),
+    (
+        "other-users-web-form-visible",
+        "Web Form 2.0: this app reads no web form",
+    ),
     (
         "admin-revokes-user-token",
         "a revoke is a write: never replayed",
