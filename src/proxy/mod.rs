@@ -347,13 +347,7 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     let mut upstream = match sent {
         Ok(r) => r,
         Err(e) => {
-            let kind = if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            };
+            let kind = crate::runner::http::failure_kind(&e);
             finish_call(&shared, &call, 0, &[], false).await;
             return full(
                 StatusCode::BAD_GATEWAY,

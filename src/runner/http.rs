@@ -370,6 +370,17 @@ pub struct Http {
     other_origins: Arc<Vec<String>>,
 }
 
+/// What kind of failure a request without an answer met, for its one-line reason.
+pub(crate) fn failure_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+}
+
 /// A request path that is a whole URL.
 fn is_absolute(path: &str) -> bool {
     path.starts_with("http://") || path.starts_with("https://")
@@ -620,13 +631,7 @@ impl Http {
                     continue;
                 }
                 Err(e) => {
-                    let kind = if e.is_timeout() {
-                        "timeout"
-                    } else if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    };
+                    let kind = failure_kind(&e);
                     // The innermost cause says what went wrong (a certificate nobody trusts,
                     // a refused port); it names no URL, so it carries no query string.
                     let mut cause: &dyn std::error::Error = &e;

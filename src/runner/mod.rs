@@ -496,8 +496,14 @@ pub async fn execute(
     let judging = Judging::calibrate(session).await;
     tracing::debug!(order = ?judging.calibration.order, reason = %judging.calibration.reason, "check order");
     let judging = &judging;
-    let mut results: Vec<(usize, CheckResult)> =
-        futures::stream::iter(checks.into_iter().enumerate())
+    // Deletes go last: under a break, another principal's delete of the run user's data
+    // would otherwise race the reads that judge the same data (a read after it sees 404).
+    let (deletes, others): (Vec<_>, Vec<_>) = checks
+        .into_iter()
+        .enumerate()
+        .partition(|(_, (op, _))| op.method == ::http::Method::DELETE);
+    let run_batch = |batch: Vec<_>| {
+        futures::stream::iter(batch)
             .map(|(i, (op, p))| async move {
                 let r = check_one_judged(config, session, judging, op, p).await;
                 if let Some(recorder) = &config.recorder {
@@ -512,8 +518,10 @@ pub async fn execute(
                 (i, r)
             })
             .buffer_unordered(concurrency)
-            .collect()
-            .await;
+            .collect::<Vec<(usize, CheckResult)>>()
+    };
+    let mut results = run_batch(others).await;
+    results.extend(run_batch(deletes).await);
     results.sort_by_key(|(i, _)| *i);
     let mut results: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
     if config.lifecycle {
