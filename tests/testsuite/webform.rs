@@ -24,7 +24,7 @@ struct Served {
 
 /// A callback receiver on a loopback port (bound before the form names it): the first request
 /// it gets, as (request line, body).
-fn receiver() -> (String, std::thread::JoinHandle<(String, String)>) {
+pub(crate) fn receiver() -> (String, std::thread::JoinHandle<(String, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {

@@ -120,13 +120,11 @@ async fn user_token(base: &str, id: &str) -> String {
 }
 
 async fn new_form(base: &str, token: &str) -> String {
-    let r = common::post_json(
-        base,
-        "/api/webForms/bankConnectionImport",
-        token,
-        &json!({}),
-    )
-    .await;
+    new_form_with(base, token, &json!({})).await
+}
+
+async fn new_form_with(base: &str, token: &str, body: &Value) -> String {
+    let r = common::post_json(base, "/api/webForms/bankConnectionImport", token, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body["id"].as_str().expect("a web form id").to_string()
 }
@@ -219,8 +217,10 @@ async fn finapis_npm_loader_embeds_the_form_and_hears_how_it_ends() {
         eprintln!("complete after the control API: {took:?}");
 
         // 2. The person logs in to the test bank inside the embedded form: a wrong PIN shows
-        //    an error, the right one completes the form.
-        let id = new_form(&mock, &token).await;
+        //    an error, the right one completes the form, and the app's callback hears of it.
+        let (callback, received) = crate::webform::receiver();
+        let body = json!({ "callbacks": { "finalised": callback } });
+        let id = new_form_with(&mock, &token, &body).await;
         client.goto(&open(&id)).await.unwrap();
         fired(&client, "loaded", Duration::from_secs(15)).await;
         client.enter_frame(0).await.expect("the form's frame");
@@ -256,6 +256,12 @@ async fn finapis_npm_loader_embeds_the_form_and_hears_how_it_ends() {
         login("123456").await;
         client.enter_parent_frame().await.unwrap();
         fired(&client, "complete", Duration::from_secs(2)).await;
+        let (line, sent) = tokio::task::spawn_blocking(move || received.join().unwrap())
+            .await
+            .unwrap();
+        assert!(line.starts_with("POST /finapi/callback"), "{line}");
+        let sent: Value = serde_json::from_str(&sent).expect("a JSON callback");
+        assert_eq!(sent, json!({ "webFormId": id, "status": "COMPLETED" }));
 
         // 3. Aborted and failed from outside: `abort` and `fail`.
         for (status, event) in [("ABORTED", "abort"), ("COMPLETED_WITH_ERROR", "fail")] {
