@@ -659,3 +659,38 @@ fn apply_shape_faults(faults: &Faults, mut body: Value) -> Value {
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A reset waits for the requests in flight (each holds the gate's read side while it is
+    /// answered), so none of them sees it half done; and it happens once they are through.
+    #[test]
+    fn a_reset_waits_for_requests_in_flight_and_happens_after_them() {
+        let sim = Simulator::new(&World::demo());
+        sim.set_faults(Faults::none().with(Violation::AdminReadsUserData));
+        let in_flight = sim.shared.gate.read();
+        let (done, finished) = std::sync::mpsc::channel();
+        let resetter = {
+            let sim = sim.clone();
+            std::thread::spawn(move || {
+                sim.reset_all(Faults::none());
+                let _ = done.send(());
+            })
+        };
+        assert!(
+            finished.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the reset went ahead while a request was in flight"
+        );
+        assert!(sim.faults().has(Violation::AdminReadsUserData));
+        drop(in_flight);
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the reset happens once the request is through");
+        resetter.join().unwrap();
+        assert!(!sim.faults().has(Violation::AdminReadsUserData));
+    }
+}
