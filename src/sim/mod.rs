@@ -238,7 +238,7 @@ impl Simulator {
     }
 
     /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
-    /// `EXPIRED`), with the effects its page would have: see [`ops::webform::complete`].
+    /// `EXPIRED`), with the effects its page would have (the simulator's `ops::webform::complete`).
     /// Returns the form as `GET /api/webForms/{id}` shows it.
     pub fn complete_web_form(
         &self,
