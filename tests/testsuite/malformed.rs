@@ -984,7 +984,7 @@ async fn http_barrage(base: &str, gen: &mut Gen, n: usize) -> usize {
 
 /// The same health check as [`assert_sim_still_correct`], over HTTP.
 async fn assert_http_still_correct(base: &str, sim: &Simulator, tag: &str) {
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let r = http
         .post(format!("{base}/api/v2/oauth/token"))
         .form(&[

@@ -385,7 +385,7 @@ fn long_tokens_and_alternative_error_bodies() {
 async fn serve_sends_retry_after_and_drops_timed_out_connections() {
     let profile: Profile = "rate-limit,flaky,seed=2".parse().unwrap();
     let (server, _) = target(&profile, Faults::none(), ApiVersion::V2, Mode::Boundary).await;
-    let client = reqwest::Client::new();
+    let client = crate::common::http();
     let (mut retry_after, mut dropped) = (false, false);
     for _ in 0..400 {
         match client

@@ -392,7 +392,7 @@ async fn answers_pass_byte_for_byte() {
     let proxy = Proxy::start(config(&served.url, ReplayMode::Off))
         .await
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let admin = {
         let mut app = App::new(&served.url);
         app.client("admin", demo::ADMIN_CLIENT).await.unwrap()
@@ -848,7 +848,7 @@ async fn a_v1_app_is_judged_too_and_its_documented_revoke_query_is_no_finding() 
     c.replay = ReplayMode::Reads;
     c.limits = Limits::local();
     let proxy = Proxy::start(c).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let grant = |form: Vec<(&'static str, &'static str)>| {
         let http = http.clone();
         let url = format!("{}/oauth/token", proxy.uri());

@@ -167,7 +167,7 @@ async fn fired(client: &Client, event: &str, within: Duration) -> Duration {
 }
 
 async fn end_by_control_api(base: &str, id: &str, status: &str) {
-    let r = reqwest::Client::new()
+    let r = crate::common::http()
         .post(format!("{base}/__finapi/webForms/{id}"))
         .json(&json!({ "status": status }))
         .send()

@@ -49,7 +49,7 @@ pub async fn start_driver(driver: &Path) -> (tokio::process::Child, String) {
         .spawn()
         .expect("chromedriver starts");
     let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = super::http();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut poll = tokio::time::interval(Duration::from_millis(50));
     loop {
