@@ -6,6 +6,7 @@ use crate::common;
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use finapi_conformance::report::{self, Format};
@@ -15,27 +16,45 @@ use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::{ApiVersion, Faults, World};
 use serde_json::{json, Value};
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 use common::{client_token, password_grant, post_json, refresh_grant, user_tokens};
 
 const V2: ApiVersion = ApiVersion::V2;
 
-/// Everything every test in this binary logs, at TRACE level, from every crate.
-fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+/// While a test holds a [`Capture`], everything any test in this binary logs, at TRACE level and
+/// from every crate, goes to the shared buffer. Outside captures nothing is formatted, so the
+/// rest of the suite does not pay for TRACE logging.
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, Capture) {
     static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER
+    let buffer = BUFFER
         .get_or_init(|| {
             let buffer = Arc::new(Mutex::new(Vec::new()));
             let sink = buffer.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
+            let layer = tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(move || Sink(sink.clone()))
-                .finish();
+                .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+                    CAPTURING.load(Ordering::SeqCst) > 0
+                }));
+            let subscriber = tracing_subscriber::registry().with(layer);
             tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
             buffer
         })
-        .clone()
+        .clone();
+    CAPTURING.fetch_add(1, Ordering::SeqCst);
+    (buffer, Capture)
+}
+
+static CAPTURING: AtomicUsize = AtomicUsize::new(0);
+
+/// Logs are captured while one of these lives.
+struct Capture;
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        CAPTURING.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -154,7 +173,7 @@ async fn token_lifecycle(base: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_and_tokens_never_appear_in_logs() {
-    let buffer = log_buffer();
+    let (buffer, _capture) = capture_logs();
     let sim = Simulator::new(&World::demo());
     let server = Server::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)), 100)
         .await
@@ -201,7 +220,7 @@ fn has_token_shape(text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_hold_no_secrets_or_tokens() {
-    let _ = log_buffer();
+    let (_, _capture) = capture_logs();
     let mut config = CheckConfig::new(
         Target::InProcess {
             faults: Faults::none(),
@@ -394,7 +413,7 @@ fn wrong_secrets_of_the_right_length_are_rejected_wherever_they_differ() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_journal_holds_at_most_its_capacity() {
-    let _ = log_buffer();
+    let (_, _capture) = capture_logs();
     let capacity = 8;
     let server = Server::start(
         Simulator::new(&World::demo()),
@@ -404,7 +423,7 @@ async fn serve_journal_holds_at_most_its_capacity() {
     .await
     .unwrap();
     assert_eq!(server.journal().capacity(), capacity);
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let total = 3 * capacity + 5;
     for i in 0..total {
         let r = http
@@ -448,7 +467,7 @@ async fn serve_journal_holds_at_most_its_capacity() {
 /// expired token a later run presents from the file is not in its reports either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_file_tokens_stay_out_of_reports_and_logs() {
-    let buffer = log_buffer();
+    let (buffer, _capture) = capture_logs();
     let sim = Simulator::new(&World::demo());
     let server = Server::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)), 100)
         .await
