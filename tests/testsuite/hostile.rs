@@ -852,7 +852,7 @@ async fn drip_fed_answers_are_cut_at_the_request_timeout() {
                 "--timeout",
                 "2",
                 "--concurrency",
-                "16",
+                "64",
             ],
         ),
         vec![],
