@@ -398,9 +398,10 @@ fn run_users(url: &str) -> Vec<String> {
 #[test]
 fn ctrl_c_stops_a_check_and_removes_its_users() {
     let served = Served::start(&[]);
-    // A slow run (5 requests/s), so it is surely mid-way when interrupted.
+    // A slow run (20 requests/s, a full check takes minutes), so it is surely mid-way when
+    // interrupted.
     let child = Command::new(BIN)
-        .args(["check", "--base-url", &served.url, "--rate", "5"])
+        .args(["check", "--base-url", &served.url, "--rate", "20"])
         .env_remove("FINAPI_BASE_URL")
         .envs(demo_env())
         .stdout(Stdio::null())
