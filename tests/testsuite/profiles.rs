@@ -175,13 +175,17 @@ async fn caught(profile: &Profile, violation: Violation) -> Result<(), String> {
         mode,
     )
     .await;
-    if !strict {
-        // Only the checks of the break's rule: enough to see it, and quick.
-        config.filters = Filters {
-            only: vec![violation.rule().id().to_string()],
-            skip: vec![],
-        };
-    }
+    // Only the checks of the break's rule: enough to see it, and quick. An error-shape break
+    // shows on any refused call, so the wrong-role calls to the admin sections stand in for all.
+    let rule = if strict {
+        Rule::AdminSectionsOnly
+    } else {
+        violation.rule()
+    };
+    config.filters = Filters {
+        only: vec![rule.id().to_string()],
+        skip: vec![],
+    };
     let report = runner::run(&config).await.expect("the run");
     server.shutdown().await.unwrap();
     let rules: Vec<Rule> = report.violations().map(|r| r.rule).collect();
