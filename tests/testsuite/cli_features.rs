@@ -318,10 +318,16 @@ fn without_a_directory_the_built_in_suite_runs_from_anywhere() {
     );
     assert!(stdout(&out).starts_with("features: the built-in suite against"));
 
-    // It is the real suite: a broken boundary fails exactly its scenarios.
-    let out = features_in(elsewhere.path(), &["--violate", "admin-gets-user-token"]);
+    // It is the real suite: a broken boundary fails exactly its scenarios. Of the four that
+    // state it (see features_fail), three have "admin" in their name.
+    let out = features_in(
+        elsewhere.path(),
+        &["--violate", "admin-gets-user-token", "--name", "admin"],
+    );
     assert_exit(&out, 1);
-    assert_eq!(counts(&out), (passed - 4, 4));
+    let (some, failed) = counts(&out);
+    assert!(some > 0 && some < passed, "{some} passed");
+    assert_eq!(failed, 3);
 }
 
 #[test]
