@@ -9,6 +9,7 @@ use finapi_conformance::world::demo;
 use crate::common;
 
 use common::served::{Served, BIN};
+use common::TempDir;
 
 /// The demo world's credentials, as a user exports them for a remote run.
 fn demo_env() -> Vec<(&'static str, &'static str)> {
@@ -156,8 +157,7 @@ fn missing_credentials_are_skipped_with_a_reason() {
 #[test]
 fn no_secret_appears_in_any_format_or_the_dry_run() {
     let served = Served::start(&[]);
-    let dir = std::env::temp_dir().join(format!("fc-redaction-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("redaction");
     // Break something so the reports carry violations and their details as well.
     let broken = Served::start(&["--violate", "revoked-token-accepted"]);
     for url in [&served.url, &broken.url] {
@@ -186,7 +186,6 @@ fn no_secret_appears_in_any_format_or_the_dry_run() {
     for secret in secrets() {
         assert!(!shown.contains(secret), "the dry run shows a secret");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -230,8 +229,7 @@ fn usage_and_configuration_errors_exit_2_with_one_line() {
 
 #[test]
 fn a_bad_world_file_names_the_problem() {
-    let dir = std::env::temp_dir().join(format!("fc-world-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("world");
     let file = dir.join("world.toml");
     std::fs::write(&file, "[[mandators]]\nid = \"m\"\napi_version = \"v7\"\n").unwrap();
     let out = Command::new(BIN)
@@ -245,7 +243,6 @@ fn a_bad_world_file_names_the_problem() {
         stderr.contains("v7") && stderr.contains("world.toml"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

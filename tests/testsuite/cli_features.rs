@@ -3,7 +3,7 @@
 //! codes for undefined steps and parse errors, scenario selection by tag and name, the built-in
 //! suite from any directory, and the safety rules against a real target (a `serve` process).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use finapi_conformance::world::demo;
@@ -11,6 +11,7 @@ use finapi_conformance::world::demo;
 use crate::common;
 
 use common::served::{Served, BIN};
+use common::TempDir;
 
 /// Scenarios an integrator writes with the documented steps only (no Rust). Six scenarios:
 /// the outline has two rows.
@@ -49,37 +50,6 @@ const OWN: &str = r#"Feature: An integrator's own checks
       | createUser           |
       | getAndSearchAllBanks |
 "#;
-
-/// A fresh directory under the system's temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "finapi-cli-features-{tag}-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn with(tag: &str, file: &str, text: &str) -> TempDir {
-        let dir = TempDir::new(tag);
-        std::fs::write(dir.0.join(file), text).expect("write feature");
-        dir
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The integrator's directory.
 fn own() -> TempDir {

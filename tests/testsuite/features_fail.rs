@@ -11,19 +11,10 @@ use finapi_conformance::model::ApiVersion;
 use finapi_conformance::runner::Credentials;
 use finapi_conformance::{FinapiMock, Violation};
 
+use crate::common::TempDir;
+
 fn features() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
-}
-
-/// A fresh directory under the system's temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "finapi-features-{tag}-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 async fn broken(v: Violation, junit: Option<PathBuf>) -> SuiteOutcome {
@@ -108,7 +99,8 @@ async fn the_faithful_mock_passes_every_scenario_in_both_api_versions() {
 #[tokio::test]
 async fn an_admin_that_gets_user_tokens_fails_exactly_its_scenarios() {
     let v = Violation::AdminGetsUserToken;
-    let junit = temp_dir("junit").join("report.xml");
+    let junit_dir = TempDir::new("features-junit");
+    let junit = junit_dir.join("report.xml");
     let out = broken(v, Some(junit.clone())).await;
     let expected = [
         "App clients: only app clients use the password grant",
@@ -138,7 +130,6 @@ async fn an_admin_that_gets_user_tokens_fails_exactly_its_scenarios() {
         .collect();
     want.sort();
     assert_eq!(failed, want, "JUnit failures");
-    let _ = std::fs::remove_dir_all(junit.parent().unwrap_or(&junit));
 }
 
 #[tokio::test]
@@ -180,13 +171,13 @@ async fn app_clients_that_list_users_fail_exactly_their_scenarios() {
 
 #[tokio::test]
 async fn an_undefined_step_fails_the_run() {
-    let dir = temp_dir("undefined");
+    let dir = TempDir::new("features-undefined");
     std::fs::write(
         dir.join("undefined.feature"),
         "Feature: Undefined\n\n  @rule-token-reuse\n  Scenario: a step nobody wrote\n    Given the app client has a token\n    Then the moon is made of cheese\n\n  @rule-token-reuse\n  Scenario: a good one\n    Given the app client has a token\n    Then the app client gets the same token again\n",
     )
     .expect("write feature");
-    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    let out = run_suite(SuiteOptions::mock(dir.path())).await;
     assert!(!out.passed(), "an undefined step must fail the run");
     assert!(out.execution_failed, "cucumber must count it as failed");
     let bad: Vec<_> = out.scenarios.iter().filter(|s| !s.passed).collect();
@@ -200,20 +191,19 @@ async fn an_undefined_step_fails_the_run() {
         2,
         "an undefined step is the feature file's fault"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn an_ambiguous_step_fails_the_run() {
     // This text matches two step definitions ("... logs in through <client>" and
     // "<client> verifies ...").
-    let dir = temp_dir("ambiguous");
+    let dir = TempDir::new("features-ambiguous");
     std::fs::write(
         dir.join("ambiguous.feature"),
         "Feature: Ambiguous\n\n  @rule-verification\n  Scenario: two steps match\n    Given a verified user \"ann\" created through the app client\n    When \"ann\" logs in through the app client verifies \"ann\"\n",
     )
     .expect("write feature");
-    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    let out = run_suite(SuiteOptions::mock(dir.path())).await;
     assert!(!out.passed(), "an ambiguous step must fail the run");
     assert!(out.execution_failed);
     assert_eq!(out.scenarios.len(), 1);
@@ -225,18 +215,17 @@ async fn an_ambiguous_step_fails_the_run() {
     );
     assert_eq!(out.scenarios[0].ending, gherkin::Ending::Ambiguous);
     assert_eq!(out.exit_code(), 2);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn a_scenario_without_a_known_rule_tag_fails_the_run() {
-    let dir = temp_dir("lint");
+    let dir = TempDir::new("features-lint");
     std::fs::write(
         dir.join("lint.feature"),
         "Feature: Lint\n\n  Scenario: untagged\n    Given the app client has a token\n\n  @rule-no-such-rule\n  Scenario: wrong tag\n    Given the app client has a token\n",
     )
     .expect("write feature");
-    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    let out = run_suite(SuiteOptions::mock(dir.path())).await;
     assert!(
         out.scenarios.iter().all(|s| s.passed),
         "the steps themselves pass"
@@ -245,7 +234,6 @@ async fn a_scenario_without_a_known_rule_tag_fails_the_run() {
     assert_eq!(out.problems.len(), 2, "{:#?}", out.problems);
     assert!(out.problems[0].contains("untagged") && out.problems[0].contains("no @rule-"));
     assert!(out.problems[1].contains("@rule-no-such-rule"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -256,12 +244,11 @@ async fn the_readme_example_uses_only_existing_steps_and_passes() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a ```gherkin block in features/README.md");
-    let dir = temp_dir("readme");
+    let dir = TempDir::new("features-readme");
     std::fs::write(dir.join("example.feature"), example).expect("write feature");
-    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    let out = run_suite(SuiteOptions::mock(dir.path())).await;
     assert!(out.passed(), "{out:#?}");
     assert_eq!(out.scenarios.len(), 3, "one scenario and a two-row outline");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -405,9 +392,9 @@ const OWN_STEPS: &str = "Feature: Own steps\n\n  @rule-app-client-services\n  Sc
 
 #[tokio::test]
 async fn steps_defined_outside_the_library_run_beside_the_built_in_ones() {
-    let dir = temp_dir("own");
+    let dir = TempDir::new("features-own");
     std::fs::write(dir.join("own.feature"), OWN_STEPS).expect("write feature");
-    let out = run_suite(SuiteOptions::mock(&dir)).await;
+    let out = run_suite(SuiteOptions::mock(dir.path())).await;
     assert_eq!(out.scenarios.len(), 2, "{out:#?}");
     assert!(out.problems.is_empty(), "{:#?}", out.problems);
     assert_eq!(out.failed(), vec!["Own steps: own step fails".to_string()]);
@@ -419,14 +406,13 @@ async fn steps_defined_outside_the_library_run_beside_the_built_in_ones() {
     assert_eq!(failed.ending, gherkin::Ending::Failed);
     assert!(failed.detail.contains("saw 403"), "{}", failed.detail);
     assert_eq!(out.exit_code(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn the_library_hands_out_a_cucumber_with_the_same_world_and_steps() {
     use cucumber::writer::Stats as _;
     use cucumber::WriterExt as _;
-    let dir = temp_dir("cucumber");
+    let dir = TempDir::new("features-cucumber");
     std::fs::write(dir.join("own.feature"), OWN_STEPS).expect("write feature");
     let quiet = cucumber::writer::Basic::raw(
         std::io::sink(),
@@ -435,18 +421,17 @@ async fn the_library_hands_out_a_cucumber_with_the_same_world_and_steps() {
     )
     .summarized()
     .normalized();
-    let written = gherkin::cucumber(SuiteOptions::mock(&dir))
+    let written = gherkin::cucumber(SuiteOptions::mock(dir.path()))
         .expect("in-process options")
         .with_writer(quiet)
         // A new writer brings back cucumber's default of parsing the process's command line
         // (here libtest's `-q`, `--nocapture`, ...): ask for the default options again.
         .with_default_cli()
-        .run(gherkin::Features::path(&dir))
+        .run(gherkin::Features::path(dir.path()))
         .await;
     assert_eq!(written.passed_steps(), 3, "three steps hold");
     assert_eq!(written.failed_steps(), 1, "the step stating 200 fails");
     assert!(written.execution_has_failed());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

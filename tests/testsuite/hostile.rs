@@ -9,7 +9,6 @@
 
 use std::io::Read as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,6 +20,8 @@ use finapi_conformance::{Simulator, World};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
 
@@ -544,14 +545,6 @@ fn count(results: &[Value], v: &str) -> usize {
     results.iter().filter(|r| verdict(r) == v).count()
 }
 
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("finapi-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write temp file");
-    path
-}
-
 // ---------------------------------------------------------------------------------------------
 // Redirects
 // ---------------------------------------------------------------------------------------------
@@ -992,7 +985,8 @@ async fn a_self_signed_target_is_refused_without_its_ca_and_works_with_it() {
     let server = backend().await;
     let (addr, pem) = tls_front(server.addr()).await;
     let url = format!("https://localhost:{}", addr.port());
-    let ca = temp_file(&format!("ca-{}.pem", addr.port()), &pem);
+    let tmp = TempDir::new("hostile-ca");
+    let ca = tmp.file("ca.pem", &pem);
     let quick = ["--no-lifecycle", "--only", "Accounts", "--retries", "0"];
 
     let run = run_bin(check_args(&url, &quick), vec![], Duration::from_secs(120)).await;
@@ -1016,7 +1010,7 @@ async fn a_self_signed_target_is_refused_without_its_ca_and_works_with_it() {
     // The variable takes a path list; an unrelated CA first changes nothing.
     let other =
         rcgen::generate_simple_self_signed(vec!["other.test".to_string()]).expect("certificate");
-    let other = temp_file(&format!("other-{}.pem", addr.port()), &other.cert.pem());
+    let other = tmp.file("other.pem", &other.cert.pem());
     let list = std::env::join_paths([&other, &ca]).expect("path list");
     let run = run_bin(
         check_args(&url, &quick),
@@ -1027,7 +1021,7 @@ async fn a_self_signed_target_is_refused_without_its_ca_and_works_with_it() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     // A file that is not a certificate is a one-line error before anything is sent.
-    let bad = temp_file("not-a-cert.pem", "hello");
+    let bad = tmp.file("not-a-cert.pem", "hello");
     let mut with_bad = quick.to_vec();
     with_bad.extend(["--ca-cert", bad.to_str().expect("utf-8 path")]);
     let run = run_bin(check_args(&url, &with_bad), vec![], Duration::from_secs(60)).await;
@@ -1048,7 +1042,8 @@ async fn https_proxy_and_no_proxy_are_honoured() {
     let (addr, pem) = tls_front(server.addr()).await;
     let (proxy, tunnels) = connect_proxy().await;
     let url = format!("https://localhost:{}", addr.port());
-    let ca = temp_file(&format!("proxy-ca-{}.pem", addr.port()), &pem);
+    let tmp = TempDir::new("hostile-proxy-ca");
+    let ca = tmp.file("ca.pem", &pem);
     let args = check_args(
         &url,
         &[

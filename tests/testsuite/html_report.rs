@@ -13,6 +13,7 @@
 use fantoccini::Locator;
 
 use crate::common::browser;
+use crate::common::TempDir;
 use finapi_conformance::model::Catalogue;
 use finapi_conformance::report;
 use finapi_conformance::runner::{
@@ -199,8 +200,7 @@ async fn the_page_works_in_a_headless_browser() {
         }
     };
     let (report, secrets) = small_run(broken()).await;
-    let dir = std::env::temp_dir().join(format!("fc-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("html");
     let file = dir.join("report.html");
     std::fs::write(&file, report::html::render(&report)).unwrap();
 
@@ -291,7 +291,6 @@ async fn the_page_works_in_a_headless_browser() {
     let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
     let _ = client.close().await;
     let _ = child.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }

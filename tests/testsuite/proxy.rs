@@ -14,6 +14,7 @@ use finapi_conformance::world::demo;
 use serde_json::{json, Value};
 
 use crate::common::served::{Served, BIN};
+use crate::common::TempDir;
 
 const TOKEN: &str = "/api/v2/oauth/token";
 
@@ -697,8 +698,7 @@ async fn in_front_of_staging_the_app_still_gets_its_answers_and_nothing_is_a_vio
 /// SIGTERM, exit 0 / 1, and no secret in any output.
 fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String) {
     let served = Served::start(serve_args);
-    let dir = std::env::temp_dir().join(format!("proxy-bin-{}-{format}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new(&format!("proxy-bin-{format}"));
     let creds = dir.join("creds.env");
     let c = credentials();
     let line = |k: &str, v: &Option<finapi_conformance::runner::ClientCredentials>| {
@@ -754,7 +754,6 @@ fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String
         .unwrap();
     let code = child.wait().unwrap().code().unwrap_or(-1);
     let report = std::fs::read_to_string(&report).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
     // Every secret the app used or got: client secrets, user passwords, tokens.
     let mut secrets: Vec<String> = [
         demo::APP_CLIENT.1,

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::common;
 
 use common::served::{Served, BIN};
+use common::TempDir;
 use finapi_conformance::model::{Catalogue, Principal, Verdict};
 use finapi_conformance::report;
 use finapi_conformance::runner::{
@@ -35,12 +36,6 @@ fn in_process(faults: Faults) -> CheckConfig {
         skip: vec![],
     };
     config
-}
-
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("fc-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]
@@ -195,7 +190,7 @@ fn age_state_file(path: &std::path::Path) {
 }
 
 async fn state_round_trip(faults: Faults) -> (runner::Report, runner::Report, String) {
-    let dir = temp_dir(&format!("state-{}", faults.iter().count()));
+    let dir = TempDir::new(&format!("state-{}", faults.iter().count()));
     let state = dir.join("state.json");
     let (server, clock) = target(faults).await;
     let config = remote(&server.uri(), &state);
@@ -213,7 +208,6 @@ async fn state_round_trip(faults: Faults) -> (runner::Report, runner::Report, St
     clock.advance(Duration::from_secs(7200));
     let second = runner::run(&config).await.unwrap();
     server.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     (first, second, text)
 }
 
@@ -296,7 +290,7 @@ fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() 
     ];
     let serve = Served::start(&[]);
     let url = serve.url.clone();
-    let dir = temp_dir("interrupt");
+    let dir = TempDir::new("interrupt");
     let report = dir.join("run.json");
 
     // A paced run, interrupted once its first progress line shows it is under way.
@@ -386,5 +380,4 @@ fn an_interrupted_check_writes_its_unfinished_checks_and_resume_finishes_them() 
         done + unfinished
     );
     drop(serve);
-    let _ = std::fs::remove_dir_all(&dir);
 }

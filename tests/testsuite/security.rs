@@ -18,7 +18,7 @@ use finapi_conformance::{ApiVersion, Faults, World};
 use serde_json::{json, Value};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 
-use common::{client_token, password_grant, post_json, refresh_grant, user_tokens};
+use common::{client_token, password_grant, post_json, refresh_grant, user_tokens, TempDir};
 
 const V2: ApiVersion = ApiVersion::V2;
 
@@ -472,8 +472,7 @@ async fn state_file_tokens_stay_out_of_reports_and_logs() {
     let server = Server::start(sim, SocketAddr::from(([127, 0, 0, 1], 0)), 100)
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("fc-sec-state-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("sec-state");
     let path = dir.join("state.json");
     let mut config = CheckConfig::new(
         Target::Remote {
@@ -508,5 +507,4 @@ async fn state_file_tokens_stay_out_of_reports_and_logs() {
     for t in &tokens {
         assert!(!logs.contains(t.as_str()), "the logs hold a kept token");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use finapi_conformance::model::openapi;
 use serde_json::json;
 
+use crate::common::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
 const V1_SPEC: &str = "finapi-access-v1-1.151.1-fastbill-go-finapi.yaml";
 
@@ -35,14 +37,6 @@ fn spec_diff(spec: &Path, extra: &[&str]) -> Output {
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fc-spec-diff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 #[test]
@@ -89,7 +83,8 @@ fn a_changed_spec_gives_exactly_its_changes() {
     required.retain(|r| r != "name");
     assert_eq!(required.len(), before - 1, "name was required");
     bank["properties"]["foundedIn"] = json!({"type": "integer", "format": "int32"});
-    let changed = temp_file("changed.json", &doc.to_string());
+    let tmp = TempDir::new("spec-diff");
+    let changed = tmp.file("changed.json", &doc.to_string());
 
     let out = spec_diff(&changed, &["--api-version", "v1"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -111,9 +106,10 @@ fn a_changed_spec_gives_exactly_its_changes() {
 
 #[test]
 fn unreadable_input_exits_2_with_one_line() {
-    let missing = std::env::temp_dir().join("fc-spec-diff-no-such-file.yaml");
-    let garbage = temp_file("garbage.yaml", "openapi: [unclosed\n");
-    let swagger = temp_file("swagger.yaml", "swagger: '2.0'\npaths: {}\n");
+    let tmp = TempDir::new("spec-diff");
+    let missing = tmp.join("no-such-file.yaml");
+    let garbage = tmp.file("garbage.yaml", "openapi: [unclosed\n");
+    let swagger = tmp.file("swagger.yaml", "swagger: '2.0'\npaths: {}\n");
     for path in [missing, garbage, swagger] {
         for args in [
             vec!["spec-diff".to_string(), path.display().to_string()],
@@ -137,7 +133,8 @@ fn unreadable_input_exits_2_with_one_line() {
 
 #[test]
 fn import_openapi_prints_what_the_library_converts() {
-    let spec = temp_file(
+    let tmp = TempDir::new("spec-diff");
+    let spec = tmp.file(
         "mini.yaml",
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /api/v1/x:\n    get:\n      operationId: getX\n      responses:\n        '204': {description: none}\n",
     );
