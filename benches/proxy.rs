@@ -21,58 +21,13 @@ use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::World;
-use http_body_util::{BodyExt, Empty, StreamBody};
+use http_body_util::StreamBody;
 use hyper::body::Frame;
-use hyper::client::conn::http1;
-use hyper::Request;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Send `total` GETs of `path` over `connections` keep-alive connections; requests per second.
-async fn load(addr: SocketAddr, path: &str, auth: &str, total: usize, connections: usize) -> f64 {
-    let auth: Arc<str> = Arc::from(auth);
-    let path: Arc<str> = Arc::from(path);
-    let per = total.div_ceil(connections);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (auth, path) = (auth.clone(), path.clone());
-        tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).ok();
-            let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
-            for _ in 0..per {
-                let req = Request::get(&*path)
-                    .header("host", "localhost")
-                    .header("authorization", &*auth)
-                    .body(Empty::<Bytes>::new())
-                    .unwrap();
-                let res = sender.send_request(req).await.expect("request");
-                assert!(res.status().is_success(), "{}", res.status());
-                let _ = res.into_body().collect().await.expect("body");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    (per * connections) as f64 / started.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
+mod common;
+use common::{knob, load, median, LoadRequest};
 
 /// (current, peak) resident memory in KiB.
 fn rss() -> (u64, u64) {
@@ -183,14 +138,18 @@ async fn main() {
         .await
         .unwrap();
     let auth = format!("Bearer {}", token["access_token"].as_str().unwrap());
-    let path = "/api/v2/users";
+    let users = Arc::new(vec![LoadRequest::get(
+        "users",
+        "/api/v2/users",
+        Some(&auth),
+    )]);
     // Warm-up.
-    load(server.addr(), path, &auth, 500, connections).await;
-    load(proxy.addr(), path, &auth, 500, connections).await;
+    load(server.addr(), users.clone(), 500, connections).await;
+    load(proxy.addr(), users.clone(), 500, connections).await;
     let mut ratios = Vec::new();
     for round in 0..rounds {
-        let direct = load(server.addr(), path, &auth, requests, connections).await;
-        let through = load(proxy.addr(), path, &auth, requests, connections).await;
+        let direct = load(server.addr(), users.clone(), requests, connections).await;
+        let through = load(proxy.addr(), users.clone(), requests, connections).await;
         let ratio = through / direct;
         println!(
             "round {round}: direct {direct:.0} req/s, through the proxy {through:.0} req/s, ratio {ratio:.2}"
@@ -200,7 +159,7 @@ async fn main() {
     let report = proxy.finish().await;
     println!(
         "pass-through ratio (median of {rounds}): {:.2} of a direct connection to serve ({} calls judged, {} violations)",
-        median(ratios),
+        median(&mut ratios),
         report.calls,
         report.report.summary().violations
     );

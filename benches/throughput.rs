@@ -33,16 +33,17 @@ use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::{Faults, FinapiMock, World};
-use http_body_util::{BodyExt, Empty, Full};
-use hyper::client::conn::http1;
+use http_body_util::Full;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[path = "../tests/testsuite/common/served.rs"]
 mod served;
+
+mod common;
+use common::{knob, load, median, LoadRequest};
 
 const PATH: &str = "/api/v2/users";
 /// Thread names, for the CPU each side of a round spends.
@@ -50,64 +51,10 @@ const LOADGEN: &str = "loadgen-worker";
 const SERVE: &str = "serve-worker";
 const CEILING: &str = "ceiling-worker";
 
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Send `total` GETs over `connections` keep-alive connections; returns requests per second.
-async fn load(addr: SocketAddr, auth: Option<&str>, total: usize, connections: usize) -> f64 {
-    let auth: Option<Arc<str>> = auth.map(Arc::from);
-    let per = total.div_ceil(connections);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let auth = auth.clone();
-        tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).ok();
-            let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
-            for _ in 0..per {
-                let mut req = Request::get(PATH).header("host", "localhost");
-                if let Some(a) = &auth {
-                    req = req.header("authorization", &**a);
-                }
-                let res = sender
-                    .send_request(req.body(Empty::<Bytes>::new()).expect("request"))
-                    .await
-                    .expect("response");
-                let status = res.status();
-                res.into_body().collect().await.expect("body");
-                assert_eq!(status, 200, "the load generator expects 200s");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("load task");
-    }
-    (per * connections) as f64 / started.elapsed().as_secs_f64()
-}
-
-/// One request of the realistic mix.
-#[derive(Debug, Clone)]
-struct MixRequest {
-    label: &'static str,
-    method: http::Method,
-    /// Path and query.
-    uri: String,
-    headers: Vec<(&'static str, String)>,
-    body: Bytes,
-}
-
 /// The mix, in the order one connection cycles through it: per ten requests one client token,
 /// one user token (both reused while alive, as finAPI asks), two bank pages, two account lists,
 /// three transaction pages and one page of the admin's user list. Tokens are those of `sim`.
-fn mix(sim: &Simulator) -> Vec<MixRequest> {
+fn mix(sim: &Simulator) -> Vec<LoadRequest> {
     let form = "application/x-www-form-urlencoded".to_string();
     let client_grant = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}",
@@ -135,14 +82,14 @@ fn mix(sim: &Simulator) -> Vec<MixRequest> {
     assert_eq!(admin.status, 200);
     let admin = format!("Bearer {}", admin.json()["access_token"].as_str().unwrap());
     let user = format!("Bearer {}", user_token(sim));
-    let post = |label, body: &str| MixRequest {
+    let post = |label, body: &str| LoadRequest {
         label,
         method: http::Method::POST,
         uri: "/api/v2/oauth/token".into(),
         headers: vec![("content-type", form.clone())],
         body: Bytes::from(body.to_string()),
     };
-    let get = |label, uri: &str, auth: &str| MixRequest {
+    let get = |label, uri: &str, auth: &str| LoadRequest {
         label,
         method: http::Method::GET,
         uri: uri.into(),
@@ -180,7 +127,7 @@ fn mix(sim: &Simulator) -> Vec<MixRequest> {
 
 /// Mount on bare wiremock, for every request of `mix`, the exact answer `sim` gives it, as a
 /// static body: the floor for the mix.
-async fn mount_static_mix(bare: &MockServer, sim: &Simulator, mix: &[MixRequest]) {
+async fn mount_static_mix(bare: &MockServer, sim: &Simulator, mix: &[LoadRequest]) {
     let mut seen = std::collections::HashSet::new();
     for r in mix {
         let headers: Vec<(&str, &str)> = r.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -201,7 +148,10 @@ async fn mount_static_mix(bare: &MockServer, sim: &Simulator, mix: &[MixRequest]
 }
 
 /// For every path of `mix`, the bytes `sim` answers it with.
-fn static_answers(sim: &Simulator, mix: &[MixRequest]) -> std::collections::HashMap<String, Bytes> {
+fn static_answers(
+    sim: &Simulator,
+    mix: &[LoadRequest],
+) -> std::collections::HashMap<String, Bytes> {
     mix.iter()
         .map(|r| {
             let headers: Vec<(&str, &str)> =
@@ -213,54 +163,9 @@ fn static_answers(sim: &Simulator, mix: &[MixRequest]) -> std::collections::Hash
         .collect()
 }
 
-/// Send `total` requests of `mix` (each connection cycles through it) over `connections`
-/// keep-alive connections; returns requests per second.
-async fn load_mix(
-    addr: SocketAddr,
-    mix: Arc<Vec<MixRequest>>,
-    total: usize,
-    connections: usize,
-) -> f64 {
-    let per = total.div_ceil(connections);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let mix = mix.clone();
-        tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(addr).await.expect("connect");
-            stream.set_nodelay(true).ok();
-            let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
-            for i in 0..per {
-                let r = &mix[(c + i) % mix.len()];
-                let mut req = Request::builder()
-                    .method(r.method.clone())
-                    .uri(r.uri.as_str())
-                    .header("host", "localhost");
-                for (k, v) in &r.headers {
-                    req = req.header(*k, v.as_str());
-                }
-                let res = sender
-                    .send_request(req.body(Full::new(r.body.clone())).expect("request"))
-                    .await
-                    .expect("response");
-                let status = res.status();
-                res.into_body().collect().await.expect("body");
-                assert_eq!(status, 200, "the mix expects 200s ({})", r.label);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("load task");
-    }
-    (per * connections) as f64 / started.elapsed().as_secs_f64()
-}
-
 /// In-simulator cost of each distinct request of `mix`, without HTTP: `calls` calls each through
 /// `Simulator::call`, in microseconds per call. Tells where the mix's time goes.
-fn sim_costs(sim: &Simulator, mix: &[MixRequest], calls: usize) {
+fn sim_costs(sim: &Simulator, mix: &[LoadRequest], calls: usize) {
     let mut seen = std::collections::HashSet::new();
     println!("in-simulator cost per request ({calls} calls each):");
     for r in mix {
@@ -279,11 +184,6 @@ fn sim_costs(sim: &Simulator, mix: &[MixRequest], calls: usize) {
         let micros = started.elapsed().as_secs_f64() * 1e6 / calls as f64;
         println!("  {:<14} {micros:>7.1} us  ({bytes} bytes)", r.label);
     }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn user_token(sim: &Simulator) -> String {
@@ -460,7 +360,7 @@ async fn rss_after_requests(total: usize, connections: usize) {
     let auth = format!("Bearer {}", token["access_token"].as_str().expect("token"));
     let before = rss_kb(served.child.id()).unwrap_or(0);
     let started = Instant::now();
-    let rate = load(addr, Some(&auth), total, connections).await;
+    let rate = load(addr, users(Some(&auth)), total, connections).await;
     let after = rss_kb(served.child.id()).unwrap_or(0);
     println!(
         "serve process: RSS {:.1} MB after {total} requests ({:.1} MB at start; {rate:.0} req/s, {:.1} s) [goal < 100 MB]",
@@ -468,6 +368,11 @@ async fn rss_after_requests(total: usize, connections: usize) {
         before as f64 / 1024.0,
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The authorized `GET /api/v2/users` the first figures measure (bare wiremock needs no token).
+fn users(authorization: Option<&str>) -> Arc<Vec<LoadRequest>> {
+    Arc::new(vec![LoadRequest::get("users", PATH, authorization)])
 }
 
 fn main() {
@@ -504,15 +409,20 @@ fn main() {
 
         // Warm up every target, then alternate rounds; the best round of each counts.
         let warm = (requests / 10).max(connections);
-        load(bare_addr, None, warm, connections).await;
-        load(mock_addr, Some(&mock_auth), warm, connections).await;
-        load(serve_addr, Some(&serve_auth), warm, connections).await;
+        let (bare_get, mock_get, serve_get) = (
+            users(None),
+            users(Some(&mock_auth)),
+            users(Some(&serve_auth)),
+        );
+        load(bare_addr, bare_get.clone(), warm, connections).await;
+        load(mock_addr, mock_get.clone(), warm, connections).await;
+        load(serve_addr, serve_get.clone(), warm, connections).await;
         let (mut b, mut m, mut s) = (0f64, 0f64, 0f64);
         let (mut mock_ratios, mut serve_ratios) = (Vec::new(), Vec::new());
         for round in 0..rounds {
-            let rb = load(bare_addr, None, requests, connections).await;
-            let rm = load(mock_addr, Some(&mock_auth), requests, connections).await;
-            let rs = load(serve_addr, Some(&serve_auth), requests, connections).await;
+            let rb = load(bare_addr, bare_get.clone(), requests, connections).await;
+            let rm = load(mock_addr, mock_get.clone(), requests, connections).await;
+            let rs = load(serve_addr, serve_get.clone(), requests, connections).await;
             println!(
                 "round {round}: bare wiremock {rb:.0} req/s, FinapiMock {rm:.0} req/s ({:.2}x), serve {rs:.0} req/s ({:.2}x)",
                 rm / rb,
@@ -556,25 +466,25 @@ fn main() {
             let (ceiling_addr, stop_ceiling) =
                 static_hyper_on_own_runtime(static_answers(&floor, &floor_mix));
             let floor_mix = Arc::new(floor_mix);
-            load_mix(bare_mix_addr, floor_mix.clone(), warm, connections).await;
-            load_mix(ceiling_addr, floor_mix.clone(), warm, connections).await;
-            load_mix(mock_addr, mock_mix.clone(), warm, connections).await;
-            load_mix(serve_addr, serve_mix.clone(), warm, connections).await;
+            load(bare_mix_addr, floor_mix.clone(), warm, connections).await;
+            load(ceiling_addr, floor_mix.clone(), warm, connections).await;
+            load(mock_addr, mock_mix.clone(), warm, connections).await;
+            load(serve_addr, serve_mix.clone(), warm, connections).await;
             let (mut mock_ratios, mut serve_ratios, mut ceiling_ratios) =
                 (Vec::new(), Vec::new(), Vec::new());
             for round in 0..rounds {
-                let rb = load_mix(bare_mix_addr, floor_mix.clone(), mix_requests, connections).await;
-                let rm = load_mix(mock_addr, mock_mix.clone(), mix_requests, connections).await;
+                let rb = load(bare_mix_addr, floor_mix.clone(), mix_requests, connections).await;
+                let rm = load(mock_addr, mock_mix.clone(), mix_requests, connections).await;
                 let (rs, serve_cpu, serve_gen) = load_with_cpu(
                     SERVE,
                     mix_requests,
-                    load_mix(serve_addr, serve_mix.clone(), mix_requests, connections),
+                    load(serve_addr, serve_mix.clone(), mix_requests, connections),
                 )
                 .await;
                 let (rc, ceiling_cpu, ceiling_gen) = load_with_cpu(
                     CEILING,
                     mix_requests,
-                    load_mix(ceiling_addr, floor_mix.clone(), mix_requests, connections),
+                    load(ceiling_addr, floor_mix.clone(), mix_requests, connections),
                 )
                 .await;
                 println!(
