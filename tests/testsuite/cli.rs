@@ -355,7 +355,7 @@ fn run_users(url: &str) -> Vec<String> {
         .build()
         .unwrap();
     rt.block_on(async {
-        let http = crate::common::http();
+        let http = common::http();
         let token: serde_json::Value = http
             .post(format!("{url}/api/v2/oauth/token"))
             .form(&[

@@ -423,7 +423,7 @@ async fn serve_journal_holds_at_most_its_capacity() {
     .await
     .unwrap();
     assert_eq!(server.journal().capacity(), capacity);
-    let http = crate::common::http();
+    let http = common::http();
     let total = 3 * capacity + 5;
     for i in 0..total {
         let r = http

@@ -1,6 +1,7 @@
-//! Small HTTP helpers shared by the `mock_*` integration tests.
+//! What the test areas share: an HTTP client for the loopback mocks and small helpers over it
+//! (tokens, grants, JSON calls), and a temp directory that removes itself.
 //!
-//! Every helper talks to a running mock over real HTTP with reqwest; none of them asserts
+//! Every HTTP helper talks to a running mock over real HTTP with reqwest; none of them asserts
 //! anything beyond the status the caller asks for, so test files keep their own assertions.
 #![allow(dead_code)]
 
