@@ -50,9 +50,9 @@ use parking_lot::Mutex;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
+use crate::model::paths::version_of_path;
 use crate::model::{ApiVersion, Catalogue, Operation, Rule};
 pub use crate::model::{CallerKind, Callers};
-use crate::sim::version_of_path;
 
 /// What the simulator learnt about one request besides its answer (see
 /// [`crate::sim::SimResponse::served`]).

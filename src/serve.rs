@@ -24,8 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::model::paths::version_of_path;
 use crate::sim::error::{ApiError, ErrorContext};
-use crate::sim::{version_of_path, SimRequest, SimResponse, Simulator};
+use crate::sim::{SimRequest, SimResponse, Simulator};
 
 /// Largest request body `serve` reads (finAPI requests are small; certificates are the largest).
 pub const MAX_BODY: usize = 1 << 20;

@@ -417,10 +417,10 @@ impl World {
             }
             let mut users = HashSet::new();
             for u in &m.users {
-                if let Err(why) = crate::sim::ops::users::check_user_id(&u.id) {
+                if let Err(why) = crate::model::user_fields::check_user_id(&u.id) {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
-                if let Err(why) = crate::sim::ops::users::check_password(&u.password) {
+                if let Err(why) = crate::model::user_fields::check_password(&u.password) {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
                 for a in &u.accounts {

@@ -22,6 +22,8 @@ use http::{HeaderMap, Method};
 use parking_lot::Mutex;
 use serde_json::Value;
 
+/// Moved to [`crate::model::paths`]; kept here for callers of its old path.
+pub use crate::model::paths::version_of_path;
 pub use clock::Clock;
 pub use error::ApiError;
 pub use profile::{Hints, Profile};
@@ -570,15 +572,6 @@ impl Simulator {
             headers: &map,
             body,
         })
-    }
-}
-
-/// Operations whose path belongs to a version: `/api/v1/..` and `/oauth/..` are V1.
-pub fn version_of_path(path: &str) -> ApiVersion {
-    if path.starts_with("/api/v1") || path.starts_with("/oauth") {
-        ApiVersion::V1
-    } else {
-        ApiVersion::V2
     }
 }
 

@@ -6,32 +6,13 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
+use crate::model::user_fields::{check_password, check_user_id};
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
 use crate::sim::guard::Caller;
 use crate::sim::ops::{required_str, single, str_field, Ctx};
 use crate::sim::state::{random_token, random_uuid, DeletedUser, MandatorIx, State, User};
 use crate::sim::{Handled, Reply};
-
-/// A user id: 1 to 36 characters of `[a-zA-Z0-9-_.+@]`.
-pub fn check_user_id(id: &str) -> Result<(), String> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.+@".contains(c);
-    if id.is_empty() || id.chars().count() > 36 {
-        return Err("a user id has 1 to 36 characters".into());
-    }
-    if !id.chars().all(ok_char) {
-        return Err("a user id may contain only letters, digits and - _ . + @".into());
-    }
-    Ok(())
-}
-
-/// A password: 6 to 128 characters.
-pub fn check_password(password: &str) -> Result<(), String> {
-    match password.chars().count() {
-        6..=128 => Ok(()),
-        _ => Err("a password has 6 to 128 characters".into()),
-    }
-}
 
 /// A user as finAPI shows it. Fields in alphabetical order, as `serde_json` writes a `Value`'s
 /// keys, so the bytes are those a `json!` object would give. V1 requires `email` and `phone`
