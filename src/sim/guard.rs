@@ -11,19 +11,11 @@ use crate::faults::Violation;
 use crate::journal::{CallerInfo, Served};
 use crate::model::{CallerKind, Gate, Operation, Rule};
 use crate::sim::error::ApiError;
-use crate::sim::ops::{self, Ctx};
-use crate::sim::state::{MandatorIx, State};
-use crate::sim::Handled;
-
-/// Who is calling, after authentication (and after any fault-induced impersonation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub mandator: MandatorIx,
-    pub client: String,
-    pub kind: CallerKind,
-    /// Lower-cased user id for user tokens.
-    pub user: Option<String>,
-}
+use crate::sim::form::single;
+use crate::sim::message::Handled;
+use crate::sim::ops;
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::state::State;
 
 /// Guard and handle one routed request. `served` learns who called and, when the guard
 /// refuses, which rule refused.
@@ -85,7 +77,7 @@ fn guarded(
         )));
     }
     if ctx.profile.is_some_and(|p| p.validate_first) {
-        crate::sim::profile::validate_before_role(ctx)?;
+        crate::sim::validate::check_before_role(ctx)?;
     }
     let caller = authorize(ctx, state, caller)
         .inspect_err(|_| *refused_by = Some(role_rule(ctx.op, caller.kind)))?;
@@ -149,7 +141,7 @@ fn token_caller(ctx: &Ctx<'_>, state: &State, out: &Handled, served: &mut Served
     let Ok(form) = ctx.oauth_params() else {
         return;
     };
-    let field = |k: &str| ops::single(form, k).ok().flatten();
+    let field = |k: &str| single(form, k).ok().flatten();
     let client = field("client_id").and_then(|id| state.clients.get(id));
     let grant = field("grant_type");
     if let Some(client) = client {

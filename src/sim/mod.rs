@@ -8,7 +8,9 @@
 pub mod clock;
 pub(crate) mod conform;
 pub(crate) mod error;
+pub(crate) mod form;
 pub(crate) mod guard;
+pub mod message;
 pub(crate) mod ops;
 pub mod profile;
 pub(crate) mod router;
@@ -26,7 +28,8 @@ use serde_json::Value;
 pub use crate::model::paths::version_of_path;
 pub use clock::Clock;
 pub use error::ApiError;
-pub use profile::{Hints, Profile};
+pub use message::{Handled, Hints, Reply, SimRequest, SimResponse};
+pub use profile::Profile;
 pub use state::UNKNOWN_ID;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};
@@ -36,53 +39,6 @@ use crate::world::World;
 use error::ErrorContext;
 use router::{RouteError, Router};
 use state::State;
-
-/// A request as the simulator sees it, independent of the transport.
-#[derive(Debug, Clone, Copy)]
-pub struct SimRequest<'a> {
-    pub method: &'a Method,
-    /// Path without the query string.
-    pub path: &'a str,
-    /// Raw query string without `?`.
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-}
-
-/// A response, ready for any transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimResponse {
-    pub status: u16,
-    pub content_type: Option<&'static str>,
-    pub request_id: String,
-    pub body: Bytes,
-    /// What the front door does besides answering (delay, `Retry-After`, time out); always
-    /// empty without a [`Profile`].
-    pub hints: Hints,
-    /// Operation, caller and refusing rule, for the journal (never a secret).
-    pub served: Served,
-}
-
-impl SimResponse {
-    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-/// What a handler answers on success.
-#[derive(Debug)]
-pub enum Reply {
-    Json(u16, Value),
-    /// A JSON body serialized by the handler (hot paths skip building a `Value`). It must have
-    /// its documented shape already: the per-answer completion is skipped, and
-    /// `tests/conformance.rs` checks such bodies.
-    RawJson(u16, Vec<u8>),
-    Empty(u16),
-}
-
-/// Handler result.
-pub type Handled = Result<Reply, ApiError>;
 
 /// Settings of a simulator beyond its world.
 #[derive(Debug, Clone, Default)]
@@ -393,7 +349,7 @@ impl Simulator {
                     operation = Some((routed.op.version, routed.op.id.as_str()));
                     routed_op = Some(routed.op);
                     let mut state = self.shared.state.lock();
-                    let ctx = ops::Ctx {
+                    let ctx = ops::ctx::Ctx {
                         op: routed.op,
                         params: &routed.params,
                         req,

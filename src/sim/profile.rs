@@ -41,9 +41,8 @@ use serde_json::Value;
 
 use crate::faults::Violation;
 use crate::model::ApiVersion;
-use crate::model::ProbeStyle;
 use crate::sim::error::{format_date, ApiError};
-use crate::sim::ops::Ctx;
+pub use crate::sim::message::Hints;
 
 /// How long the wiremock front door holds a timed-out request before answering 503.
 pub const HANG: Duration = Duration::from_secs(60);
@@ -239,17 +238,6 @@ impl fmt::Display for Profile {
     }
 }
 
-/// What a front door does besides sending the answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Hints {
-    /// Hold the answer this long (on the simulator's clock).
-    pub delay: Option<Duration>,
-    /// Send `Retry-After` with this many seconds.
-    pub retry_after: Option<u32>,
-    /// Time out: close the connection without answering.
-    pub close: bool,
-}
-
 /// The profile's moving parts inside a running simulator.
 #[derive(Debug)]
 pub(crate) struct Runtime {
@@ -405,41 +393,14 @@ pub fn long_token() -> String {
         .collect()
 }
 
-/// The token the simulator issues: 128 characters under `long-tokens`, else its usual 48.
-pub fn fresh_token(ctx: &Ctx<'_>) -> String {
-    if ctx.profile.is_some_and(|p| p.long_tokens) {
+/// The token the simulator issues under `profile`: 128 characters under `long-tokens`, else
+/// its usual 48.
+pub fn fresh_token(profile: Option<&Profile>) -> String {
+    if profile.is_some_and(|p| p.long_tokens) {
         long_token()
     } else {
         crate::sim::state::random_token()
     }
-}
-
-/// `validate-first`: the request check that runs before the role check. Only the parts
-/// that need no state: `sim::validate::check_request` (required fields and their
-/// types, for the bodies it knows), then for every other operation the catalogue marks as
-/// taking required fields (`invalid-body` probes), a missing or empty body.
-pub fn validate_before_role(ctx: &Ctx<'_>) -> Result<(), ApiError> {
-    crate::sim::validate::check_request(ctx)?;
-    // Form bodies (revoke) are checked by their handler; JSON bodies here.
-    let is_form = ctx
-        .req
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            v.as_bytes()
-                .starts_with(b"application/x-www-form-urlencoded")
-        });
-    if is_form {
-        return Ok(());
-    }
-    if ctx.op.probe == ProbeStyle::InvalidBody {
-        // The catalogue's `invalid-body` operations are the ones whose body has required
-        // fields: an empty or missing body cannot be valid.
-        ctx.json_required()?;
-    } else {
-        ctx.json()?;
-    }
-    Ok(())
 }
 
 /// `alt-errors`: rewrite an error body into the documented alternative spelling.

@@ -22,9 +22,9 @@
 use serde_json::{Map, Value};
 
 use crate::model::shapes::OperationShape;
-use crate::model::{FieldProblem, Problem, Shapes};
+use crate::model::{FieldProblem, ProbeStyle, Problem, Shapes};
 use crate::sim::error::ApiError;
-use crate::sim::ops::Ctx;
+use crate::sim::ops::ctx::Ctx;
 
 /// The type a body field must have.
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +113,34 @@ pub fn check_request(ctx: &Ctx<'_>) -> Result<(), ApiError> {
             None | Some(Value::Null) => {}
             Some(v) => check_kind(field, *kind, v)?,
         }
+    }
+    Ok(())
+}
+
+/// `validate-first` ([`crate::sim::profile`]): the request check that runs before the role check. Only the parts
+/// that need no state: [`check_request`] (required fields and their
+/// types, for the bodies it knows), then for every other operation the catalogue marks as
+/// taking required fields (`invalid-body` probes), a missing or empty body.
+pub fn check_before_role(ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    check_request(ctx)?;
+    // Form bodies (revoke) are checked by their handler; JSON bodies here.
+    let is_form = ctx
+        .req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
+    if is_form {
+        return Ok(());
+    }
+    if ctx.op.probe == ProbeStyle::InvalidBody {
+        // The catalogue's `invalid-body` operations are the ones whose body has required
+        // fields: an empty or missing body cannot be valid.
+        ctx.json_required()?;
+    } else {
+        ctx.json()?;
     }
     Ok(())
 }

@@ -7,11 +7,12 @@ use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
+use crate::sim::form::{single, Pair};
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::ops::paging::{page_of, page_refs, paging, Paging};
 use crate::sim::ops::resources::{collect, collect_refs, find, owner, parse_id, parse_ids};
-use crate::sim::ops::{page_of, page_refs, paging, single, Ctx, Paging, Pair};
 use crate::sim::state::{Owner, Record, State};
-use crate::sim::{Handled, Reply};
 
 /// Comma-separated ids of query key `key` (repeatable); `None` when absent.
 pub fn id_filter(query: &[Pair<'_>], key: &str) -> Result<Option<Vec<u64>>, ApiError> {

@@ -4,12 +4,11 @@
 use serde_json::{json, Map, Value};
 
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
+use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::banks;
+use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::resources::{find, owner, parse_id};
-use crate::sim::ops::Ctx;
 use crate::sim::state::{Owner, State};
-use crate::sim::{Handled, Reply};
 
 const KIND: &str = "bankConnections";
 

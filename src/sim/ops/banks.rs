@@ -10,11 +10,12 @@ use serde_json::{json, Value};
 
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
+use crate::sim::form::single;
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::ops::paging::paging;
 use crate::sim::ops::resources::{parse_id, parse_ids};
-use crate::sim::ops::{paging, single, Ctx};
 use crate::sim::state::State;
-use crate::sim::{Handled, Reply};
 
 /// One test bank of the catalogue.
 #[derive(Debug, Clone, Copy)]

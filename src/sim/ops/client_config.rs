@@ -7,10 +7,9 @@ use serde_json::{json, Value};
 
 use crate::model::CallerKind;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::Ctx;
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::state::State;
-use crate::sim::{Handled, Reply};
 use crate::world::ClientSettings;
 
 fn render(settings: &ClientSettings, is_admin: bool) -> Value {

@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use crate::faults::Violation;
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::{page_of, page_refs, paging, required_str, single, users, Ctx, Paging, Pair};
+use crate::sim::form::{single, Pair};
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{required_str, Caller, Ctx};
+use crate::sim::ops::paging::{page_of, page_refs, paging, Paging};
+use crate::sim::ops::users;
 use crate::sim::state::{MandatorIx, Owner, Record, State};
-use crate::sim::{Handled, Reply};
 
 /// How a deleted user's id appears in the user list: first and last character kept, the rest
 /// replaced by `X` (`user` becomes `uXXr`).

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use crate::faults::Violation;
 use crate::model::{CallerKind, Grant};
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::{single, Ctx, Pair};
+use crate::sim::form::{single, Pair};
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::state::{AccessToken, Client, MandatorIx, RefreshToken, State};
-use crate::sim::{Handled, Reply};
 
 /// `POST /oauth/token` (V1) and `POST /api/v2/oauth/token` (V2).
 /// The parameters come from the form body, the URL query or both ([`Ctx::oauth_params`]).
@@ -131,7 +131,7 @@ fn basic_credentials(ctx: &Ctx<'_>) -> Result<Option<Vec<(String, String)>>, Api
 /// Form-style percent-decoding (`+` is a space); `None` when the result is not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let form = format!("v={s}");
-    let pairs = super::parse_form(form.as_bytes())?;
+    let pairs = crate::sim::form::parse_form(form.as_bytes())?;
     match pairs.as_slice() {
         [(_, v)] => Some(v.to_string()),
         _ => None,
@@ -214,7 +214,7 @@ fn issue_access(
     grant: u64,
     validity: u64,
 ) -> (String, Option<DateTime<Utc>>) {
-    let token = crate::sim::profile::fresh_token(ctx);
+    let token = crate::sim::profile::fresh_token(ctx.profile);
     let expires_at = expiry(ctx.now, validity);
     state.tokens.insert(
         token.clone(),
@@ -326,7 +326,7 @@ fn password(ctx: &Ctx<'_>, state: &mut State, client: &Client, form: &[Pair<'_>]
         grant,
         validity,
     );
-    let refresh = crate::sim::profile::fresh_token(ctx);
+    let refresh = crate::sim::profile::fresh_token(ctx.profile);
     state.refresh_tokens.insert(
         refresh.clone(),
         RefreshToken {

@@ -10,10 +10,10 @@ use serde_json::{json, Map, Value};
 use crate::faults::Violation;
 use crate::model::CallerKind;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::{page_of, paging, Ctx};
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::ops::paging::{page_of, paging};
 use crate::sim::state::{Owner, Record, State};
-use crate::sim::{Handled, Reply};
 
 /// Segments after `/api/vN/`.
 fn segments(path: &str) -> Vec<&str> {

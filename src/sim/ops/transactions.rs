@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
+use crate::sim::form::{single, Pair};
+use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::accounts::{date_filter, id_filter, round2};
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::ops::paging::{page_refs, paging, Paging};
 use crate::sim::ops::resources::{collect_refs, owner};
-use crate::sim::ops::{page_refs, paging, single, Ctx, Paging, Pair};
 use crate::sim::state::{Facts, Record, State};
-use crate::sim::{Handled, Reply};
 
 fn number(query: &[Pair<'_>], key: &str) -> Result<Option<f64>, ApiError> {
     single(query, key)?

@@ -9,10 +9,10 @@ use crate::faults::Violation;
 use crate::model::user_fields::{check_password, check_user_id};
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::{required_str, single, str_field, Ctx};
+use crate::sim::form::single;
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{required_str, str_field, Caller, Ctx};
 use crate::sim::state::{random_token, random_uuid, DeletedUser, MandatorIx, State, User};
-use crate::sim::{Handled, Reply};
 
 /// A user as finAPI shows it. Fields in alphabetical order, as `serde_json` writes a `Value`'s
 /// keys, so the bytes are those a `json!` object would give. V1 requires `email` and `phone`

@@ -18,10 +18,11 @@ use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
 use crate::sim::error::ApiError;
-use crate::sim::guard::Caller;
-use crate::sim::ops::{page_of, parse_form, single, Ctx};
+use crate::sim::form::{parse_form, single};
+use crate::sim::message::{Handled, Reply};
+use crate::sim::ops::ctx::{Caller, Ctx};
+use crate::sim::ops::paging::page_of;
 use crate::sim::state::{random_uuid, MandatorIx, Owner, State};
-use crate::sim::{Handled, Reply};
 
 /// How long a web form can be used after it is created, unless set otherwise.
 pub const DEFAULT_LIFETIME_MINUTES: i64 = 20;

@@ -1,0 +1,72 @@
+//! What passes through the simulator's door: the request as it sees it, the response it gives
+//! back (with what the front door must do besides answering), and what a handler replies.
+//!
+//! This is the simulator's lowest floor after the errors: every room above reads these types
+//! from here, and [`crate::sim`] re-exports them.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde_json::Value;
+
+use crate::journal::Served;
+use crate::sim::error::ApiError;
+
+/// A request as the simulator sees it, independent of the transport.
+#[derive(Debug, Clone, Copy)]
+pub struct SimRequest<'a> {
+    pub method: &'a Method,
+    /// Path without the query string.
+    pub path: &'a str,
+    /// Raw query string without `?`.
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// A response, ready for any transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimResponse {
+    pub status: u16,
+    pub content_type: Option<&'static str>,
+    pub request_id: String,
+    pub body: Bytes,
+    /// What the front door does besides answering (delay, `Retry-After`, time out); always
+    /// empty without a [`crate::sim::Profile`].
+    pub hints: Hints,
+    /// Operation, caller and refusing rule, for the journal (never a secret).
+    pub served: Served,
+}
+
+impl SimResponse {
+    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// What a front door does besides sending the answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// Hold the answer this long (on the simulator's clock).
+    pub delay: Option<Duration>,
+    /// Send `Retry-After` with this many seconds.
+    pub retry_after: Option<u32>,
+    /// Time out: close the connection without answering.
+    pub close: bool,
+}
+
+/// What a handler answers on success.
+#[derive(Debug)]
+pub enum Reply {
+    Json(u16, Value),
+    /// A JSON body serialized by the handler (hot paths skip building a `Value`). It must have
+    /// its documented shape already: the per-answer completion is skipped, and
+    /// `tests/conformance.rs` checks such bodies.
+    RawJson(u16, Vec<u8>),
+    Empty(u16),
+}
+
+/// Handler result.
+pub type Handled = Result<Reply, ApiError>;
