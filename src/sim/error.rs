@@ -1,10 +1,11 @@
 //! finAPI-shaped errors: `ErrorMessage` for everything but 401, `{error, error_description}`
 //! for 401. The simulator completes both to the documented shapes ([`crate::sim::conform`]).
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::model::{ApiVersion, Operation};
+use crate::sim::dates::moment;
 
 /// `ErrorDetails.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl ApiError {
                         "type": match kind { ErrorType::Business => "BUSINESS", ErrorType::Technical => "TECHNICAL" },
                         "multiStepAuthentication": null,
                     }],
-                    "date": format_date(ctx.version, ctx.now),
+                    "date": moment(ctx.version, ctx.now),
                     "requestId": ctx.request_id,
                     "endpoint": ctx.endpoint,
                     // finAPI's `client/user`; a request nobody authenticated has neither.
@@ -192,15 +193,4 @@ pub struct ErrorContext<'a> {
     pub request_id: &'a str,
     pub endpoint: &'a str,
     pub auth_context: Option<&'a str>,
-}
-
-/// V1: `YYYY-MM-DD HH:MM:SS.SSS`; V2: RFC 3339 with milliseconds and offset.
-pub fn format_date(version: ApiVersion, now: DateTime<Utc>) -> String {
-    match version {
-        ApiVersion::V1 => now.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        ApiVersion::V2 => now
-            .with_timezone(&FixedOffset::east_opt(0).expect("zero offset"))
-            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-            .to_string(),
-    }
 }

@@ -5,8 +5,10 @@
 //! (`validate.rs`), then the operation's handler (`ops/`, a file per API area). Both front doors ([`crate::mock`] on
 //! wiremock and [`crate::serve`] on hyper) call [`Simulator::handle`].
 
+pub(crate) mod banks;
 pub mod clock;
 pub(crate) mod conform;
+pub(crate) mod dates;
 pub(crate) mod error;
 pub(crate) mod form;
 pub(crate) mod guard;

@@ -41,7 +41,8 @@ use serde_json::Value;
 
 use crate::faults::Violation;
 use crate::model::ApiVersion;
-use crate::sim::error::{format_date, ApiError};
+use crate::sim::dates::moment;
+use crate::sim::error::ApiError;
 pub use crate::sim::message::Hints;
 
 /// How long the wiremock front door holds a timed-out request before answering 503.
@@ -414,10 +415,7 @@ pub fn alter_error_body(body: &mut Value, now: DateTime<Utc>) {
     }
     obj.remove("bank");
     if obj.contains_key("date") {
-        obj.insert(
-            "date".into(),
-            Value::String(format_date(ApiVersion::V1, now)),
-        );
+        obj.insert("date".into(), Value::String(moment(ApiVersion::V1, now)));
     }
     if let Some(errors) = obj.get_mut("errors").and_then(Value::as_array_mut) {
         for e in errors {

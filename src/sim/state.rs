@@ -435,7 +435,7 @@ impl State {
         &mut self,
         mandator: MandatorIx,
         user: &str,
-        bank: &crate::sim::ops::banks::TestBank,
+        bank: &crate::sim::banks::TestBank,
         now: DateTime<Utc>,
     ) -> u64 {
         let version = self.mandators[mandator].api_version;

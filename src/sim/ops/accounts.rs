@@ -216,7 +216,7 @@ pub fn daily_balances(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Hand
         let (income, spending, txs) = per_day.get(&d).cloned().unwrap_or_default();
         if d <= end {
             rows.push(json!({
-                "date": crate::sim::ops::demo::day(ctx.op.version, d),
+                "date": crate::sim::dates::day(ctx.op.version, d),
                 "balance": round2(balance),
                 "income": round2(income),
                 "spending": round2(spending),

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::sim::banks;
 use crate::sim::error::ApiError;
 use crate::sim::message::{Handled, Reply};
-use crate::sim::ops::banks;
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::resources::{find, owner, parse_id};
 use crate::sim::state::{Owner, State};
@@ -72,7 +72,7 @@ fn named(
 pub fn refresh(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let body = ctx.json_required()?;
     let (o, id) = named(ctx, state, caller, &body)?;
-    let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
+    let at = crate::sim::dates::moment(ctx.op.version, ctx.now);
     let record = state
         .existing_collection_mut(&(o, KIND.to_string()))
         .and_then(|r| r.get_mut(&id))

@@ -10,10 +10,9 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
-use crate::model::shapes::format_ymd;
 use crate::model::ApiVersion;
-use crate::sim::error::format_date;
-use crate::sim::ops::banks::{self, TestBank};
+use crate::sim::banks::{self, interface_key, TestBank};
+use crate::sim::dates::{day, moment};
 use crate::sim::state::{MandatorIx, Owner, Record, State};
 use crate::world::{AccountSpec, UserSpec};
 
@@ -42,28 +41,6 @@ impl Seed {
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.draw() % (hi - lo + 1)
     }
-}
-
-/// A calendar day as the version writes it: V1 `YYYY-MM-DD 00:00:00.000`, V2 `YYYY-MM-DD`.
-pub fn day(version: ApiVersion, date: NaiveDate) -> String {
-    match version {
-        ApiVersion::V1 => format!("{} 00:00:00.000", format_ymd(date)),
-        ApiVersion::V2 => format_ymd(date),
-    }
-}
-
-/// A moment as the version writes it.
-/// The name of an interface's banking-interface field: V1 says `interface`, V2
-/// `bankingInterface` (in banks', accounts' and bank connections' interface lists alike).
-pub fn interface_key(version: ApiVersion) -> &'static str {
-    match version {
-        ApiVersion::V1 => "interface",
-        ApiVersion::V2 => "bankingInterface",
-    }
-}
-
-pub fn moment(version: ApiVersion, at: DateTime<Utc>) -> String {
-    format_date(version, at)
 }
 
 fn round2(x: f64) -> f64 {

@@ -404,7 +404,7 @@ fn rule_record(ctx: &Ctx<'_>, rule: &Value) -> Value {
     }
     record.insert(
         "creationDate".into(),
-        Value::from(crate::sim::ops::demo::moment(ctx.op.version, ctx.now)),
+        Value::from(crate::sim::dates::moment(ctx.op.version, ctx.now)),
     );
     Value::Object(record)
 }

@@ -186,7 +186,7 @@ fn new_record(
     body: Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let version = ctx.op.version;
-    let now = crate::sim::ops::demo::moment(version, ctx.now);
+    let now = crate::sim::dates::moment(version, ctx.now);
     let pick = |keys: &[&str]| -> Map<String, Value> {
         body.iter()
             .filter(|(k, _)| keys.contains(&k.as_str()))

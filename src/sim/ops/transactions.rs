@@ -225,7 +225,7 @@ pub fn submit(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let own = owner(ctx, caller);
     let o = crate::sim::ops::resources::find(ctx, state, &own, kind, id)
         .ok_or_else(|| ApiError::not_found(what))?;
-    let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
+    let at = crate::sim::dates::moment(ctx.op.version, ctx.now);
     let record = state
         .existing_collection_mut(&(o, kind.to_string()))
         .and_then(|r| r.get_mut(&id))

@@ -13,10 +13,11 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
+use crate::sim::dates::{moment, webform_moment};
 use crate::sim::error::ApiError;
 use crate::sim::form::{parse_form, single};
 use crate::sim::message::{Handled, Reply};
@@ -106,13 +107,6 @@ impl WebForms {
     }
 }
 
-/// `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, Web Form 2.0's timestamps.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.with_timezone(&FixedOffset::east_opt(0).expect("zero offset"))
-        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-        .to_string()
-}
-
 /// The web form type an operation creates.
 fn form_kind(op_id: &str) -> Option<&'static str> {
     Some(match op_id {
@@ -194,8 +188,8 @@ pub fn form_value(form: &Form) -> Value {
     json!({
         "id": form.id,
         "url": form.url,
-        "createdAt": timestamp(form.created),
-        "expiresAt": timestamp(form.expires),
+        "createdAt": webform_moment(form.created),
+        "expiresAt": webform_moment(form.expires),
         "type": form.kind,
         "status": form.status,
         "payload": form.payload,
@@ -213,7 +207,7 @@ fn task_value(task: &Task, forms: &WebForms) -> Value {
     }
     json!({
         "id": task.id,
-        "createdAt": timestamp(task.created),
+        "createdAt": webform_moment(task.created),
         "type": "BANK_CONNECTION_UPDATE",
         "status": task.status,
         "payload": payload,
@@ -259,7 +253,7 @@ fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 .and_then(|b| b.get("id"))
                 .and_then(Value::as_u64)
             {
-                if crate::sim::ops::banks::test_bank(id).is_none() {
+                if crate::sim::banks::test_bank(id).is_none() {
                     return Err(ApiError::business(
                         422,
                         "BANK_NOT_SUPPORTED",
@@ -384,7 +378,7 @@ fn create_task(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     if !has_connection(state, m, &user, id) {
         return Err(not_found("bank connection", &id.to_string()));
     }
-    let at = crate::sim::ops::demo::moment(ctx.op.version, ctx.now);
+    let at = moment(ctx.op.version, ctx.now);
     if let Some(r) = state
         .existing_collection_mut(&(Owner::User(m, user.clone()), "bankConnections".to_string()))
         .and_then(|c| c.get_mut(&id))
@@ -463,7 +457,7 @@ fn create_custom(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let mut value = ctx.json()?.unwrap_or_default();
     let id = random_uuid();
     value.insert("id".into(), Value::from(id.clone()));
-    value.insert("createdAt".into(), Value::from(timestamp(ctx.now)));
+    value.insert("createdAt".into(), Value::from(webform_moment(ctx.now)));
     let is_profile = ctx.op.id == "createProfile";
     if is_profile {
         let default = value
@@ -622,8 +616,8 @@ fn effects(state: &mut State, form: &Form, now: DateTime<Utc>, payload: &mut Map
                 .get("bank")
                 .and_then(|b| b.get("id"))
                 .and_then(Value::as_u64)
-                .and_then(crate::sim::ops::banks::test_bank)
-                .unwrap_or(&crate::sim::ops::banks::TEST_BANKS[0]);
+                .and_then(crate::sim::banks::test_bank)
+                .unwrap_or(&crate::sim::banks::TEST_BANKS[0]);
             let id = state.import_test_bank(m, &user, bank, now);
             if let Some(name) = form
                 .details
@@ -646,7 +640,7 @@ fn effects(state: &mut State, form: &Form, now: DateTime<Utc>, payload: &mut Map
                 .and_then(|b| b.get("bankConnectionId"))
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            let at = crate::sim::ops::demo::moment(version, now);
+            let at = moment(version, now);
             if let Some(r) = state
                 .existing_collection_mut(&(owner, "bankConnections".to_string()))
                 .and_then(|c| c.get_mut(&id))
@@ -685,7 +679,7 @@ fn effects(state: &mut State, form: &Form, now: DateTime<Utc>, payload: &mut Map
                 "orderCount": orders.len(),
                 "status": "SUCCESSFUL",
                 "type": if form.kind == "DIRECT_DEBIT_WITH_ACCOUNT_ID" { "DIRECT_DEBIT" } else { "MONEY_TRANSFER" },
-                "executionDate": crate::sim::ops::demo::moment(version, now),
+                "executionDate": moment(version, now),
             });
             if let Some(account) = form
                 .details
@@ -883,7 +877,7 @@ pub fn error_body(status: u16, err: &ApiError, endpoint: &str, now: DateTime<Utc
         return json!({
             "errors": [{ "field": field, "message": message }],
             "endpoint": endpoint,
-            "timestamp": timestamp(now),
+            "timestamp": webform_moment(now),
         });
     }
     const CODES: [&str; 13] = [
@@ -918,7 +912,7 @@ pub fn error_body(status: u16, err: &ApiError, endpoint: &str, now: DateTime<Utc
         "code": code,
         "description": message,
         "endpoint": endpoint,
-        "timestamp": timestamp(now),
+        "timestamp": webform_moment(now),
     })
 }
 
