@@ -238,9 +238,7 @@ impl FinapiMock {
     }
 
     /// The callbacks sent (or refused, with why) so far, oldest first.
-    pub fn web_form_callbacks(
-        &self,
-    ) -> Vec<(crate::sim::ops::webform::Callback, Result<(), String>)> {
+    pub fn web_form_callbacks(&self) -> Vec<(crate::sim::message::Callback, Result<(), String>)> {
         self.simulator.with_state(|s| s.webform.callbacks.clone())
     }
 

@@ -70,3 +70,10 @@ pub enum Reply {
 
 /// Handler result.
 pub type Handled = Result<Reply, ApiError>;
+
+/// A callback to send: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    pub url: String,
+    pub body: String,
+}

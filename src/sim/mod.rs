@@ -15,6 +15,7 @@ pub(crate) mod guard;
 pub mod message;
 pub(crate) mod ops;
 pub mod profile;
+pub(crate) mod random;
 pub(crate) mod router;
 pub(crate) mod state;
 pub(crate) mod validate;
@@ -584,7 +585,7 @@ pub fn fresh_request_id() -> String {
     use std::sync::OnceLock;
     static PREFIX: OnceLock<String> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| state::random_uuid()[..23].to_string());
+    let prefix = PREFIX.get_or_init(|| random::random_uuid()[..23].to_string());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut id = String::with_capacity(8 + prefix.len() + 13);
     id.push_str("selfgen-");

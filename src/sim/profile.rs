@@ -400,7 +400,7 @@ pub fn fresh_token(profile: Option<&Profile>) -> String {
     if profile.is_some_and(|p| p.long_tokens) {
         long_token()
     } else {
-        crate::sim::state::random_token()
+        crate::sim::random::random_token()
     }
 }
 

@@ -12,7 +12,8 @@ use crate::sim::error::ApiError;
 use crate::sim::form::single;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{required_str, str_field, Caller, Ctx};
-use crate::sim::state::{random_token, random_uuid, DeletedUser, MandatorIx, State, User};
+use crate::sim::random::{random_token, random_uuid};
+use crate::sim::state::{DeletedUser, MandatorIx, State, User};
 
 /// A user as finAPI shows it. Fields in alphabetical order, as `serde_json` writes a `Value`'s
 /// keys, so the bytes are those a `json!` object would give. V1 requires `email` and `phone`

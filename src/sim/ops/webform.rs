@@ -13,99 +13,26 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::faults::Violation;
 use crate::sim::dates::{moment, webform_moment};
 use crate::sim::error::ApiError;
 use crate::sim::form::{parse_form, single};
+use crate::sim::message::Callback;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::page_of;
-use crate::sim::state::{random_uuid, MandatorIx, Owner, State};
-
-/// How long a web form can be used after it is created, unless set otherwise.
-pub const DEFAULT_LIFETIME_MINUTES: i64 = 20;
+use crate::sim::random::random_uuid;
+use crate::sim::state::webforms::{Custom, Form, Task, WebForms, FINAL_STATUSES};
+use crate::sim::state::{MandatorIx, Owner, State};
 
 /// The path under which a web form's page is served: `/webForm/{id}`.
 pub const PAGE_PREFIX: &str = "/webForm/";
 
 /// The finAPI Test Bank's PIN; any user id logs in with it.
 pub const TEST_BANK_PIN: &str = "123456";
-
-/// The statuses a web form can end in.
-pub const FINAL_STATUSES: [&str; 4] = ["COMPLETED", "COMPLETED_WITH_ERROR", "ABORTED", "EXPIRED"];
-
-/// One web form.
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub id: String,
-    pub mandator: MandatorIx,
-    /// Lower-cased user id.
-    pub user: String,
-    /// `BANK_CONNECTION_IMPORT`, `PAYMENT_WITH_ACCOUNT_ID`, ...
-    pub kind: &'static str,
-    pub status: &'static str,
-    pub created: DateTime<Utc>,
-    pub expires: DateTime<Utc>,
-    pub url: String,
-    /// The creating request's body.
-    pub details: Map<String, Value>,
-    pub payload: Map<String, Value>,
-    /// `callbacks.finalised`.
-    pub callback: Option<String>,
-    /// The task that asked for this form, if any.
-    pub task: Option<String>,
-}
-
-/// One background-update task.
-#[derive(Debug, Clone)]
-pub struct Task {
-    pub id: String,
-    pub mandator: MandatorIx,
-    pub user: String,
-    pub status: &'static str,
-    pub created: DateTime<Utc>,
-    pub bank_connection: u64,
-    pub callback: Option<String>,
-}
-
-/// A profile or a translation set: a mandator's customisation.
-#[derive(Debug, Clone)]
-pub struct Custom {
-    pub mandator: MandatorIx,
-    pub value: Value,
-}
-
-/// A callback to send: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Callback {
-    pub url: String,
-    pub body: String,
-}
-
-/// Web Form 2.0's part of the simulator's state.
-#[derive(Debug, Clone, Default)]
-pub struct WebForms {
-    pub forms: BTreeMap<String, Form>,
-    pub tasks: BTreeMap<String, Task>,
-    pub profiles: BTreeMap<String, Custom>,
-    pub translations: BTreeMap<String, Custom>,
-    /// A web form's lifetime; `None`: [`DEFAULT_LIFETIME_MINUTES`].
-    pub lifetime: Option<Duration>,
-    /// Hosts besides loopback that callbacks may go to.
-    pub callback_hosts: Vec<String>,
-    /// Every callback the simulator decided to send (sent or refused), newest last.
-    pub callbacks: Vec<(Callback, Result<(), String>)>,
-}
-
-impl WebForms {
-    pub fn lifetime(&self) -> Duration {
-        self.lifetime
-            .unwrap_or_else(|| Duration::minutes(DEFAULT_LIFETIME_MINUTES))
-    }
-}
 
 /// The web form type an operation creates.
 fn form_kind(op_id: &str) -> Option<&'static str> {

@@ -4,127 +4,24 @@
 //! and handler under that lock, so concurrent requests see a consistent state and nothing is
 //! lost.
 
+pub mod parties;
+pub mod record;
+pub mod tokens;
+pub mod webforms;
+
 use std::collections::{BTreeMap, HashMap};
-use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rand::RngCore;
-use serde_json::value::RawValue;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
-use crate::model::{ApiVersion, CallerKind};
-use crate::world::{ClientSettings, World};
+use crate::model::CallerKind;
+use crate::world::World;
 
-pub type MandatorIx = usize;
-
-#[derive(Debug, Clone)]
-pub struct Mandator {
-    pub id: String,
-    pub api_version: ApiVersion,
-    /// When the mandator last switched API version (switching back is allowed for 7 days).
-    pub switched_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub id: String,
-    secret: Vec<u8>,
-    pub mandator: MandatorIx,
-    pub kind: CallerKind,
-    pub settings: ClientSettings,
-}
-
-impl Client {
-    /// Compare a presented secret in constant time (for equal lengths).
-    pub fn secret_matches(&self, presented: &str) -> bool {
-        self.secret.len() == presented.len()
-            && bool::from(self.secret.as_slice().ct_eq(presented.as_bytes()))
-    }
-    pub fn set_secret(&mut self, secret: &str) {
-        self.secret = secret.as_bytes().to_vec();
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: String,
-    pub password: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub auto_update: bool,
-    pub verified: bool,
-    pub locked: bool,
-    pub failed_logins: u32,
-    pub registered: DateTime<Utc>,
-    pub last_active: Option<DateTime<Utc>>,
-    /// The app client that created the user.
-    pub created_by: String,
-    pub password_change_token: Option<String>,
-}
-
-impl User {
-    pub fn password_matches(&self, presented: &str) -> bool {
-        self.password.len() == presented.len()
-            && bool::from(self.password.as_bytes().ct_eq(presented.as_bytes()))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DeletedUser {
-    pub id: String,
-    pub registered: DateTime<Utc>,
-    pub deleted: DateTime<Utc>,
-}
-
-/// An access token, of a client (`user == None`) or of a user.
-#[derive(Debug, Clone)]
-pub struct AccessToken {
-    pub client: String,
-    pub mandator: MandatorIx,
-    /// Lower-cased user id.
-    pub user: Option<String>,
-    /// Tokens from one password grant and its refreshes share a grant number.
-    pub grant: u64,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct RefreshToken {
-    pub client: String,
-    pub mandator: MandatorIx,
-    pub user: String,
-    pub grant: u64,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked: bool,
-}
-
-fn alive(expires_at: Option<DateTime<Utc>>, revoked: bool, now: DateTime<Utc>) -> bool {
-    !revoked && expires_at.is_none_or(|t| now < t)
-}
-
-impl AccessToken {
-    pub fn is_alive(&self, now: DateTime<Utc>) -> bool {
-        alive(self.expires_at, self.revoked, now)
-    }
-}
-
-impl RefreshToken {
-    pub fn is_alive(&self, now: DateTime<Utc>) -> bool {
-        alive(self.expires_at, self.revoked, now)
-    }
-}
-
-/// Where a resource of the generic store belongs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Owner {
-    /// A user of a mandator (lower-cased id).
-    User(MandatorIx, String),
-    /// The mandator itself (TPP certificates, credentials, rules).
-    Mandator(MandatorIx),
-}
+pub use parties::{Client, DeletedUser, Mandator, MandatorIx, Owner, User};
+pub use record::{Facts, Record};
+pub use tokens::{AccessToken, RefreshToken};
+pub use webforms::WebForms;
 
 /// The state's hash maps: every request looks a token and a resource collection up in them,
 /// and foldhash (seeded per process) does that in a fraction of SipHash's time.
@@ -155,105 +52,9 @@ pub struct State {
     /// The generic resource store: (owner, kind) -> id -> JSON object.
     pub resources: FastMap<CollectionKey, Collection>,
     /// Web Form 2.0: web forms, tasks, profiles and translations.
-    pub webform: crate::sim::ops::webform::WebForms,
+    pub webform: WebForms,
     next_grant: u64,
     next_id: u64,
-}
-
-/// A stored resource: its JSON object and, once an answer has shown it, its serialized bytes
-/// (so list pages copy bytes instead of serializing the same records on every request) and its
-/// [`Facts`] (so transaction lists do not look fields up on every request).
-///
-/// It reads as a [`Value`] (`Deref`); any mutable access (`DerefMut`) drops both first, so
-/// they can never be stale. Serializing a `Record` writes the bytes, made on first use.
-#[derive(Debug, Clone, Default)]
-pub struct Record {
-    value: Value,
-    raw: OnceLock<Box<RawValue>>,
-    facts: OnceLock<Facts>,
-}
-
-/// What transaction lists filter, sort and sum by, read from a record once: its `id`, the day
-/// of its `bankBookingDate` and its `amount` (0 where absent).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Facts {
-    pub id: u64,
-    pub day: Option<chrono::NaiveDate>,
-    pub amount: f64,
-}
-
-impl Record {
-    /// The record's [`Facts`], read on first use and kept until it changes.
-    pub fn facts(&self) -> Facts {
-        *self.facts.get_or_init(|| Facts {
-            id: self.value["id"].as_u64().unwrap_or(0),
-            day: self.value["bankBookingDate"]
-                .as_str()
-                .and_then(crate::model::shapes::parse_ymd),
-            amount: self.value["amount"].as_f64().unwrap_or(0.0),
-        })
-    }
-
-    /// About how many bytes the record serializes to: exact once an answer has shown it, a
-    /// kilobyte before. Lets a list answer allocate its body once.
-    pub fn size_hint(&self) -> usize {
-        self.raw.get().map_or(1024, |raw| raw.get().len())
-    }
-
-    /// The record's JSON, owned.
-    pub fn to_value(&self) -> Value {
-        self.value.clone()
-    }
-
-    /// The record's JSON, taking it out.
-    pub fn into_value(self) -> Value {
-        self.value
-    }
-}
-
-impl From<Value> for Record {
-    fn from(value: Value) -> Record {
-        Record {
-            value,
-            raw: OnceLock::new(),
-            facts: OnceLock::new(),
-        }
-    }
-}
-
-impl Deref for Record {
-    type Target = Value;
-
-    fn deref(&self) -> &Value {
-        &self.value
-    }
-}
-
-impl DerefMut for Record {
-    fn deref_mut(&mut self) -> &mut Value {
-        self.raw.take();
-        self.facts.take();
-        &mut self.value
-    }
-}
-
-impl PartialEq for Record {
-    fn eq(&self, other: &Record) -> bool {
-        self.value == other.value
-    }
-}
-
-impl serde::Serialize for Record {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(raw) = self.raw.get() {
-            return raw.serialize(s);
-        }
-        match serde_json::value::to_raw_value(&self.value) {
-            Ok(raw) => self.raw.get_or_init(|| raw).serialize(s),
-            // A `Value` always serializes; should it not, write it the slow way.
-            Err(_) => self.value.serialize(s),
-        }
-    }
 }
 
 /// Ids the simulator never hands out; probes use them to address nothing.
@@ -325,13 +126,7 @@ impl State {
             for (spec, kind) in clients {
                 state.clients.insert(
                     spec.id.clone(),
-                    Client {
-                        id: spec.id.clone(),
-                        secret: spec.secret.as_bytes().to_vec(),
-                        mandator: ix,
-                        kind,
-                        settings: spec.config.clone(),
-                    },
+                    Client::new(&spec.id, &spec.secret, ix, kind, spec.config.clone()),
                 );
             }
             for u in &m.users {
@@ -522,40 +317,6 @@ pub(crate) fn model_of(kind: &str) -> Option<&'static str> {
     })
 }
 
-/// A fresh random token: 192 bits from the operating system's CSPRNG, hex-encoded.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-/// A random value shaped like a UUID (`8-4-4-4-12` lowercase hex), 122 random bits.
-pub fn random_uuid() -> String {
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
-}
-
 /// The users map's key for an id: ids are case-insensitive, keys lower-case. Ids that are
 /// already lower-case (every key, and what token records hold) are used as they are, so the
 /// lookup on every authenticated request allocates nothing.
@@ -564,41 +325,5 @@ fn user_key(id: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(id.to_lowercase())
     } else {
         std::borrow::Cow::Borrowed(id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_record_serializes_like_its_value_and_never_stale() {
-        let mut r = Record::from(
-            json!({ "id": 7, "amount": -12.5, "bankBookingDate": "2026-11-30", "purpose": "Miete \"Nov\"" }),
-        );
-        let first = serde_json::to_string(&r).unwrap();
-        assert_eq!(first, serde_json::to_string(&r.to_value()).unwrap());
-        // The second time the kept bytes are written: the same text.
-        assert_eq!(serde_json::to_string(&r).unwrap(), first);
-        assert_eq!(
-            r.facts(),
-            Facts {
-                id: 7,
-                day: chrono::NaiveDate::from_ymd_opt(2026, 11, 30),
-                amount: -12.5
-            }
-        );
-        // A change through `DerefMut` drops the kept bytes and facts.
-        r["amount"] = json!(99);
-        r["bankBookingDate"] = json!("2026-12-01");
-        let changed = serde_json::to_string(&r).unwrap();
-        assert!(changed.contains("\"amount\":99"), "{changed}");
-        assert_eq!(r.facts().amount, 99.0);
-        assert_eq!(r.facts().day, chrono::NaiveDate::from_ymd_opt(2026, 12, 1));
-        // Inside another structure it is written as raw JSON, not as a string.
-        let bytes = serde_json::to_vec(&[&r, &r]).unwrap();
-        let back: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(back, vec![r.to_value(), r.to_value()]);
     }
 }
