@@ -17,6 +17,7 @@ pub(crate) mod ops;
 pub mod profile;
 pub(crate) mod random;
 pub(crate) mod router;
+pub(crate) mod seed;
 pub(crate) mod state;
 pub(crate) mod validate;
 
@@ -115,7 +116,7 @@ impl Simulator {
 
     pub fn with_config(world: &World, config: SimConfig) -> Simulator {
         let (catalogue, router) = routes_for(&config.readings);
-        let state = State::for_world(world, config.clock.now());
+        let state = seed::state_for(world, config.clock.now());
         let profile = config
             .profile
             .filter(|p| !p.is_faithful())
@@ -169,7 +170,7 @@ impl Simulator {
     }
 
     fn reset_state(&self) {
-        let fresh = State::for_world(&self.shared.world.lock(), self.shared.clock.now());
+        let fresh = seed::state_for(&self.shared.world.lock(), self.shared.clock.now());
         let mut state = self.shared.state.lock();
         let settings = (
             state.webform.lifetime,

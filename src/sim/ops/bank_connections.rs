@@ -42,7 +42,7 @@ pub fn import(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         )
     })?;
     let (m, user) = user_owner(ctx, caller)?;
-    let id = state.import_test_bank(m, &user, bank, ctx.now);
+    let id = crate::sim::seed::import_test_bank(state, m, &user, bank, ctx.now);
     let connection = state.resources[&(Owner::User(m, user), KIND.to_string())][&id].to_value();
     Ok(Reply::Json(ctx.op.success, connection))
 }

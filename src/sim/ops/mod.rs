@@ -10,7 +10,6 @@ pub mod bank_connections;
 pub mod banks;
 pub mod client_config;
 pub mod ctx;
-pub mod demo;
 pub mod mandator_admin;
 pub mod oauth;
 pub mod paging;

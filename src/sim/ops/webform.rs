@@ -545,7 +545,7 @@ fn effects(state: &mut State, form: &Form, now: DateTime<Utc>, payload: &mut Map
                 .and_then(Value::as_u64)
                 .and_then(crate::sim::banks::test_bank)
                 .unwrap_or(&crate::sim::banks::TEST_BANKS[0]);
-            let id = state.import_test_bank(m, &user, bank, now);
+            let id = crate::sim::seed::import_test_bank(state, m, &user, bank, now);
             if let Some(name) = form
                 .details
                 .get("bankConnectionName")

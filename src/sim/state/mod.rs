@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::model::CallerKind;
-use crate::world::World;
 
 pub use parties::{Client, DeletedUser, Mandator, MandatorIx, Owner, User};
 pub use record::{Facts, Record};
@@ -60,96 +59,14 @@ pub struct State {
 /// Ids the simulator never hands out; probes use them to address nothing.
 pub const UNKNOWN_ID: u64 = 9_000_000_000_000;
 
-/// How long a state built from a world serves later simulators of the same world: their
-/// demo data was made this much earlier at most (dates relative to "now" shift by no more).
-const TEMPLATE_FRESH_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-
-/// States built from worlds, kept so that the next simulator of the same world (at about the
-/// same time) starts from a cheap clone instead of building the demo data again.
-struct Template {
-    world: World,
-    built_at: DateTime<Utc>,
-    state: State,
-}
-
 impl State {
-    /// The state a simulator of `world` starts with at `now`: built once per process and world
-    /// (see [`State::from_world`]) and cloned after that. Clones share the user data until one
-    /// changes it, so simulators stay independent.
-    pub fn for_world(world: &World, now: DateTime<Utc>) -> State {
-        static TEMPLATES: parking_lot::Mutex<Vec<Template>> = parking_lot::Mutex::new(Vec::new());
-        let fresh = |t: &Template| now >= t.built_at && now - t.built_at < TEMPLATE_FRESH_FOR;
-        if let Some(t) = TEMPLATES
-            .lock()
-            .iter()
-            .find(|t| fresh(t) && t.world == *world)
-        {
-            return t.state.clone();
-        }
-        let state = State::from_world(world, now);
-        let mut templates = TEMPLATES.lock();
-        templates.retain(|t| fresh(t));
-        if templates.len() >= 8 {
-            templates.remove(0);
-        }
-        templates.push(Template {
-            world: world.clone(),
-            built_at: now,
-            state: state.clone(),
-        });
-        state
-    }
-
-    /// The state of `world` at `now`, built from scratch.
-    pub fn from_world(world: &World, now: DateTime<Utc>) -> State {
-        let mut state = State {
+    /// An empty state: no mandator, client or user yet; ids and grants count from 1.
+    pub fn new() -> State {
+        State {
             next_id: 1,
             next_grant: 1,
             ..State::default()
-        };
-        for (ix, m) in world.mandators.iter().enumerate() {
-            state.mandators.push(Mandator {
-                id: m.id.clone(),
-                api_version: m.api_version,
-                switched_at: None,
-            });
-            state.users.push(BTreeMap::new());
-            state.deleted_users.push(Vec::new());
-            let clients = m
-                .app_clients
-                .iter()
-                .map(|c| (c, CallerKind::AppClient))
-                .chain(std::iter::once((
-                    &m.admin_client,
-                    CallerKind::MandatorAdmin,
-                )));
-            for (spec, kind) in clients {
-                state.clients.insert(
-                    spec.id.clone(),
-                    Client::new(&spec.id, &spec.secret, ix, kind, spec.config.clone()),
-                );
-            }
-            for u in &m.users {
-                let user = User {
-                    id: u.id.clone(),
-                    password: u.password.clone(),
-                    email: u.email.clone(),
-                    phone: None,
-                    auto_update: false,
-                    verified: u.verified,
-                    locked: u.locked,
-                    failed_logins: 0,
-                    registered: now,
-                    last_active: None,
-                    created_by: m.app_clients[0].id.clone(),
-                    password_change_token: None,
-                };
-                let key = u.id.to_lowercase();
-                state.users[ix].insert(key.clone(), user);
-                crate::sim::ops::demo::populate_user(&mut state, ix, &key, u, now);
-            }
         }
-        state
     }
 
     /// The collection `key` to change, created empty if missing; copied first if another
@@ -222,24 +139,6 @@ impl State {
         self.collection_mut((owner, kind.to_string()))
             .insert(id, value.into());
         id
-    }
-
-    /// A test-bank import for a user: a connection with accounts, transactions and
-    /// securities (see [`crate::sim::ops::demo`]). Returns the connection's id.
-    pub fn import_test_bank(
-        &mut self,
-        mandator: MandatorIx,
-        user: &str,
-        bank: &crate::sim::banks::TestBank,
-        now: DateTime<Utc>,
-    ) -> u64 {
-        let version = self.mandators[mandator].api_version;
-        let holder = self
-            .user(mandator, user)
-            .map(|u| u.id.clone())
-            .unwrap_or_else(|| user.to_string());
-        let owner = Owner::User(mandator, user.to_string());
-        crate::sim::ops::demo::import(self, &owner, version, bank, now, &holder, None)
     }
 
     /// Drop every resource a user owns.
