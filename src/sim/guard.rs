@@ -1,5 +1,6 @@
 //! The role guard every request passes: authenticate the bearer token, bind the API version,
-//! check the caller kind against the catalogue row, check the client's feature gates.
+//! check the caller kind against the catalogue row, check the client's feature gates; then
+//! validate the request and hand it to its handler ([`crate::sim::ops::dispatch`]).
 //!
 //! The caller rules come from the catalogue (`Operation::callers`); this file only applies
 //! them. The deliberate breaks of [`crate::faults`] that concern authentication and roles are
@@ -61,7 +62,8 @@ pub fn run(
     out
 }
 
-/// The checks after authentication, and the handler.
+/// The checks after authentication, the request's validation ([`crate::sim::validate`]), and
+/// the handler.
 fn guarded(
     ctx: &Ctx<'_>,
     state: &mut State,
@@ -82,6 +84,7 @@ fn guarded(
     let caller = authorize(ctx, state, caller)
         .inspect_err(|_| *refused_by = Some(role_rule(ctx.op, caller.kind)))?;
     check_gate(ctx, state, &caller)?;
+    crate::sim::validate::check_request(ctx)?;
     ops::dispatch(ctx, state, &caller)
 }
 

@@ -22,9 +22,8 @@ use crate::sim::message::Handled;
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::state::State;
 
-/// Validate an authorized request ([`crate::sim::validate`]) and route it to its handler.
+/// Route an authorized and validated request to its handler.
 pub fn dispatch(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    crate::sim::validate::check_request(ctx)?;
     if ctx.op.is_webform() {
         return webform::dispatch(ctx, state, caller);
     }
