@@ -215,7 +215,7 @@ impl FinapiMock {
         &self,
         id: &str,
         status: &str,
-    ) -> Result<serde_json::Value, crate::sim::ops::webform::CompleteError> {
+    ) -> Result<serde_json::Value, crate::sim::CompleteError> {
         self.simulator.complete_web_form(id, status)
     }
 

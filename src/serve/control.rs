@@ -226,7 +226,7 @@ fn route(
             }
             let end: End = json_body(body)?;
             let id = &e["webForms/".len()..];
-            use crate::sim::ops::webform::CompleteError;
+            use crate::sim::CompleteError;
             sim.complete_web_form(id, &end.status)
                 .map(|form| (StatusCode::OK, form))
                 .map_err(|err| {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::model::{ApiVersion, Operation};
-use crate::sim::dates::moment;
+use crate::sim::dates::{moment, webform_moment};
 
 /// `ErrorDetails.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +179,63 @@ impl ApiError {
                 body
             }
         }
+    }
+
+    /// The body of this error on a Web Form 2.0 path: `ValidationError` for 400 (naming the field
+    /// the message names between backticks), else `Error` with Web Form's codes.
+    pub fn webform_body(&self, endpoint: &str, now: DateTime<Utc>) -> Value {
+        let status = self.status();
+        let (code, message) = match self {
+            ApiError::Unauthenticated { description, .. } => ("UNAUTHORIZED", description.clone()),
+            ApiError::Message { code, message, .. } => (*code, message.clone()),
+        };
+        if status == 400 {
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|f| !f.is_empty())
+                .unwrap_or("body")
+                .to_string();
+            return json!({
+                "errors": [{ "field": field, "message": message }],
+                "endpoint": endpoint,
+                "timestamp": webform_moment(now),
+            });
+        }
+        const CODES: [&str; 13] = [
+            "UNAUTHORIZED",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "NOT_ALLOWED",
+            "BANK_NOT_SUPPORTED",
+            "BANK_NOT_UNIQUE",
+            "ENTITY_EXISTS",
+            "MANDATOR_MISCONFIGURATION",
+            "NOT_SUPPORTED",
+            "PAYMENT_NOT_SUPPORTED",
+            "INVALID_REDIRECT_URL",
+            "LOCKED",
+            "INTERNAL_SERVER_ERROR",
+        ];
+        let code = if CODES.contains(&code) {
+            code
+        } else {
+            match status {
+                401 => "UNAUTHORIZED",
+                403 => "FORBIDDEN",
+                404 => "NOT_FOUND",
+                423 => "LOCKED",
+                415 => "NOT_SUPPORTED",
+                s if s >= 500 => "INTERNAL_SERVER_ERROR",
+                _ => "NOT_ALLOWED",
+            }
+        };
+        json!({
+            "code": code,
+            "description": message,
+            "endpoint": endpoint,
+            "timestamp": webform_moment(now),
+        })
     }
 }
 

@@ -64,6 +64,18 @@ pub fn single<'a>(pairs: &'a [Pair<'_>], key: &str) -> Result<Option<&'a str>, A
     Ok(first)
 }
 
+/// The single value of `key` in a query string, if it is 1 to 100 characters, each of them
+/// `allowed`.
+pub fn query_value(
+    query: Option<&str>,
+    key: &str,
+    allowed: impl Fn(char) -> bool,
+) -> Option<String> {
+    let pairs = parse_form(query.unwrap_or("").as_bytes())?;
+    let value = single(&pairs, key).ok().flatten()?;
+    (!value.is_empty() && value.len() <= 100 && value.chars().all(allowed)).then(|| value.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_form;

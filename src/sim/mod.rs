@@ -14,6 +14,7 @@ pub(crate) mod form;
 pub(crate) mod guard;
 pub mod message;
 pub(crate) mod ops;
+pub(crate) mod pages;
 pub mod profile;
 pub(crate) mod random;
 pub(crate) mod router;
@@ -32,7 +33,8 @@ use serde_json::Value;
 pub use crate::model::paths::version_of_path;
 pub use clock::Clock;
 pub use error::ApiError;
-pub use message::{Handled, Hints, Reply, SimRequest, SimResponse};
+pub use message::{Callback, Handled, Hints, Reply, SimRequest, SimResponse};
+pub use ops::webform::completion::CompleteError;
 pub use profile::Profile;
 pub use state::UNKNOWN_ID;
 
@@ -200,18 +202,14 @@ impl Simulator {
     }
 
     /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
-    /// `EXPIRED`), with the effects its page would have (the simulator's `ops::webform::complete`).
+    /// `EXPIRED`), with the effects its page would have ([`ops::webform::completion::complete`]).
     /// Returns the form as `GET /api/webForms/{id}` shows it.
-    pub fn complete_web_form(
-        &self,
-        id: &str,
-        status: &str,
-    ) -> Result<Value, ops::webform::CompleteError> {
+    pub fn complete_web_form(&self, id: &str, status: &str) -> Result<Value, CompleteError> {
         let _shared = self.shared.gate.read();
         let now = self.shared.clock.now();
         let mut state = self.shared.state.lock();
-        ops::webform::expire(&mut state, now);
-        ops::webform::complete(&mut state, id, status, now)
+        ops::webform::completion::expire(&mut state, now);
+        ops::webform::completion::complete(&mut state, id, status, now)
     }
 
     /// Every web form of every user, as `GET /api/webForms/{id}` shows each (expired ones
@@ -219,12 +217,12 @@ impl Simulator {
     pub fn web_forms(&self) -> Vec<Value> {
         let now = self.shared.clock.now();
         let mut state = self.shared.state.lock();
-        ops::webform::expire(&mut state, now);
+        ops::webform::completion::expire(&mut state, now);
         state
             .webform
             .forms
             .values()
-            .map(ops::webform::form_value)
+            .map(ops::webform::common::form_value)
             .collect()
     }
 
@@ -266,12 +264,12 @@ impl Simulator {
         let (request_id, id_error) = request_id(req.headers);
         let method = effective_method(req);
         if method == Method::GET
-            && (req.path == ops::webform::SCRIPT_PATH
-                || (req.path.starts_with(ops::webform::PAGE_PREFIX)
-                    && req.path.ends_with(ops::webform::STATUS_SUFFIX)))
+            && (req.path == pages::script::SCRIPT_PATH
+                || (req.path.starts_with(state::webforms::PAGE_PREFIX)
+                    && req.path.ends_with(pages::status::STATUS_SUFFIX)))
         {
             // The embeddable script and the status its element polls (JavaScript).
-            let (status, script) = if req.path == ops::webform::SCRIPT_PATH {
+            let (status, script) = if req.path == pages::script::SCRIPT_PATH {
                 let host = req
                     .headers
                     .get(http::header::HOST)
@@ -281,11 +279,11 @@ impl Simulator {
                             .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
                     })
                     .unwrap_or("localhost");
-                ops::webform::script_answer(req.query, &format!("http://{host}"))
+                pages::script::script_answer(req.query, &format!("http://{host}"))
             } else {
-                let id = &req.path[ops::webform::PAGE_PREFIX.len()
-                    ..req.path.len() - ops::webform::STATUS_SUFFIX.len()];
-                ops::webform::status_answer(&mut self.shared.state.lock(), id, req.query, now)
+                let id = &req.path[state::webforms::PAGE_PREFIX.len()
+                    ..req.path.len() - pages::status::STATUS_SUFFIX.len()];
+                pages::status::status_answer(&mut self.shared.state.lock(), id, req.query, now)
             };
             return SimResponse {
                 status,
@@ -296,10 +294,10 @@ impl Simulator {
                 served,
             };
         }
-        if let Some(id) = req.path.strip_prefix(ops::webform::PAGE_PREFIX) {
+        if let Some(id) = req.path.strip_prefix(state::webforms::PAGE_PREFIX) {
             if method == Method::GET || method == Method::POST {
                 // A web form's own page (HTML), outside the API and its guard.
-                let (status, page) = ops::webform::page_answer(
+                let (status, page) = pages::login::page_answer(
                     &mut self.shared.state.lock(),
                     &method,
                     id,
@@ -450,7 +448,7 @@ impl Simulator {
                 };
                 let mut body = if Api::of_path(req.path) == Api::WebForm2 {
                     // Web Form 2.0's own error bodies: `ValidationError` for 400, else `Error`.
-                    let value = ops::webform::error_body(status, &err, &endpoint, now);
+                    let value = err.webform_body(&endpoint, now);
                     let model = if status == 400 {
                         "ValidationError"
                     } else {

@@ -13,6 +13,9 @@ use crate::sim::state::parties::MandatorIx;
 /// How long a web form can be used after it is created, unless set otherwise.
 pub const DEFAULT_LIFETIME_MINUTES: i64 = 20;
 
+/// The path under which a web form's page is served: `/webForm/{id}`.
+pub const PAGE_PREFIX: &str = "/webForm/";
+
 /// The statuses a web form can end in.
 pub const FINAL_STATUSES: [&str; 4] = ["COMPLETED", "COMPLETED_WITH_ERROR", "ABORTED", "EXPIRED"];
 
