@@ -11,6 +11,7 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use crate::journal::Served;
+use crate::model::Operation;
 use crate::sim::error::ApiError;
 
 /// A request as the simulator sees it, independent of the transport.
@@ -66,11 +67,39 @@ pub enum Reply {
     /// `tests/conformance.rs` checks such bodies.
     RawJson(u16, Vec<u8>),
     Empty(u16),
+    /// A body that is no JSON (a web form's page, its script): status, content type and text,
+    /// sent as they are.
+    Text(u16, &'static str, String),
 }
 
 /// Handler result.
 pub type Handled = Result<Reply, ApiError>;
 
+/// What a request came to before it is a response: the reply or the error that answers it,
+/// the operation it was routed to (whose documented shapes complete the body), and what the
+/// response carries besides.
+#[derive(Debug)]
+pub(crate) struct Exchange<'c> {
+    pub result: Handled,
+    pub op: Option<&'c Operation>,
+    /// The authenticated caller as an error body names it (`client/user`).
+    pub auth_context: Option<String>,
+    pub hints: Hints,
+    pub served: Served,
+}
+
+impl Exchange<'_> {
+    /// A front page's answer: no operation, no caller, no hints.
+    pub fn page(reply: Reply) -> Self {
+        Exchange {
+            result: Ok(reply),
+            op: None,
+            auth_context: None,
+            hints: Hints::default(),
+            served: Served::default(),
+        }
+    }
+}
 /// A callback to send: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callback {

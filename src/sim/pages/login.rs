@@ -14,7 +14,7 @@ pub const TEST_BANK_PIN: &str = "123456";
 /// A web form's page, `GET` or `POST /webForm/{id}`: the finAPI Test Bank's login. Opening it
 /// moves the form to `IN_PROGRESS`; the right PIN completes it, the abort button aborts it, a
 /// wrong PIN shows an error and leaves it open. Plain HTML forms, no JavaScript.
-pub fn page_answer(
+pub fn page(
     state: &mut State,
     method: &http::Method,
     id: &str,
@@ -47,11 +47,11 @@ pub fn page_answer(
         };
         if field("action") == "abort" {
             let _ = complete(state, id, "ABORTED", now);
-            return page_answer(state, &http::Method::GET, id, b"", now);
+            return page(state, &http::Method::GET, id, b"", now);
         }
         if !field("username").trim().is_empty() && field("pin") == TEST_BANK_PIN {
             let _ = complete(state, id, "COMPLETED", now);
-            return page_answer(state, &http::Method::GET, id, b"", now);
+            return page(state, &http::Method::GET, id, b"", now);
         }
         error = "<p id=\"error\" class=\"error\">Login failed: wrong user id or PIN.</p>";
     }

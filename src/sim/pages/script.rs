@@ -10,8 +10,8 @@ pub const SCRIPT_PATH: &str = "/finapi-webform2.js";
 /// The embeddable script: it defines the custom element `tagname`, which shows the web form's
 /// page in an iframe, fires `loaded` once it is shown, and `complete`, `fail` (with the status
 /// as detail) or `abort` once the form ends by any route (polled every half second).
-/// `(status, body)`; 400 with a JavaScript comment when `tagname` or `token` is unusable.
-pub fn script_answer(query: Option<&str>, base: &str) -> (u16, String) {
+/// `base` is the front door's own address. `(status, body)`; 400 with a JavaScript comment when `tagname` or `token` is unusable.
+pub fn script(query: Option<&str>, base: &str) -> (u16, String) {
     let tag = query_value(query, "tagname", |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
     })

@@ -14,7 +14,7 @@ pub const STATUS_SUFFIX: &str = "/status.js";
 
 /// `/webForm/{id}/status.js?callback=NAME`: `NAME({"status": ...})` (`null` for an unknown
 /// form). The id is the form's secret, as its URL is.
-pub fn status_answer(
+pub fn status(
     state: &mut State,
     id: &str,
     query: Option<&str>,
