@@ -138,6 +138,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub(crate) mod callbacks;
 pub mod faults;
 pub mod journal;
 pub mod mock;

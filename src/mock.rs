@@ -42,6 +42,7 @@
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::callbacks;
 use crate::faults::{Faults, Violation};
 use crate::journal::{self, CallerKind, Calls, Journal, JournalFinding};
 use crate::model::Readings;
@@ -210,18 +211,24 @@ impl FinapiMock {
     /// End Web Form 2.0 web form `id` with a final status (`COMPLETED`,
     /// `COMPLETED_WITH_ERROR`, `ABORTED`, `EXPIRED`), as if its user had finished it: a
     /// completed bank-connection import creates the connection, its accounts and transactions
-    /// for that user; the form's callback is sent. Returns the form as the API shows it.
+    /// for that user; the form's callback is sent (in the background). Returns the form as the
+    /// API shows it.
     pub fn complete_web_form(
         &self,
         id: &str,
         status: &str,
     ) -> Result<serde_json::Value, crate::sim::CompleteError> {
-        self.simulator.complete_web_form(id, status)
+        let done = self.simulator.complete_web_form(id, status)?;
+        callbacks::deliver(done.callbacks, callbacks::runtime_beside_caller());
+        Ok(done.value)
     }
 
-    /// Every Web Form 2.0 web form of every user.
+    /// Every Web Form 2.0 web form of every user (the callbacks of those whose lifetime ran
+    /// out are sent).
     pub fn web_forms(&self) -> Vec<serde_json::Value> {
-        self.simulator.web_forms()
+        let forms = self.simulator.web_forms();
+        callbacks::deliver(forms.callbacks, callbacks::runtime_beside_caller());
+        forms.value
     }
 
     /// How long a new web form lives (20 minutes unless set).
@@ -366,6 +373,11 @@ impl Respond for SimResponder {
             body: &request.body,
         };
         let mut response = self.simulator.handle(&sim_request);
+        // Sent on the runtime wiremock answers on, without holding up the answer.
+        callbacks::deliver(
+            std::mem::take(&mut response.callbacks),
+            tokio::runtime::Handle::try_current().ok(),
+        );
         if let Some(journal) = &self.journal {
             journal.record(
                 &request.method,

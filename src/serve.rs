@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::callbacks;
 use crate::model::paths::version_of_path;
 use crate::sim::error::{ApiError, ErrorContext};
 use crate::sim::{SimRequest, SimResponse, Simulator};
@@ -267,6 +268,11 @@ async fn handle(
         response.status,
         std::mem::take(&mut response.served),
     );
+    // Web Form callbacks go out in the background, on this runtime.
+    callbacks::deliver(
+        std::mem::take(&mut response.callbacks),
+        tokio::runtime::Handle::try_current().ok(),
+    );
     // A profile's latency, on the simulator's clock (a fixed clock just moves).
     if let Some(delay) = response.hints.delay {
         app.sim.clock().wait(delay).await;
@@ -324,5 +330,6 @@ fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: boo
         request_id,
         hints: Default::default(),
         served: crate::journal::Served::default(),
+        callbacks: Vec::new(),
     }
 }

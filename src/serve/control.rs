@@ -27,8 +27,10 @@ use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
+use tokio::runtime::Handle;
 
 use super::{AppState, MAX_BODY};
+use crate::callbacks;
 use crate::faults::{Faults, Violation};
 use crate::journal::JournalFilter;
 use crate::sim::Simulator;
@@ -195,7 +197,11 @@ fn route(
             Ok((StatusCode::OK, faults_json(sim.switch_faults(&on, &off))))
         }
         (&Method::GET, "clock") => Ok((StatusCode::OK, clock_json(sim))),
-        (&Method::GET, "webForms") => Ok((StatusCode::OK, json!(sim.web_forms()))),
+        (&Method::GET, "webForms") => {
+            let forms = sim.web_forms();
+            callbacks::deliver(forms.callbacks, Handle::try_current().ok());
+            Ok((StatusCode::OK, json!(forms.value)))
+        }
         (&Method::POST, "webForms") => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
@@ -228,7 +234,10 @@ fn route(
             let id = &e["webForms/".len()..];
             use crate::sim::CompleteError;
             sim.complete_web_form(id, &end.status)
-                .map(|form| (StatusCode::OK, form))
+                .map(|done| {
+                    callbacks::deliver(done.callbacks, Handle::try_current().ok());
+                    (StatusCode::OK, done.value)
+                })
                 .map_err(|err| {
                     let status = match err {
                         CompleteError::NotFound(_) => StatusCode::NOT_FOUND,

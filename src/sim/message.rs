@@ -38,6 +38,10 @@ pub struct SimResponse {
     pub hints: Hints,
     /// Operation, caller and refusing rule, for the journal (never a secret).
     pub served: Served,
+    /// Web Form callbacks the front door sends after answering (loopback only, unless the
+    /// settings allow their host), as a front door sends them: in the background, never
+    /// waited for.
+    pub callbacks: Vec<Callback>,
 }
 
 impl SimResponse {
@@ -86,23 +90,94 @@ pub(crate) struct Exchange<'c> {
     pub auth_context: Option<String>,
     pub hints: Hints,
     pub served: Served,
+    /// The callbacks the request queued.
+    pub callbacks: Vec<Callback>,
 }
 
 impl Exchange<'_> {
     /// A front page's answer: no operation, no caller, no hints.
-    pub fn page(reply: Reply) -> Self {
+    pub fn page(reply: Reply, callbacks: Vec<Callback>) -> Self {
         Exchange {
             result: Ok(reply),
             op: None,
             auth_context: None,
             hints: Hints::default(),
             served: Served::default(),
+            callbacks,
         }
     }
 }
-/// A callback to send: where, and what.
+/// A Web Form callback to send: where, and what (a JSON body, `POST`ed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callback {
     pub url: String,
     pub body: String,
+}
+
+/// Where a callback goes: its URL taken apart. The mock has no TLS: an `https` callback goes
+/// out as plain HTTP/1.1 to the same host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackTarget {
+    /// The host, without the brackets of an IPv6 address.
+    pub host: String,
+    pub port: u16,
+    /// The path with its query, from `/`.
+    pub path: String,
+}
+
+impl Callback {
+    /// The callback's `http(s)://host[:port]/path?query` URL taken apart; why not, if it
+    /// cannot be sent to.
+    pub fn target(&self) -> Result<CallbackTarget, String> {
+        let url = self.url.as_str();
+        let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
+        let default_port = match scheme.to_ascii_lowercase().as_str() {
+            "http" => 80,
+            "https" => 443,
+            other => return Err(format!("unsupported scheme {other}")),
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(at) => (&rest[..at], rest[at..].to_string()),
+            None => (rest, "/".to_string()),
+        };
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path
+        };
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or("bad IPv6 host")?;
+            (h.to_string(), after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (authority.to_string(), None),
+            }
+        };
+        let port = match port {
+            None => default_port,
+            Some(p) => p.parse().map_err(|_| format!("bad port {p}"))?,
+        };
+        if host.is_empty() || path.contains(['\r', '\n', ' ']) {
+            return Err("bad host or path".into());
+        }
+        Ok(CallbackTarget { host, port, path })
+    }
+}
+
+/// What a call on the simulator outside a request answers, with the Web Form callbacks it
+/// asks its caller to send (as a front door sends a response's). It reads as its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithCallbacks<T> {
+    pub value: T,
+    pub callbacks: Vec<Callback>,
+}
+
+impl<T> std::ops::Deref for WithCallbacks<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
 }

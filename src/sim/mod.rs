@@ -50,7 +50,9 @@ pub use crate::model::paths::version_of_path;
 pub use clock::Clock;
 pub use error::ApiError;
 pub use headers::{fresh_request_id, REQUEST_ID, REQUEST_ID_HEADER};
-pub use message::{Callback, Handled, Hints, Reply, SimRequest, SimResponse};
+pub use message::{
+    Callback, CallbackTarget, Handled, Hints, Reply, SimRequest, SimResponse, WithCallbacks,
+};
 pub use ops::webform::completion::CompleteError;
 pub use profile::Profile;
 pub use state::UNKNOWN_ID;
@@ -58,7 +60,6 @@ pub use state::UNKNOWN_ID;
 use crate::faults::{Faults, SwitchableFaults, Violation};
 use crate::model::{Catalogue, Readings};
 use crate::world::World;
-use message::Exchange;
 use pages::Page;
 use pipeline::Pipeline;
 use respond::{respond, Answering};
@@ -185,27 +186,41 @@ impl Simulator {
 
     /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
     /// `EXPIRED`), with the effects its page would have ([`ops::webform::completion::complete`]).
-    /// Returns the form as `GET /api/webForms/{id}` shows it.
-    pub fn complete_web_form(&self, id: &str, status: &str) -> Result<Value, CompleteError> {
+    /// Returns the form as `GET /api/webForms/{id}` shows it, with the callbacks to send (the
+    /// form's own, and those of forms whose lifetime ran out). When it fails, those stay queued
+    /// and go out with the next answer.
+    pub fn complete_web_form(
+        &self,
+        id: &str,
+        status: &str,
+    ) -> Result<WithCallbacks<Value>, CompleteError> {
         let _shared = self.shared.gate.read();
         let now = self.shared.clock.now();
         let mut state = self.shared.state.lock();
         ops::webform::completion::expire(&mut state, now);
-        ops::webform::completion::complete(&mut state, id, status, now)
+        let form = ops::webform::completion::complete(&mut state, id, status, now)?;
+        Ok(WithCallbacks {
+            value: form,
+            callbacks: state.webform.take_outbox(),
+        })
     }
 
     /// Every web form of every user, as `GET /api/webForms/{id}` shows each (expired ones
-    /// marked so first).
-    pub fn web_forms(&self) -> Vec<Value> {
+    /// marked so first), with the callbacks of those that expired now, to send.
+    pub fn web_forms(&self) -> WithCallbacks<Vec<Value>> {
         let now = self.shared.clock.now();
         let mut state = self.shared.state.lock();
         ops::webform::completion::expire(&mut state, now);
-        state
+        let forms = state
             .webform
             .forms
             .values()
             .map(ops::webform::common::form_value)
-            .collect()
+            .collect();
+        WithCallbacks {
+            value: forms,
+            callbacks: state.webform.take_outbox(),
+        }
     }
 
     pub fn readings(&self) -> &Readings {
@@ -247,7 +262,7 @@ impl Simulator {
         let (request_id, id_error) = headers::request_id(req.headers);
         let method = headers::effective_method(req);
         let exchange = match Page::of(&method, req.path) {
-            Some(page) => Exchange::page(page.answer(&shared.state, req, &method, now)),
+            Some(page) => page.answer(&shared.state, req, &method, now),
             None => shared
                 .pipeline
                 .answer(&shared.state, req, &method, id_error, now, &faults),
@@ -327,5 +342,74 @@ mod tests {
             .expect("the reset happens once the request is through");
         resetter.join().unwrap();
         assert!(!sim.faults().has(Violation::AdminReadsUserData));
+    }
+
+    /// A user's token for a web form.
+    fn user_token(sim: &Simulator) -> String {
+        use crate::world::demo;
+        let form = format!(
+            "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+            demo::APP_CLIENT.0,
+            demo::APP_CLIENT.1,
+            demo::USERS[0].0,
+            demo::USERS[0].1
+        );
+        let r = sim.call("POST", "/api/v2/oauth/token", &[], form.as_bytes());
+        format!("Bearer {}", r.json()["access_token"].as_str().unwrap())
+    }
+
+    /// A new import web form whose callback goes to `url`; its id.
+    fn form_with_callback(sim: &Simulator, token: &str, url: &str) -> String {
+        let body = serde_json::json!({ "callbacks": { "finalised": url } }).to_string();
+        let r = sim.call(
+            "POST",
+            "/api/webForms/bankConnectionImport",
+            &[("authorization", token)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{}", r.json());
+        assert!(r.callbacks.is_empty(), "nothing ended yet");
+        r.json()["id"].as_str().unwrap().to_string()
+    }
+
+    /// The simulator sends nothing itself: the callbacks of the forms it ends come back as
+    /// data, with the page's answer or with `complete_web_form`, once each; a refused one is
+    /// only recorded.
+    #[test]
+    fn callbacks_come_back_as_data_and_refused_ones_are_only_recorded() {
+        let sim = Simulator::new(&World::demo());
+        let token = user_token(&sim);
+        let id = form_with_callback(&sim, &token, "http://127.0.0.1:9/by-page");
+        let page = sim.call(
+            "POST",
+            &format!("/webForm/{id}"),
+            &[],
+            b"username=me&pin=123456&action=login",
+        );
+        assert_eq!(page.status, 200);
+        assert_eq!(page.callbacks.len(), 1);
+        assert_eq!(page.callbacks[0].url, "http://127.0.0.1:9/by-page");
+        assert!(page.callbacks[0].body.contains("\"COMPLETED\""));
+
+        let id = form_with_callback(&sim, &token, "http://localhost:9/by-rust");
+        let done = sim.complete_web_form(&id, "ABORTED").unwrap();
+        assert_eq!(done["status"], "ABORTED");
+        assert_eq!(done.callbacks.len(), 1);
+        assert!(done.callbacks[0].body.contains("\"ABORTED\""));
+
+        let id = form_with_callback(&sim, &token, "http://callbacks.example.org/x");
+        let refused = sim.complete_web_form(&id, "ABORTED").unwrap();
+        assert!(refused.callbacks.is_empty(), "not loopback, not allowed");
+        let recorded = sim.with_state(|s| s.webform.callbacks.clone());
+        assert_eq!(recorded.len(), 3);
+        assert!(recorded[2]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("not loopback")));
+        // Each callback is handed out once.
+        assert!(sim
+            .call("GET", "/api/webForms", &[("authorization", &token)], b"")
+            .callbacks
+            .is_empty());
     }
 }

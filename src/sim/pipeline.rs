@@ -98,6 +98,7 @@ impl Pipeline {
         let mut served = Served::default();
         let mut auth_context = None;
         let mut op = None;
+        let mut callbacks = Vec::new();
         let result = match refused.or(turned_away) {
             Some(err) => Err(err),
             None => match self.router.route(&self.catalogue, method, req.path) {
@@ -128,6 +129,7 @@ impl Pipeline {
                     let keep_dead = faults.has(Violation::RevokedTokenAccepted)
                         || faults.has(Violation::ExpiredTokenAccepted);
                     state.sweep(now, keep_dead);
+                    callbacks = state.webform.take_outbox();
                     out
                 }
             },
@@ -138,6 +140,7 @@ impl Pipeline {
             auth_context,
             hints,
             served,
+            callbacks,
         }
     }
 }

@@ -48,6 +48,7 @@ pub(crate) fn respond(exchange: Exchange<'_>, answering: Answering<'_>) -> SimRe
         body,
         hints: exchange.hints,
         served: exchange.served,
+        callbacks: exchange.callbacks,
     }
 }
 

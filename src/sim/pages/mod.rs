@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, Method};
 use parking_lot::Mutex;
 
-use crate::sim::message::{Reply, SimRequest};
+use crate::sim::message::{Exchange, Reply, SimRequest};
 use crate::sim::pages::script::SCRIPT_PATH;
 use crate::sim::pages::status::STATUS_SUFFIX;
 use crate::sim::state::webforms::PAGE_PREFIX;
@@ -45,29 +45,32 @@ impl<'p> Page<'p> {
         }
     }
 
-    /// The page's answer; the state is locked only for the pages that read it.
+    /// The page's answer, and the callbacks it queued (a form it ended, or one whose lifetime
+    /// ran out). The state is locked only for the pages that read it.
     pub fn answer(
         self,
         state: &Mutex<State>,
         req: &SimRequest<'_>,
         method: &Method,
         now: DateTime<Utc>,
-    ) -> Reply {
-        let (status, content_type, text) = match self {
+    ) -> Exchange<'static> {
+        let ((status, content_type, text), callbacks) = match self {
             Page::Login(id) => {
-                let (status, html) = login::page(&mut state.lock(), method, id, req.body, now);
-                (status, HTML, html)
+                let mut state = state.lock();
+                let (status, html) = login::page(&mut state, method, id, req.body, now);
+                ((status, HTML, html), state.webform.take_outbox())
             }
             Page::Script => {
                 let (status, js) = script::script(req.query, &base_url(req.headers));
-                (status, JAVASCRIPT, js)
+                ((status, JAVASCRIPT, js), Vec::new())
             }
             Page::Status(id) => {
-                let (status, js) = status::status(&mut state.lock(), id, req.query, now);
-                (status, JAVASCRIPT, js)
+                let mut state = state.lock();
+                let (status, js) = status::status(&mut state, id, req.query, now);
+                ((status, JAVASCRIPT, js), state.webform.take_outbox())
             }
         };
-        Reply::Text(status, content_type, text)
+        Exchange::page(Reply::Text(status, content_type, text), callbacks)
     }
 }
 

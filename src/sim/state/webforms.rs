@@ -71,11 +71,20 @@ pub struct WebForms {
     pub lifetime: Option<Duration>,
     /// Hosts besides loopback that callbacks may go to.
     pub callback_hosts: Vec<String>,
-    /// Every callback the simulator decided to send (sent or refused), newest last.
+    /// Every callback the simulator decided to send (handed to the front door, or refused with
+    /// why), newest last.
     pub callbacks: Vec<(Callback, Result<(), String>)>,
+    /// The allowed callbacks not yet handed to the front door: the simulator empties it into
+    /// every answer ([`WebForms::take_outbox`]).
+    pub outbox: Vec<Callback>,
 }
 
 impl WebForms {
+    /// The callbacks queued since the last call, to send.
+    pub fn take_outbox(&mut self) -> Vec<Callback> {
+        std::mem::take(&mut self.outbox)
+    }
+
     pub fn lifetime(&self) -> Duration {
         self.lifetime
             .unwrap_or_else(|| Duration::minutes(DEFAULT_LIFETIME_MINUTES))

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::sim::dates::moment;
-use crate::sim::ops::webform::callbacks::send_callback;
+use crate::sim::ops::webform::callbacks;
 use crate::sim::ops::webform::common::form_value;
 use crate::sim::state::webforms::{Form, FINAL_STATUSES};
 use crate::sim::state::{Owner, State};
@@ -78,7 +78,7 @@ pub fn complete(
     let value = form_value(stored);
     if let Some(url) = stored.callback.clone() {
         let body = json!({ "webFormId": id, "status": status }).to_string();
-        send_callback(&mut state.webform, &url, body);
+        callbacks::queue(&mut state.webform, &url, body);
     }
     Ok(value)
 }

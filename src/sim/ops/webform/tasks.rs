@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::sim::dates::moment;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
-use crate::sim::ops::webform::callbacks::send_callback;
+use crate::sim::ops::webform::callbacks;
 use crate::sim::ops::webform::common::{has_connection, not_found, page, task_value, user_of};
 use crate::sim::random::random_uuid;
 use crate::sim::state::webforms::Task;
@@ -46,7 +46,7 @@ pub fn create_task(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled
     };
     if let Some(url) = &task.callback {
         let body = json!({ "taskId": task.id, "status": task.status }).to_string();
-        send_callback(&mut state.webform, url, body);
+        callbacks::queue(&mut state.webform, url, body);
     }
     let value = task_value(&task, &state.webform);
     state.webform.tasks.insert(task.id.clone(), task);
