@@ -13,7 +13,7 @@
 //! - **the guard**: `guard.rs` authenticates and authorizes (the caller rules come from the
 //!   catalogue), `validate.rs` checks the request, then `ops::dispatch`;
 //! - **the handlers**: `ops/`, one file per API area (Web Form 2.0 in `ops/webform/`), reading
-//!   `ops/ctx.rs` ([`Ctx`](ops::ctx::Ctx) and [`Caller`](ops::ctx::Caller));
+//!   `ops/ctx.rs` (`Ctx`, the request, and `Caller`, who sent it);
 //! - **the seeder**: `seed/` builds the state from the world and imports test banks;
 //! - **the store**: `state/`, beside `profile.rs`;
 //! - **the ground**: `message.rs` (requests, responses, replies, callbacks), `form.rs`,
@@ -185,7 +185,7 @@ impl Simulator {
     }
 
     /// End web form `id` with a final `status` (`COMPLETED`, `COMPLETED_WITH_ERROR`, `ABORTED`,
-    /// `EXPIRED`), with the effects its page would have ([`ops::webform::completion::complete`]).
+    /// `EXPIRED`), with the effects its page would have (`ops::webform::completion::complete`).
     /// Returns the form as `GET /api/webForms/{id}` shows it, with the callbacks to send (the
     /// form's own, and those of forms whose lifetime ran out). When it fails, those stay queued
     /// and go out with the next answer.
