@@ -33,14 +33,12 @@ use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::{Faults, FinapiMock, World};
+use finapi_conformance_test_support::Served;
 use http_body_util::Full;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-#[path = "../tests/testsuite/common/served.rs"]
-mod served;
 
 mod common;
 use common::{knob, load, median, LoadRequest};
@@ -338,8 +336,8 @@ fn rss_kb(pid: u32) -> Option<u64> {
 }
 
 async fn rss_after_requests(total: usize, connections: usize) {
-    // The same `serve` process the tests drive from outside (`tests/common/served.rs`).
-    let served = served::Served::start(&[]);
+    // The same `serve` process the tests drive from outside (the test-support crate's `Served`).
+    let served = Served::start(&[]);
     let url = served.url.clone();
     let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
     let token: serde_json::Value = reqwest::Client::new()
