@@ -1,5 +1,5 @@
-//! A client for the loopback mocks the tests start, and small helpers over it: token grants,
-//! JSON calls, forms.
+//! A client for the loopback mocks the tests start, and small helpers over it: token grants
+//! (from [`crate::grant`]), JSON calls, forms.
 //!
 //! Every helper talks to a running mock over real HTTP with reqwest; none of them asserts
 //! anything beyond the status the caller asks for, so test files keep their own assertions.
@@ -7,6 +7,8 @@
 use finapi_conformance::ApiVersion;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
+
+use crate::grant::{token_path, Grant, Pair};
 
 /// A response read to the end: status, headers, raw text and the body parsed as JSON
 /// (`Value::Null` when the body is empty or not JSON).
@@ -60,13 +62,6 @@ pub async fn send(req: RequestBuilder) -> Resp {
     }
 }
 
-pub fn token_path(v: ApiVersion) -> &'static str {
-    match v {
-        ApiVersion::V1 => "/oauth/token",
-        ApiVersion::V2 => "/api/v2/oauth/token",
-    }
-}
-
 /// `/api/v1` or `/api/v2`.
 pub fn api(v: ApiVersion) -> &'static str {
     match v {
@@ -75,24 +70,36 @@ pub fn api(v: ApiVersion) -> &'static str {
     }
 }
 
-/// POST a form to the token endpoint.
+/// POST a form to the token endpoint: any parameters, for requests finAPI should refuse.
 pub async fn token(base: &str, v: ApiVersion, form: &[(&str, &str)]) -> Resp {
     send(http().post(format!("{base}{}", token_path(v))).form(form)).await
 }
 
+/// The raw response to a grant, its parameters in a form body.
+pub async fn grant(base: &str, v: ApiVersion, grant: Grant<'_>) -> Resp {
+    token(base, v, &grant.pairs()).await
+}
+
+/// The raw response to a grant whose client authenticates with HTTP Basic, the grant's own
+/// parameters in the form body.
+pub async fn grant_basic(base: &str, v: ApiVersion, grant: Grant<'_>) -> Resp {
+    let (id, secret) = grant.client();
+    let req = http()
+        .post(format!("{base}{}", token_path(v)))
+        .basic_auth(id, Some(secret))
+        .form(&grant.own_pairs());
+    send(req).await
+}
+
+/// The raw client_credentials response.
+pub async fn client_grant(base: &str, v: ApiVersion, client: Pair<'_>) -> Resp {
+    grant(base, v, Grant::Client(client)).await
+}
+
 /// A client_credentials token for `(client_id, secret)`; panics unless 200.
-pub async fn client_token(base: &str, v: ApiVersion, (id, secret): (&str, &str)) -> String {
-    let r = token(
-        base,
-        v,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, 200, "client token for {id}: {}", r.text);
+pub async fn client_token(base: &str, v: ApiVersion, client: Pair<'_>) -> String {
+    let r = client_grant(base, v, client).await;
+    assert_eq!(r.status, 200, "client token for {}: {}", client.0, r.text);
     r.body["access_token"]
         .as_str()
         .expect("access_token")
@@ -100,24 +107,8 @@ pub async fn client_token(base: &str, v: ApiVersion, (id, secret): (&str, &str))
 }
 
 /// The raw password-grant response.
-pub async fn password_grant(
-    base: &str,
-    v: ApiVersion,
-    (id, secret): (&str, &str),
-    (user, password): (&str, &str),
-) -> Resp {
-    token(
-        base,
-        v,
-        &[
-            ("grant_type", "password"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("username", user),
-            ("password", password),
-        ],
-    )
-    .await
+pub async fn password_grant(base: &str, v: ApiVersion, client: Pair<'_>, user: Pair<'_>) -> Resp {
+    grant(base, v, Grant::Password(client, user)).await
 }
 
 /// (access_token, refresh_token) of a password grant; panics unless 200.
@@ -152,23 +143,8 @@ pub async fn user_token(
 }
 
 /// The raw refresh-grant response.
-pub async fn refresh_grant(
-    base: &str,
-    v: ApiVersion,
-    (id, secret): (&str, &str),
-    refresh: &str,
-) -> Resp {
-    token(
-        base,
-        v,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("refresh_token", refresh),
-        ],
-    )
-    .await
+pub async fn refresh_grant(base: &str, v: ApiVersion, client: Pair<'_>, refresh: &str) -> Resp {
+    grant(base, v, Grant::Refresh(client, refresh)).await
 }
 
 /// Any request with an optional bearer token and an optional JSON body.

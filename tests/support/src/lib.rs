@@ -2,6 +2,7 @@
 //! `cargo-test-support` crate: a crate of its own that both depend on, so a benchmark measures
 //! the tests' own code without including their files.
 //!
+//! - [`grant`]: finAPI's token request spelled once (path per version, each grant's form);
 //! - [`client`]: a client for the loopback mocks and helpers over it (token grants, JSON calls);
 //! - [`served`]: the `serve` binary in a child process;
 //! - [`temp`]: a temp directory that removes itself;
@@ -13,6 +14,7 @@
 //! unit tests do not use it (they build the library a second time, with `cfg(test)`).
 
 pub mod client;
+pub mod grant;
 pub mod pairs;
 pub mod served;
 pub mod temp;
