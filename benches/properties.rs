@@ -1,21 +1,17 @@
 //! Benchmark of the role-boundary property: pair cases (principal x operation x path
 //! parameters x body, generated, probed and judged by the oracle) per second against the
 //! in-process simulator, plus a short run over real HTTP for comparison. It reuses the
-//! property's own code (`tests/testsuite/properties.rs`). `cargo bench --bench properties` prints the
-//! figures and exits with status 1 when the in-process rate is below the goal (1,000 cases/s).
+//! property's own code (module `pairs` of the test-support crate, `tests/support/`).
+//! `cargo bench --bench properties` prints the figures and exits with status 1 when the
+//! in-process rate is below the goal (1,000 cases/s).
 //! `BENCH_SECONDS` sets the in-process measuring time (default 5).
 
 use std::time::{Duration, Instant};
 
 use finapi_conformance::Faults;
+use finapi_conformance_test_support::pairs::{case_strategy, check, Checked, Target, Transport};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-
-#[allow(dead_code)]
-#[path = "../tests/testsuite/properties.rs"]
-mod properties;
-
-use properties::{case_strategy, check, Checked, Target, Transport};
 
 const GOAL: f64 = 1000.0;
 

@@ -20,7 +20,9 @@ use finapi_conformance::runner::Credentials;
 use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
+use finapi_conformance::ApiVersion::V2;
 use finapi_conformance::World;
+use finapi_conformance_test_support::client::user_token;
 use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
@@ -120,24 +122,8 @@ async fn main() {
     config.limits = Limits::local();
     let proxy = Proxy::start(config).await.unwrap();
     // A user token obtained through the proxy, so it knows whose it is.
-    let (id, secret) = demo::APP_CLIENT;
-    let (user, password) = demo::USERS[0];
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v2/oauth/token", proxy.uri()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let auth = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let token = user_token(&proxy.uri(), V2, demo::APP_CLIENT, demo::USERS[0]).await;
+    let auth = format!("Bearer {token}");
     let users = Arc::new(vec![LoadRequest::get(
         "users",
         "/api/v2/users",

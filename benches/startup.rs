@@ -10,19 +10,15 @@
 use std::time::{Duration, Instant};
 
 use finapi_conformance::world::demo;
-use finapi_conformance::FinapiMock;
+use finapi_conformance::{ApiVersion, FinapiMock};
+use finapi_conformance_test_support::grant::{token_path, Grant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const GOAL: f64 = 2.0;
-const TOKEN_PATH: &str = "/api/v2/oauth/token";
 
-fn token_form() -> [(&'static str, &'static str); 3] {
-    [
-        ("grant_type", "client_credentials"),
-        ("client_id", demo::APP_CLIENT.0),
-        ("client_secret", demo::APP_CLIENT.1),
-    ]
+fn token_form() -> Vec<(&'static str, &'static str)> {
+    Grant::Client(demo::APP_CLIENT).pairs()
 }
 
 /// A finAPI mock, one client-credentials token request, and the mock dropped.
@@ -30,7 +26,7 @@ async fn finapi_once(http: &reqwest::Client) -> Duration {
     let started = Instant::now();
     let mock = FinapiMock::start().await;
     let status = http
-        .post(format!("{}{TOKEN_PATH}", mock.uri()))
+        .post(format!("{}{}", mock.uri(), token_path(ApiVersion::V2)))
         .form(&token_form())
         .send()
         .await
@@ -46,7 +42,7 @@ async fn wiremock_once(http: &reqwest::Client) -> Duration {
     let started = Instant::now();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
+        .and(path(token_path(ApiVersion::V2)))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "access_token": "a-token", "token_type": "bearer", "expires_in": 3600,
             "scope": "all"
@@ -54,7 +50,7 @@ async fn wiremock_once(http: &reqwest::Client) -> Duration {
         .mount(&server)
         .await;
     let status = http
-        .post(format!("{}{TOKEN_PATH}", server.uri()))
+        .post(format!("{}{}", server.uri(), token_path(ApiVersion::V2)))
         .form(&token_form())
         .send()
         .await

@@ -33,14 +33,14 @@ use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
 use finapi_conformance::{Faults, FinapiMock, World};
+use finapi_conformance_test_support::client;
+use finapi_conformance_test_support::grant::{sim_token, token_path, Grant};
+use finapi_conformance_test_support::Served;
 use http_body_util::Full;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-#[path = "../tests/testsuite/common/served.rs"]
-mod served;
 
 mod common;
 use common::{knob, load, median, LoadRequest};
@@ -56,36 +56,15 @@ const CEILING: &str = "ceiling-worker";
 /// three transaction pages and one page of the admin's user list. Tokens are those of `sim`.
 fn mix(sim: &Simulator) -> Vec<LoadRequest> {
     let form = "application/x-www-form-urlencoded".to_string();
-    let client_grant = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}",
-        demo::APP_CLIENT.0,
-        demo::APP_CLIENT.1
-    );
-    let user_grant = format!(
-        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-        demo::APP_CLIENT.0,
-        demo::APP_CLIENT.1,
-        demo::USERS[0].0,
-        demo::USERS[0].1
-    );
-    let admin = sim.call(
-        "POST",
-        "/api/v2/oauth/token",
-        &[("content-type", &form)],
-        format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            demo::ADMIN_CLIENT.0,
-            demo::ADMIN_CLIENT.1
-        )
-        .as_bytes(),
-    );
-    assert_eq!(admin.status, 200);
-    let admin = format!("Bearer {}", admin.json()["access_token"].as_str().unwrap());
+    let client_grant = Grant::Client(demo::APP_CLIENT).form();
+    let user_grant = Grant::Password(demo::APP_CLIENT, demo::USERS[0]).form();
+    let admin = sim_token(sim, ApiVersion::V2, Grant::Client(demo::ADMIN_CLIENT));
+    let admin = format!("Bearer {admin}");
     let user = format!("Bearer {}", user_token(sim));
     let post = |label, body: &str| LoadRequest {
         label,
         method: http::Method::POST,
-        uri: "/api/v2/oauth/token".into(),
+        uri: token_path(ApiVersion::V2).into(),
         headers: vec![("content-type", form.clone())],
         body: Bytes::from(body.to_string()),
     };
@@ -187,21 +166,8 @@ fn sim_costs(sim: &Simulator, mix: &[LoadRequest], calls: usize) {
 }
 
 fn user_token(sim: &Simulator) -> String {
-    let r = sim.call(
-        "POST",
-        "/api/v2/oauth/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        format!(
-            "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-            demo::APP_CLIENT.0,
-            demo::APP_CLIENT.1,
-            demo::USERS[0].0,
-            demo::USERS[0].1
-        )
-        .as_bytes(),
-    );
-    assert_eq!(r.status, 200);
-    r.json()["access_token"].as_str().unwrap().to_string()
+    let alice = Grant::Password(demo::APP_CLIENT, demo::USERS[0]);
+    sim_token(sim, ApiVersion::V2, alice)
 }
 
 /// `serve` on a runtime of its own (two workers, as the binary has on this machine), so that
@@ -338,26 +304,12 @@ fn rss_kb(pid: u32) -> Option<u64> {
 }
 
 async fn rss_after_requests(total: usize, connections: usize) {
-    // The same `serve` process the tests drive from outside (`tests/common/served.rs`).
-    let served = served::Served::start(&[]);
+    // The same `serve` process the tests drive from outside (the test-support crate's `Served`).
+    let served = Served::start(&[]);
     let url = served.url.clone();
     let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{url}/api/v2/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-            ("username", demo::USERS[0].0),
-            ("password", demo::USERS[0].1),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token body");
-    let auth = format!("Bearer {}", token["access_token"].as_str().expect("token"));
+    let token = client::user_token(&url, ApiVersion::V2, demo::APP_CLIENT, demo::USERS[0]).await;
+    let auth = format!("Bearer {token}");
     let before = rss_kb(served.child.id()).unwrap_or(0);
     let started = Instant::now();
     let rate = load(addr, users(Some(&auth)), total, connections).await;

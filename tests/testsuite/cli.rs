@@ -356,24 +356,13 @@ fn run_users(url: &str) -> Vec<String> {
         .unwrap();
     rt.block_on(async {
         let http = common::http();
-        let token: serde_json::Value = http
-            .post(format!("{url}/api/v2/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", demo::ADMIN_CLIENT.0),
-                ("client_secret", demo::ADMIN_CLIENT.1),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v2 = finapi_conformance::ApiVersion::V2;
+        let token = common::client_token(url, v2, demo::ADMIN_CLIENT).await;
         let list: serde_json::Value = http
             .get(format!(
                 "{url}/api/v2/mandatorAdmin/getUserList?perPage=500&isDeleted=false"
             ))
-            .bearer_auth(token["access_token"].as_str().unwrap())
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()

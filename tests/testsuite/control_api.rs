@@ -6,11 +6,13 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use finapi_conformance::world::demo;
+use finapi_conformance::ApiVersion::V2;
 use serde_json::Value;
 
 use crate::common;
 
 use common::served::{Served, BIN};
+use common::{token_path, Grant};
 
 fn have_curl() -> bool {
     let ok = Command::new("curl")
@@ -54,28 +56,20 @@ fn curl(method: &str, url: &str, headers: &[&str], body: Option<&str>) -> (u16, 
 const JSON: &str = "Content-Type: application/json";
 const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
 
-fn client_token(base: &str, (id, secret): (&str, &str)) -> String {
-    let (status, body) = curl(
-        "POST",
-        &format!("{base}/api/v2/oauth/token"),
-        &[FORM],
-        Some(&format!(
-            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
-        )),
-    );
+/// A grant with curl, its parameters in a form body.
+fn curl_grant(base: &str, grant: Grant<'_>) -> (u16, Value) {
+    let url = format!("{base}{}", token_path(V2));
+    curl("POST", &url, &[FORM], Some(&grant.form()))
+}
+
+fn client_token(base: &str, client: (&str, &str)) -> String {
+    let (status, body) = curl_grant(base, Grant::Client(client));
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
 
-fn user_token(base: &str, (id, secret): (&str, &str), (user, password): (&str, &str)) -> String {
-    let (status, body) = curl(
-        "POST",
-        &format!("{base}/api/v2/oauth/token"),
-        &[FORM],
-        Some(&format!(
-            "grant_type=password&client_id={id}&client_secret={secret}&username={user}&password={password}"
-        )),
-    );
+fn user_token(base: &str, client: (&str, &str), user: (&str, &str)) -> String {
+    let (status, body) = curl_grant(base, Grant::Password(client, user));
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
@@ -228,16 +222,7 @@ secret = "acme-admin-secret-00000000000000000"
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["mandators"][0], "acme");
     client_token(base, ("acme-web", "acme-web-secret-0000000000000000000"));
-    let (status, _) = curl(
-        "POST",
-        &format!("{base}/api/v2/oauth/token"),
-        &[FORM],
-        Some(&format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            demo::APP_CLIENT.0,
-            demo::APP_CLIENT.1
-        )),
-    );
+    let (status, _) = curl_grant(base, Grant::Client(demo::APP_CLIENT));
     assert_ne!(
         status, 200,
         "the demo world's client survived the new world"

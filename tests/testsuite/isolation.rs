@@ -3,12 +3,10 @@
 
 use finapi_conformance::sim::SimResponse;
 use finapi_conformance::world::demo;
-use finapi_conformance::{Simulator, World};
-use serde_json::{json, Value};
+use finapi_conformance::{ApiVersion::V2, Simulator, World};
 
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    serde_urlencoded::to_string(pairs).unwrap().into_bytes()
-}
+use crate::common::{sim_token, Grant};
+use serde_json::{json, Value};
 
 fn call(
     sim: &Simulator,
@@ -29,21 +27,8 @@ fn call(
     sim.call(method, path, &headers, &bytes)
 }
 
-fn user_token(sim: &Simulator, (user, password): (&str, &str)) -> String {
-    let r = sim.call(
-        "POST",
-        "/api/v2/oauth/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        &form(&[
-            ("grant_type", "password"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-            ("username", user),
-            ("password", password),
-        ]),
-    );
-    assert_eq!(r.status, 200, "{}", r.json());
-    r.json()["access_token"].as_str().unwrap().to_string()
+fn user_token(sim: &Simulator, user: (&str, &str)) -> String {
+    sim_token(sim, V2, Grant::Password(demo::APP_CLIENT, user))
 }
 
 /// The first account of alice in `sim`: (id, name).

@@ -16,6 +16,7 @@ use finapi_conformance::model::Api;
 use finapi_conformance::serve::Server;
 use finapi_conformance::sim::{SimRequest, SimResponse, Simulator};
 use finapi_conformance::world::demo;
+use finapi_conformance::ApiVersion::{self, V2};
 use finapi_conformance::{FinapiMock, World};
 use futures::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -25,6 +26,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::common::{client_token, sim_grant, user_token, Grant};
 
 /// Requests sent to the simulator directly.
 const SIM_REQUESTS: usize = 12_000;
@@ -84,20 +87,8 @@ struct Pool {
 
 impl Pool {
     fn from(sim: &Simulator) -> Pool {
-        let grant = |path: &str, form: &str| -> Value {
-            sim.call(
-                "POST",
-                path,
-                &[("content-type", "application/x-www-form-urlencoded")],
-                form.as_bytes(),
-            )
-            .json()
-        };
-        let client = |(id, secret): (&str, &str), path: &str| {
-            grant(
-                path,
-                &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
-            )["access_token"]
+        let client = |client: (&str, &str), v: ApiVersion| {
+            sim_grant(sim, v, Grant::Client(client)).json()["access_token"]
                 .as_str()
                 .expect("client token")
                 .to_string()
@@ -108,7 +99,7 @@ impl Pool {
             "pool-{}",
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let app = client(demo::APP_CLIENT, "/api/v2/oauth/token");
+        let app = client(demo::APP_CLIENT, V2);
         let auth = format!("Bearer {app}");
         let headers = [
             ("authorization", auth.as_str()),
@@ -119,20 +110,18 @@ impl Pool {
         assert_eq!(created.status, 201, "{:?}", created.json());
         let path = format!("/api/v2/users/verify/{name}");
         assert_eq!(sim.call("POST", &path, &headers, b"").status, 200);
-        let user = grant(
-            "/api/v2/oauth/token",
-            &format!(
-                "grant_type=password&client_id={}&client_secret={}&username={name}&password=pool-password",
-                demo::APP_CLIENT.0,
-                demo::APP_CLIENT.1,
-            ),
-        );
+        let user = sim_grant(
+            sim,
+            V2,
+            Grant::Password(demo::APP_CLIENT, (&name, "pool-password")),
+        )
+        .json();
         let mut tokens = vec![
-            client(demo::APP_CLIENT, "/api/v2/oauth/token"),
-            client(demo::APP_CLIENT2, "/api/v2/oauth/token"),
-            client(demo::ADMIN_CLIENT, "/api/v2/oauth/token"),
-            client(demo::OTHER_APP_CLIENT, "/api/v2/oauth/token"),
-            client(demo::LEGACY_APP_CLIENT, "/oauth/token"),
+            client(demo::APP_CLIENT, V2),
+            client(demo::APP_CLIENT2, V2),
+            client(demo::ADMIN_CLIENT, V2),
+            client(demo::OTHER_APP_CLIENT, V2),
+            client(demo::LEGACY_APP_CLIENT, ApiVersion::V1),
             user["access_token"].as_str().expect("user token").into(),
         ];
         tokens.push(user["refresh_token"].as_str().expect("refresh").into());
@@ -706,13 +695,7 @@ fn sim_send(sim: &Simulator, req: &Req) -> SimResponse {
 /// Token grant, user creation, user login and an authorized call still work, and a shared
 /// read answers exactly as on a pristine simulator.
 fn assert_sim_still_correct(sim: &Simulator, tag: &str) {
-    let form = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}",
-        demo::APP_CLIENT.0,
-        demo::APP_CLIENT.1
-    );
-    let ct = [("content-type", "application/x-www-form-urlencoded")];
-    let r = sim.call("POST", "/api/v2/oauth/token", &ct, form.as_bytes());
+    let r = sim_grant(sim, V2, Grant::Client(demo::APP_CLIENT));
     assert_eq!(
         r.status,
         200,
@@ -734,15 +717,11 @@ fn assert_sim_still_correct(sim: &Simulator, tag: &str) {
         "create user after the barrage: {:?}",
         r.json()
     );
-    let form = format!(
-        "grant_type=password&client_id={}&client_secret={}&username={user}&password=after-password",
-        demo::APP_CLIENT.0,
-        demo::APP_CLIENT.1
-    );
     // The user of an app client without auto-verification needs verifying first.
     let r = sim.call("POST", &format!("/api/v2/users/verify/{user}"), &auth, b"");
     assert_eq!(r.status, 200, "verify after the barrage: {:?}", r.json());
-    let r = sim.call("POST", "/api/v2/oauth/token", &ct, form.as_bytes());
+    let login = Grant::Password(demo::APP_CLIENT, (&user, "after-password"));
+    let r = sim_grant(sim, V2, login);
     assert_eq!(
         r.status,
         200,
@@ -871,22 +850,9 @@ fn huge_token_validity_does_not_overflow() {
             body.as_bytes(),
         );
         assert_eq!(r.status, 200, "{:?}", r.json());
-        let form = format!(
-            "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-            demo::APP_CLIENT.0,
-            demo::APP_CLIENT.1,
-            demo::USERS[0].0,
-            demo::USERS[0].1
-        );
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            sim.call(
-                "POST",
-                "/api/v2/oauth/token",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                form.as_bytes(),
-            )
-        }))
-        .unwrap_or_else(|_| panic!("token grant panicked with validity {validity}"));
+        let login = Grant::Password(demo::APP_CLIENT, demo::USERS[0]);
+        let r = catch_unwind(AssertUnwindSafe(|| sim_grant(&sim, V2, login)))
+            .unwrap_or_else(|_| panic!("token grant panicked with validity {validity}"));
         assert_eq!(r.status, 200);
         let expires = r.json()["expires_in"].as_i64().expect("expires_in");
         assert!(expires > 0, "validity {validity} gave expires_in {expires}");
@@ -985,21 +951,7 @@ async fn http_barrage(base: &str, gen: &mut Gen, n: usize) -> usize {
 /// The same health check as [`assert_sim_still_correct`], over HTTP.
 async fn assert_http_still_correct(base: &str, sim: &Simulator, tag: &str) {
     let http = crate::common::http();
-    let r = http
-        .post(format!("{base}/api/v2/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = client_token(base, V2, demo::APP_CLIENT).await;
     let user = format!("after-{tag}");
     let r = http
         .post(format!("{base}/api/v2/users"))
@@ -1016,23 +968,7 @@ async fn assert_http_still_correct(base: &str, sim: &Simulator, tag: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = http
-        .post(format!("{base}/api/v2/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-            ("username", &user),
-            ("password", "after-password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let user_token = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user_token = user_token(base, V2, demo::APP_CLIENT, (&user, "after-password")).await;
     let r = http
         .get(format!("{base}/api/v2/users"))
         .bearer_auth(&user_token)

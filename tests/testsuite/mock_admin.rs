@@ -205,16 +205,7 @@ async fn change_client_credentials_rotates_the_secret_and_revokes_the_clients_to
     assert_eq!(r.text, "");
 
     // The old secret stops working, the new one works.
-    let old = token(
-        &base,
-        V2,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", APP.0),
-            ("client_secret", APP.1),
-        ],
-    )
-    .await;
+    let old = client_grant(&base, V2, APP).await;
     assert_eq!(old.status, 401, "{}", old.text);
     let fresh = client_token(&base, V2, (APP.0, NEW_SECRET)).await;
     assert_ne!(fresh, app);
@@ -384,16 +375,7 @@ async fn after_switching_to_v2_v1_calls_are_a_version_mismatch() {
     assert!(r.message().contains("API version mismatch"), "{}", r.text);
     let r = get(&base, "/api/v1/clientConfiguration", &app).await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = token(
-        &base,
-        v1,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo::LEGACY_APP_CLIENT.0),
-            ("client_secret", demo::LEGACY_APP_CLIENT.1),
-        ],
-    )
-    .await;
+    let r = client_grant(&base, v1, demo::LEGACY_APP_CLIENT).await;
     assert_eq!(r.status, 403, "{}", r.text);
 
     // V2 works: the admin's list, the app client, and victor's login.

@@ -134,13 +134,9 @@ async fn a_given_request_id_is_echoed() {
     // ...and on success.
     let r = send(
         http()
-            .post(format!("{base}/api/v2/oauth/token"))
+            .post(format!("{base}{}", token_path(V2)))
             .header("X-Request-Id", "my-request-2")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", APP.0),
-                ("client_secret", APP.1),
-            ]),
+            .form(&Grant::Client(APP).pairs()),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -253,7 +249,7 @@ async fn a_wrong_content_type_is_415() {
     assert_eq!(r.status, 415, "{}", r.text);
     assert_eq!(r.code(), "UNSUPPORTED_MEDIA_TYPE");
     // The token endpoint takes a form, not JSON.
-    let r = send(http().post(format!("{base}/api/v2/oauth/token")).json(
+    let r = send(http().post(format!("{base}{}", token_path(V2))).json(
         &json!({ "grant_type": "client_credentials", "client_id": APP.0, "client_secret": APP.1 }),
     ))
     .await;
@@ -265,7 +261,7 @@ async fn bad_form_encoding_is_400() {
     let mock = frozen().await;
     let r = send(
         http()
-            .post(format!("{}/api/v2/oauth/token", mock.uri()))
+            .post(format!("{}{}", mock.uri(), token_path(V2)))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(vec![b'g', b'=', 0xff, 0xfe]),
     )

@@ -49,16 +49,7 @@ async fn client_status(base: &str, token: &str) -> u16 {
 #[tokio::test]
 async fn client_credentials_in_the_form_body() {
     let mock = frozen().await;
-    let r = token(
-        &mock.uri(),
-        V2,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", APP.0),
-            ("client_secret", APP.1),
-        ],
-    )
-    .await;
+    let r = client_grant(&mock.uri(), V2, APP).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["token_type"], "bearer");
     assert_eq!(r.body["scope"], "all");
@@ -71,20 +62,13 @@ async fn client_credentials_in_the_form_body() {
 #[tokio::test]
 async fn client_credentials_via_http_basic() {
     let mock = frozen().await;
-    let req = http()
-        .post(format!("{}/api/v2/oauth/token", mock.uri()))
-        .basic_auth(APP.0, Some(APP.1))
-        .form(&[("grant_type", "client_credentials")]);
-    let r = send(req).await;
+    let r = grant_basic(&mock.uri(), V2, Grant::Client(APP)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let t = r.body["access_token"].as_str().unwrap();
     assert_eq!(client_status(&mock.uri(), t).await, 200);
 
-    let wrong = http()
-        .post(format!("{}/api/v2/oauth/token", mock.uri()))
-        .basic_auth(APP.0, Some("not-the-secret"))
-        .form(&[("grant_type", "client_credentials")]);
-    assert_eq!(send(wrong).await.status, 401);
+    let wrong = grant_basic(&mock.uri(), V2, Grant::Client((APP.0, "not-the-secret"))).await;
+    assert_eq!(wrong.status, 401);
 }
 
 #[tokio::test]
@@ -137,16 +121,7 @@ async fn refresh_grant_issues_a_new_working_access_token() {
 async fn bad_client_credentials_are_401_with_a_bad_credentials_body() {
     let mock = frozen().await;
     for (id, secret) in [(APP.0, "wrong-secret"), ("no-such-client", APP.1)] {
-        let r = token(
-            &mock.uri(),
-            V2,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ],
-        )
-        .await;
+        let r = client_grant(&mock.uri(), V2, (id, secret)).await;
         assert_eq!(r.status, 401, "{}", r.text);
         let obj = r.body.as_object().expect("JSON object");
         assert_eq!(obj.len(), 2, "{}", r.body);
@@ -295,16 +270,7 @@ async fn validity_periods_come_from_the_client_configuration_and_apply_to_new_to
     assert_eq!(r.body["expires_in"], 600);
     let new_user = r.body["access_token"].as_str().unwrap().to_string();
     // The client token issued before keeps its hour (and is reused).
-    let r = token(
-        &base,
-        V2,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", APP.0),
-            ("client_secret", APP.1),
-        ],
-    )
-    .await;
+    let r = client_grant(&base, V2, APP).await;
     assert_eq!(r.body["access_token"], client.as_str());
     assert_eq!(r.body["expires_in"], 3600);
 
@@ -314,16 +280,7 @@ async fn validity_periods_come_from_the_client_configuration_and_apply_to_new_to
     assert_eq!(client_status(&base, &client).await, 200);
 
     mock.clock().advance(Duration::from_secs(3000));
-    let fresh = token(
-        &base,
-        V2,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", APP.0),
-            ("client_secret", APP.1),
-        ],
-    )
-    .await;
+    let fresh = client_grant(&base, V2, APP).await;
     assert_eq!(fresh.body["expires_in"], 120);
 }
 

@@ -52,23 +52,17 @@ async fn token_parameters_in_the_query_are_accepted_as_the_v1_python_client_send
         let r = send(
             http()
                 .post(format!("{base}{}", token_path(v)))
-                .query(&[
-                    ("grant_type", "password"),
-                    ("client_id", app.0),
-                    ("client_secret", app.1),
-                    ("username", user.0),
-                    ("password", user.1),
-                ])
+                .query(&Grant::Password(app, user).pairs())
                 .header("content-type", "application/json"),
         )
         .await;
         assert_token_works(&base, v, &r, true).await;
         // No content type at all.
-        let r = send(http().post(format!("{base}{}", token_path(v))).query(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", app.0),
-            ("client_secret", app.1),
-        ]))
+        let r = send(
+            http()
+                .post(format!("{base}{}", token_path(v)))
+                .query(&Grant::Client(app).pairs()),
+        )
         .await;
         assert_token_works(&base, v, &r, false).await;
     }
@@ -81,7 +75,8 @@ async fn parameters_split_between_query_and_body_are_merged() {
     let r = send(
         http()
             .post(format!(
-                "{base}/api/v2/oauth/token?grant_type=client_credentials"
+                "{base}{}?grant_type=client_credentials",
+                token_path(V2)
             ))
             .form(&[("client_id", APP.0), ("client_secret", APP.1)]),
     )
@@ -90,24 +85,16 @@ async fn parameters_split_between_query_and_body_are_merged() {
     // The same value in both places counts once.
     let r = send(
         http()
-            .post(format!("{base}/api/v2/oauth/token?client_id={}", APP.0))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", APP.0),
-                ("client_secret", APP.1),
-            ]),
+            .post(format!("{base}{}?client_id={}", token_path(V2), APP.0))
+            .form(&Grant::Client(APP).pairs()),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Different values are a parameter given twice, and the message names it.
     let r = send(
         http()
-            .post(format!("{base}/api/v2/oauth/token?grant_type=password"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", APP.0),
-                ("client_secret", APP.1),
-            ]),
+            .post(format!("{base}{}?grant_type=password", token_path(V2)))
+            .form(&Grant::Client(APP).pairs()),
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.text);
@@ -120,30 +107,12 @@ async fn client_credentials_in_http_basic_for_every_grant() {
     let base = mock.uri();
     for v in ApiVersion::ALL {
         let (app, user) = app_and_user(v);
-        let url = format!("{base}{}", token_path(v));
-        let r = send(
-            http()
-                .post(&url)
-                .basic_auth(app.0, Some(app.1))
-                .form(&[("grant_type", "client_credentials")]),
-        )
-        .await;
+        let r = grant_basic(&base, v, Grant::Client(app)).await;
         assert_token_works(&base, v, &r, false).await;
-        let r = send(http().post(&url).basic_auth(app.0, Some(app.1)).form(&[
-            ("grant_type", "password"),
-            ("username", user.0),
-            ("password", user.1),
-        ]))
-        .await;
+        let r = grant_basic(&base, v, Grant::Password(app, user)).await;
         assert_token_works(&base, v, &r, true).await;
         let refresh = r.body["refresh_token"].as_str().unwrap().to_string();
-        let r = send(
-            http()
-                .post(&url)
-                .basic_auth(app.0, Some(app.1))
-                .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]),
-        )
-        .await;
+        let r = grant_basic(&base, v, Grant::Refresh(app, &refresh)).await;
         assert_token_works(&base, v, &r, true).await;
     }
 }
@@ -151,7 +120,7 @@ async fn client_credentials_in_http_basic_for_every_grant() {
 #[tokio::test]
 async fn basic_and_body_credentials_together_must_agree() {
     let mock = mock().await;
-    let url = format!("{}/api/v2/oauth/token", mock.uri());
+    let url = format!("{}{}", mock.uri(), token_path(V2));
     let with = |form: Vec<(&'static str, &'static str)>| {
         http().post(&url).basic_auth(APP.0, Some(APP.1)).form(&form)
     };
@@ -196,13 +165,7 @@ async fn basic_credentials_may_be_form_encoded_first() {
     // that is the identity, so a client that percent-encodes a harmless character still works.
     let mock = mock().await;
     let encoded_secret = APP.1.replace('-', "%2D");
-    let r = send(
-        http()
-            .post(format!("{}/api/v2/oauth/token", mock.uri()))
-            .basic_auth(APP.0, Some(&encoded_secret))
-            .form(&[("grant_type", "client_credentials")]),
-    )
-    .await;
+    let r = grant_basic(&mock.uri(), V2, Grant::Client((APP.0, &encoded_secret))).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
@@ -210,10 +173,7 @@ async fn basic_credentials_may_be_form_encoded_first() {
 async fn content_types_with_parameters_are_accepted() {
     let mock = mock().await;
     let base = mock.uri();
-    let body = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}",
-        APP.0, APP.1
-    );
+    let body = Grant::Client(APP).form();
     for ct in [
         "application/x-www-form-urlencoded;charset=UTF-8",
         "application/x-www-form-urlencoded; charset=utf-8",
@@ -221,7 +181,7 @@ async fn content_types_with_parameters_are_accepted() {
     ] {
         let r = send(
             http()
-                .post(format!("{base}/api/v2/oauth/token"))
+                .post(format!("{base}{}", token_path(V2)))
                 .header("content-type", ct)
                 .body(body.clone()),
         )
@@ -265,7 +225,7 @@ async fn content_types_with_parameters_are_accepted() {
     // the form one.
     let r = send(
         http()
-            .post(format!("{base}/api/v2/oauth/token"))
+            .post(format!("{base}{}", token_path(V2)))
             .header("content-type", "application/x-www-form-urlencodedx")
             .body(body),
     )

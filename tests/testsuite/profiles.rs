@@ -20,6 +20,8 @@ use finapi_conformance::sim::{Clock, Profile, SimConfig, Simulator};
 use finapi_conformance::world::World;
 use finapi_conformance::{Faults, Violation};
 
+use crate::common::{sim_grant, sim_token, Grant};
+
 /// A `serve` target with `profile` and `faults`, and the run's configuration for it.
 async fn target(
     profile: &Profile,
@@ -261,22 +263,7 @@ fn sim(profile: &str, version: ApiVersion) -> Simulator {
 }
 
 fn token(sim: &Simulator, version: ApiVersion, client: (&str, &str)) -> String {
-    let path = match version {
-        ApiVersion::V1 => "/oauth/token",
-        ApiVersion::V2 => "/api/v2/oauth/token",
-    };
-    let body = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}",
-        client.0, client.1
-    );
-    let resp = sim.call(
-        "POST",
-        path,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        body.as_bytes(),
-    );
-    assert_eq!(resp.status, 200, "{:?}", resp.json());
-    resp.json()["access_token"].as_str().unwrap().to_string()
+    sim_token(sim, version, Grant::Client(client))
 }
 
 #[test]
@@ -309,20 +296,7 @@ fn rate_limit_answers_429_with_retry_after_until_the_clock_moves() {
     use finapi_conformance::world::demo;
     let sim = sim("rate-limit", ApiVersion::V2);
     let statuses: Vec<u16> = (0..60)
-        .map(|_| {
-            sim.call(
-                "POST",
-                "/api/v2/oauth/token",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                format!(
-                    "grant_type=client_credentials&client_id={}&client_secret={}",
-                    demo::APP_CLIENT.0,
-                    demo::APP_CLIENT.1
-                )
-                .as_bytes(),
-            )
-            .status
-        })
+        .map(|_| sim_grant(&sim, ApiVersion::V2, Grant::Client(demo::APP_CLIENT)).status)
         .collect();
     let limit = finapi_conformance::sim::profile::RateLimit::STAGING;
     assert!(statuses[..limit.burst as usize].iter().all(|s| *s == 200));

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
-use finapi_conformance::model::{Principal, Verdict};
+use finapi_conformance::model::{ApiVersion, Principal, Verdict};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ProxyReport, ReplayMode};
 use finapi_conformance::runner::http::Limits;
 use finapi_conformance::runner::Credentials;
@@ -14,9 +14,7 @@ use finapi_conformance::world::demo;
 use serde_json::{json, Value};
 
 use crate::common::served::{Served, BIN};
-use crate::common::TempDir;
-
-const TOKEN: &str = "/api/v2/oauth/token";
+use crate::common::{client_token, token_path, user_token, Grant, TempDir};
 
 /// One answer the app got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,46 +130,29 @@ impl App {
     async fn grant(
         &mut self,
         step: &'static str,
-        form: &[(&str, &str)],
+        grant: Grant<'_>,
     ) -> (Option<String>, Option<String>) {
+        let form = grant.pairs();
+        let path = token_path(ApiVersion::V2);
         let a = self
-            .send(step, reqwest::Method::POST, TOKEN, None, Some(form), None)
+            .send(step, reqwest::Method::POST, path, None, Some(&form), None)
             .await;
         let v = a.json();
         let s = |k: &str| v[k].as_str().map(str::to_string);
         (s("access_token"), s("refresh_token"))
     }
 
-    async fn client(&mut self, step: &'static str, (id, secret): (&str, &str)) -> Option<String> {
-        self.grant(
-            step,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ],
-        )
-        .await
-        .0
+    async fn client(&mut self, step: &'static str, client: (&str, &str)) -> Option<String> {
+        self.grant(step, Grant::Client(client)).await.0
     }
 
     async fn login(
         &mut self,
         step: &'static str,
-        (id, secret): (&str, &str),
-        (user, password): (&str, &str),
+        client: (&str, &str),
+        user: (&str, &str),
     ) -> (Option<String>, Option<String>) {
-        self.grant(
-            step,
-            &[
-                ("grant_type", "password"),
-                ("client_id", id),
-                ("client_secret", secret),
-                ("username", user),
-                ("password", password),
-            ],
-        )
-        .await
+        self.grant(step, Grant::Password(client, user)).await
     }
 
     async fn get(&mut self, step: &'static str, path: &str, token: Option<&str>) -> Answer {
@@ -258,12 +239,7 @@ impl App {
             Some(r) => {
                 self.grant(
                     "user refreshes via app",
-                    &[
-                        ("grant_type", "refresh_token"),
-                        ("client_id", demo::APP_CLIENT.0),
-                        ("client_secret", demo::APP_CLIENT.1),
-                        ("refresh_token", &r),
-                    ],
+                    Grant::Refresh(demo::APP_CLIENT, &r),
                 )
                 .await
                 .0
@@ -828,7 +804,6 @@ fn bad_configuration_is_one_line_and_exit_2() {
 
 #[tokio::test]
 async fn a_v1_app_is_judged_too_and_its_documented_revoke_query_is_no_finding() {
-    use finapi_conformance::model::ApiVersion;
     use finapi_conformance::runner::ClientCredentials;
     let served = Served::start(&[]);
     let creds = Credentials {
@@ -848,37 +823,9 @@ async fn a_v1_app_is_judged_too_and_its_documented_revoke_query_is_no_finding() 
     c.limits = Limits::local();
     let proxy = Proxy::start(c).await.unwrap();
     let http = crate::common::http();
-    let grant = |form: Vec<(&'static str, &'static str)>| {
-        let http = http.clone();
-        let url = format!("{}/oauth/token", proxy.uri());
-        async move {
-            let v: Value = http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["access_token"].as_str().unwrap().to_string()
-        }
-    };
-    let (id, secret) = demo::LEGACY_APP_CLIENT;
-    let app = grant(vec![
-        ("grant_type", "client_credentials"),
-        ("client_id", id),
-        ("client_secret", secret),
-    ])
-    .await;
-    let victor = grant(vec![
-        ("grant_type", "password"),
-        ("client_id", id),
-        ("client_secret", secret),
-        ("username", demo::LEGACY_USER.0),
-        ("password", demo::LEGACY_USER.1),
-    ])
-    .await;
+    let (base, v1) = (proxy.uri(), ApiVersion::V1);
+    let app = client_token(&base, v1, demo::LEGACY_APP_CLIENT).await;
+    let victor = user_token(&base, v1, demo::LEGACY_APP_CLIENT, demo::LEGACY_USER).await;
     let get = |path: &str, token: &str| {
         http.get(format!("{}{path}", proxy.uri()))
             .bearer_auth(token)

@@ -18,7 +18,9 @@ use finapi_conformance::{ApiVersion, Faults, World};
 use serde_json::{json, Value};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 
-use common::{client_token, password_grant, post_json, refresh_grant, user_tokens, TempDir};
+use common::{
+    client_token, password_grant, post_json, refresh_grant, sim_grant, user_tokens, Grant, TempDir,
+};
 
 const V2: ApiVersion = ApiVersion::V2;
 
@@ -271,17 +273,7 @@ async fn reports_hold_no_secrets_or_tokens() {
 fn the_token_shape_detector_finds_tokens() {
     // The check above is only as good as this detector.
     let sim = Simulator::new(&World::demo());
-    let r = sim.call(
-        "POST",
-        "/api/v2/oauth/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            demo::APP_CLIENT.0,
-            demo::APP_CLIENT.1
-        )
-        .as_bytes(),
-    );
+    let r = sim_grant(&sim, ApiVersion::V2, Grant::Client(demo::APP_CLIENT));
     let token = token_of(&r.json(), "access_token");
     assert!(has_token_shape(&format!("report: {token}.")));
     assert!(!has_token_shape("request 2024-01-01 deadbeef"));
@@ -329,13 +321,8 @@ fn flipped(value: &str) -> [String; 2] {
     ]
 }
 
-fn form_call(sim: &Simulator, form: &str) -> (u16, Value) {
-    let r = sim.call(
-        "POST",
-        "/api/v2/oauth/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        form.as_bytes(),
-    );
+fn grant_call(sim: &Simulator, grant: Grant<'_>) -> (u16, Value) {
+    let r = sim_grant(sim, ApiVersion::V2, grant);
     (r.status, r.json())
 }
 
@@ -346,42 +333,24 @@ fn wrong_secrets_of_the_right_length_are_rejected_wherever_they_differ() {
     // Client secret at the token endpoint.
     for wrong in flipped(secret) {
         assert_eq!(wrong.len(), secret.len());
-        let (status, body) = form_call(
-            &sim,
-            &format!("grant_type=client_credentials&client_id={id}&client_secret={wrong}"),
-        );
+        let (status, body) = grant_call(&sim, Grant::Client((id, &wrong)));
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))
         );
     }
-    let (status, _) = form_call(
-        &sim,
-        &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
-    );
+    let (status, _) = grant_call(&sim, Grant::Client((id, secret)));
     assert_eq!(status, 200);
     // User password at the password grant (a good login in between resets the lockout count).
     let (user, password) = demo::USERS[0];
-    let grant = |pw: &str| {
-        form_call(
-            &sim,
-            &format!(
-                "grant_type=password&client_id={id}&client_secret={secret}&username={user}&password={pw}"
-            ),
-        )
-        .0
-    };
+    let grant = |pw: &str| grant_call(&sim, Grant::Password((id, secret), (user, pw))).0;
     for wrong in flipped(password) {
         assert_eq!(grant(&wrong), 400, "a wrong password was accepted");
         assert_eq!(grant(password), 200);
     }
     // Old secret at the secret rotation.
     let admin = {
-        let (aid, asecret) = demo::ADMIN_CLIENT;
-        let (_, body) = form_call(
-            &sim,
-            &format!("grant_type=client_credentials&client_id={aid}&client_secret={asecret}"),
-        );
+        let (_, body) = grant_call(&sim, Grant::Client(demo::ADMIN_CLIENT));
         format!("Bearer {}", token_of(&body, "access_token"))
     };
     let (id2, secret2) = demo::APP_CLIENT2;
@@ -404,10 +373,7 @@ fn wrong_secrets_of_the_right_length_are_rejected_wherever_they_differ() {
             r.json()
         );
     }
-    let (status, _) = form_call(
-        &sim,
-        &format!("grant_type=client_credentials&client_id={id2}&client_secret={secret2}"),
-    );
+    let (status, _) = grant_call(&sim, Grant::Client((id2, secret2)));
     assert_eq!(status, 200, "the secret was rotated by a wrong old secret");
 }
 

@@ -16,6 +16,8 @@ use finapi_conformance::world::demo;
 use finapi_conformance::{Clock, Faults, Simulator, Violation, World};
 use serde_json::{json, Value};
 
+use crate::common::{token_path, Grant};
+
 // ---------------------------------------------------------------------------------------------
 // The expected role matrix
 
@@ -46,13 +48,6 @@ fn sim(version: ApiVersion) -> Simulator {
     )
 }
 
-fn token_path(v: ApiVersion) -> &'static str {
-    match v {
-        ApiVersion::V1 => "/oauth/token",
-        ApiVersion::V2 => "/api/v2/oauth/token",
-    }
-}
-
 fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
     serde_urlencoded::to_string(pairs).unwrap().into_bytes()
 }
@@ -69,32 +64,14 @@ fn token(sim: &Simulator, v: ApiVersion, pairs: &[(&str, &str)]) -> SimResponse 
     )
 }
 
-fn client_token(sim: &Simulator, v: ApiVersion, (id, secret): (&str, &str)) -> String {
-    let r = token(
-        sim,
-        v,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ],
-    );
+fn client_token(sim: &Simulator, v: ApiVersion, client: (&str, &str)) -> String {
+    let r = token(sim, v, &Grant::Client(client).pairs());
     assert_eq!(r.status, 200);
     r.json()["access_token"].as_str().unwrap().to_string()
 }
 
-fn user_token(sim: &Simulator, v: ApiVersion, (user, pw): (&str, &str)) -> String {
-    let r = token(
-        sim,
-        v,
-        &[
-            ("grant_type", "password"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-            ("username", user),
-            ("password", pw),
-        ],
-    );
+fn user_token(sim: &Simulator, v: ApiVersion, user: (&str, &str)) -> String {
+    let r = token(sim, v, &Grant::Password(demo::APP_CLIENT, user).pairs());
     assert_eq!(r.status, 200);
     r.json()["access_token"].as_str().unwrap().to_string()
 }
@@ -161,37 +138,27 @@ fn token_endpoint_error_bodies() {
     let v = ApiVersion::V2;
     let sim = sim(v);
     let body = |r: SimResponse| json!({ "status": r.status, "body": r.json() });
-    let wrong_pw = [
-        ("grant_type", "password"),
-        ("client_id", demo::APP_CLIENT.0),
-        ("client_secret", demo::APP_CLIENT.1),
-        ("username", "bob"),
-        ("password", "wrong-password"),
-    ];
+    let wrong_pw = Grant::Password(demo::APP_CLIENT, ("bob", "wrong-password")).pairs();
     let wrong = body(token(&sim, v, &wrong_pw));
     token(&sim, v, &wrong_pw);
     token(&sim, v, &wrong_pw);
     let locked = body(token(&sim, v, &wrong_pw));
     let bodies = json!({
-        "401 bad client credentials": body(token(&sim, v, &[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", "wrong"),
-        ])),
-        "403 admin client asking for a user token": body(token(&sim, v, &[
-            ("grant_type", "password"),
-            ("client_id", demo::ADMIN_CLIENT.0),
-            ("client_secret", demo::ADMIN_CLIENT.1),
-            ("username", demo::USERS[0].0),
-            ("password", demo::USERS[0].1),
-        ])),
-        "403 unverified user": body(token(&sim, v, &[
-            ("grant_type", "password"),
-            ("client_id", demo::APP_CLIENT.0),
-            ("client_secret", demo::APP_CLIENT.1),
-            ("username", demo::UNVERIFIED_USER.0),
-            ("password", demo::UNVERIFIED_USER.1),
-        ])),
+        "401 bad client credentials": body(token(
+            &sim,
+            v,
+            &Grant::Client((demo::APP_CLIENT.0, "wrong")).pairs(),
+        )),
+        "403 admin client asking for a user token": body(token(
+            &sim,
+            v,
+            &Grant::Password(demo::ADMIN_CLIENT, demo::USERS[0]).pairs(),
+        )),
+        "403 unverified user": body(token(
+            &sim,
+            v,
+            &Grant::Password(demo::APP_CLIENT, demo::UNVERIFIED_USER).pairs(),
+        )),
         "400 wrong password": wrong,
         "400 unsupported grant": body(token(&sim, v, &[
             ("grant_type", "implicit"),

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;
-use finapi_conformance::World;
+use finapi_conformance::{ApiVersion::V2, World};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
+
+use crate::common::{token_path, Grant};
 
 const WORKERS: usize = 64;
 /// Users each worker creates (and takes through the whole lifecycle).
@@ -34,22 +36,17 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+    async fn grant(&self, grant: Grant<'_>) -> (u16, Value) {
         self.send(
             self.http
-                .post(format!("{}/api/v2/oauth/token", self.base))
-                .form(form),
+                .post(format!("{}{}", self.base, token_path(V2)))
+                .form(&grant.pairs()),
         )
         .await
     }
 
-    async fn client_token(&self, (id, secret): (&str, &str)) -> (u16, Value) {
-        self.token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ])
-        .await
+    async fn client_token(&self, client: (&str, &str)) -> (u16, Value) {
+        self.grant(Grant::Client(client)).await
     }
 
     async fn get(&self, path: &str, token: &str) -> (u16, Value) {
@@ -137,16 +134,7 @@ async fn user_worker(api: Api, worker: usize, ledger: Arc<Mutex<Ledger>>) {
         let login = |password: String| {
             let api = api.clone();
             let user = user.clone();
-            async move {
-                api.token(&[
-                    ("grant_type", "password"),
-                    ("client_id", client.0),
-                    ("client_secret", client.1),
-                    ("username", &user),
-                    ("password", &password),
-                ])
-                .await
-            }
+            async move { api.grant(Grant::Password(client, (&user, &password))).await }
         };
         let (status, body) = login(pw.clone()).await;
         assert_eq!(status, 200, "login {user}: {body}");
@@ -157,27 +145,13 @@ async fn user_worker(api: Api, worker: usize, ledger: Arc<Mutex<Ledger>>) {
         let (status, body) = api.get("/api/v2/users", &a1).await;
         assert_eq!((status, body["id"].as_str()), (200, Some(user.as_str())));
         // Refresh.
-        let (status, body) = api
-            .token(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", client.0),
-                ("client_secret", client.1),
-                ("refresh_token", &r1),
-            ])
-            .await;
+        let (status, body) = api.grant(Grant::Refresh(client, &r1)).await;
         assert_eq!(status, 200, "refresh: {body}");
         let a2 = access(&body);
         mine.issued
             .insert(a2.clone(), (client.0.into(), Some(user.to_lowercase())));
         // Another client may not use this refresh token.
-        let (status, body) = api
-            .token(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", other.0),
-                ("client_secret", other.1),
-                ("refresh_token", &r1),
-            ])
-            .await;
+        let (status, body) = api.grant(Grant::Refresh(other, &r1)).await;
         assert_eq!(status, 400, "refresh by another client: {body}");
         // Revoke the refreshed access token only.
         assert_eq!(api.revoke(&app, &a2, "access_token").await, 200);

@@ -41,6 +41,8 @@ use proptest::test_runner::{
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 use serde_json::{json, Value};
 
+use crate::common::{token_path, Grant};
+
 // ---------------------------------------------------------------------------------------------
 // The documented numbers of the world under test (client configuration defaults).
 
@@ -753,13 +755,6 @@ fn api(v: ApiVersion) -> &'static str {
     }
 }
 
-fn token_path(v: ApiVersion) -> &'static str {
-    match v {
-        ApiVersion::V1 => "/oauth/token",
-        ApiVersion::V2 => "/api/v2/oauth/token",
-    }
-}
-
 /// A cheap read that needs exactly this token's role.
 fn whoami(v: ApiVersion, tok: &Tok) -> String {
     match (tok.user, tok.client) {
@@ -852,22 +847,13 @@ impl Step<'_> {
         }
     }
 
-    /// Ask the token endpoint for `grant` through `client`, whose secret is of generation
-    /// `secret_gen`, with the grant's own `fields`; the answer is checked as `what`.
-    fn grant(
-        &mut self,
-        what: &str,
-        grant: &str,
-        client: Cl,
-        secret_gen: u32,
-        fields: Vec<(String, String)>,
-    ) -> SimResponse {
-        let mut form = vec![
-            ("grant_type".into(), grant.into()),
-            ("client_id".into(), client.id().into()),
-            ("client_secret".into(), secret(client, secret_gen)),
-        ];
-        form.extend(fields);
+    /// Ask the token endpoint for `grant`; the answer is checked as `what`.
+    fn grant(&mut self, what: &str, grant: Grant<'_>) -> SimResponse {
+        let form = grant
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let path = token_path(self.m.version_used);
         let resp = self.send("POST", path, None, Payload::Form(form));
         self.check(what, &resp);
@@ -875,14 +861,8 @@ impl Step<'_> {
     }
 
     fn client_token(&mut self, client: Cl) -> String {
-        let secret_gen = self.m.secret_gen_before[client.ix()];
-        let resp = self.grant(
-            "client token",
-            "client_credentials",
-            client,
-            secret_gen,
-            vec![],
-        );
+        let secret = secret(client, self.m.secret_gen_before[client.ix()]);
+        let resp = self.grant("client token", Grant::Client((client.id(), &secret)));
         resp.json()["access_token"]
             .as_str()
             .unwrap_or("")
@@ -890,12 +870,9 @@ impl Step<'_> {
     }
 
     fn login(&mut self, what: &str, via: Cl, u: usize, pw: &str) {
-        let secret_gen = self.m.secret_gen[via.ix()];
-        let fields = vec![
-            ("username".into(), user_id(u)),
-            ("password".into(), pw.into()),
-        ];
-        self.grant(what, "password", via, secret_gen, fields);
+        let secret = secret(via, self.m.secret_gen[via.ix()]);
+        let user = user_id(u);
+        self.grant(what, Grant::Password((via.id(), &secret), (&user, pw)));
     }
 
     fn run(mut self) {
@@ -937,13 +914,11 @@ impl Step<'_> {
             }
             Tr::Refresh { via, .. } => {
                 let r = m.picked_tok.unwrap();
-                let fields = vec![("refresh_token".into(), self.sut.toks[r].clone())];
+                let refresh = self.sut.toks[r].clone();
+                let secret = secret(via, m.secret_gen[via.ix()]);
                 self.grant(
                     "refresh grant",
-                    "refresh_token",
-                    via,
-                    m.secret_gen[via.ix()],
-                    fields,
+                    Grant::Refresh((via.id(), &secret), &refresh),
                 );
             }
             Tr::Revoke { via, hint, .. } => {
