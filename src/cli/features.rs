@@ -1,17 +1,20 @@
-//! The `features` command: run Gherkin feature files with the built-in step library
-//! ([`finapi_conformance::gherkin`]) against a fresh in-process mock per scenario or a real target, with
-//! the `check` command's target flags and credentials. Exit 0: every scenario passed; 1: a
-//! scenario failed; 2: a usage error, a feature file that cannot be parsed, a scenario without
-//! a valid rule tag, or an undefined or ambiguous step.
+//! `features`: run Gherkin feature files with the built-in step library
+//! ([`finapi_conformance::gherkin`]) against a fresh in-process mock per scenario or a real
+//! target, with the `check` command's target flags and credentials. Exit 0: every scenario
+//! passed; 1: a scenario failed; 2: a usage error, a feature file that cannot be parsed, a
+//! scenario without a valid rule tag, or an undefined or ambiguous step.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{config_for, Failure, TargetArgs};
 use finapi_conformance::gherkin::{self, Features, SuiteOptions};
 use finapi_conformance::model::Mode;
 use finapi_conformance::runner::{redact, Target};
+
+use super::args::TargetArgs;
+use super::config::config_for;
+use super::failure::Failure;
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {
@@ -63,7 +66,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
     match &config.target {
         Target::InProcess { faults } => opts.faults = faults.clone(),
         Target::Remote { base_url } => {
-            if !t.readings.is_empty() {
+            if !t.judge.readings.is_empty() {
                 return Err(Failure::usage(
                     "--reading changes the in-process mock only; a real target reads the rules its own way",
                 ));
