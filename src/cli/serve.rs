@@ -1,4 +1,4 @@
-//! `serve`: the mock finAPI standalone, until Ctrl-C, with a banner naming its
+//! `serve`: the mock finAPI standalone, until Ctrl-C or SIGTERM, with a banner naming its
 //! address, its world's clients and users, and what is broken on purpose.
 
 use std::net::SocketAddr;
@@ -100,10 +100,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, Failure> {
     let server = Server::start_with(sim, args.addr, options)
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.addr)))?;
-    // Listen for Ctrl-C before telling anyone the server is up, so an early signal still
-    // stops it cleanly.
-    let mut stop = Box::pin(tokio::signal::ctrl_c());
-    let _ = futures::poll!(&mut stop);
+    let stop = process::stop_signal().await;
     let mut banner = format!("finAPI mock listening on {}\n", server.uri());
     banner += &world_banner(&world, args.world.is_none());
     for v in faults.iter() {
@@ -120,7 +117,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, Failure> {
     }
     banner += "Press Ctrl-C to stop.\n";
     process::write_stdout(&banner);
-    let _ = stop.await;
+    stop.await;
     eprintln!("stopping...");
     server.shutdown().await.map_err(|e| Failure {
         message: format!("shutdown failed: {e}"),
