@@ -1,9 +1,8 @@
 //! The `finapi-conformance` binary: `check`, `diff`, `serve`, `features`, `matrix`, `shapes`,
-//! `spec-diff`. Its command-line code is private to it (`cli.rs`, `cli_features.rs`); what it
-//! runs is the library's public API.
+//! `spec-diff`, `proxy`. Its command-line code is private to it (`cli/`, a file per command);
+//! what it runs is the library's public API.
 
 mod cli;
-mod cli_features;
 
 use clap::Parser;
 

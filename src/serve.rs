@@ -3,26 +3,21 @@
 //! It keeps nothing per request except an optional journal capped at a fixed number of entries
 //! (the role-aware [`crate::journal`]: no headers, no query strings, no bodies, so no secrets),
 //! and shuts down gracefully. A control API under `/__finapi/` (see [`control`]) lets tests in
-//! any language read the journal, reset, load a world, switch breaks and move the clock. Connections are plain hyper HTTP/1.1 with half-closes allowed, so a client
-//! that closes its sending side after the request still gets its answer.
+//! any language read the journal, reset, load a world, switch breaks and move the clock.
+//! Connections are plain hyper HTTP/1.1 with half-closes allowed, so a client that closes its
+//! sending side after the request still gets its answer (the accept loop, shared with the
+//! proxy, is in `listener`).
 
 pub mod control;
+pub(crate) mod listener;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::callbacks;
 use crate::model::paths::version_of_path;
@@ -84,10 +79,8 @@ struct AppState {
 
 /// A running `serve` instance.
 pub struct Server {
-    addr: SocketAddr,
+    serving: listener::Serving,
     journal: Journal,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
@@ -123,8 +116,8 @@ impl Server {
                 control::NEEDS_TOKEN,
             ));
         }
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let listener = listener::Listener::bind(addr).await?;
+        let addr = listener.addr();
         let journal_capacity = options.journal_capacity;
         let journal = Journal::new(journal_capacity);
         tracing::debug!(%addr, journal_capacity, "serve listening");
@@ -138,23 +131,22 @@ impl Server {
             journal: journal.clone(),
             control,
         };
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(accept_loop(listener, app, rx));
-        Ok(Server {
-            addr,
-            journal,
-            shutdown: Some(tx),
-            task,
-        })
+        // One reference count per request instead of one per handle inside the state.
+        let app = Arc::new(app);
+        let serving = listener.serve(move |request: Request<Incoming>| {
+            let app = app.clone();
+            async move { handle(&app, request).await }
+        });
+        Ok(Server { serving, journal })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// Base URL, e.g. `http://127.0.0.1:8080`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        self.serving.uri()
     }
 
     pub fn journal(&self) -> &Journal {
@@ -163,56 +155,8 @@ impl Server {
 
     /// Stop accepting, let in-flight requests finish, and wait.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.serving.shutdown().await
     }
-}
-
-/// Accept connections until `stop` fires, then let every open connection finish its
-/// in-flight request and close.
-async fn accept_loop(
-    listener: TcpListener,
-    app: AppState,
-    mut stop: oneshot::Receiver<()>,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    // One reference count per request instead of one per handle inside the state.
-    let app = Arc::new(app);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment instead of spinning.
-                    tracing::debug!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = &mut stop => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |request: Request<Incoming>| {
-            let app = app.clone();
-            async move { handle(&app, request).await }
-        });
-        let connection = http1::Builder::new()
-            .half_close(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that resets its connection is no error of ours.
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }
 
 /// A profile's timeout: the service fails, so hyper closes the connection without an answer.

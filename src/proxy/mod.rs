@@ -20,25 +20,20 @@ pub mod report;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
 
 use crate::model::{ApiVersion, Catalogue, Mode, Readings};
 use crate::runner::http::{passthrough_client, Http, Limits, TargetUrl, Transport};
 use crate::runner::redact::Redactor;
 use crate::runner::Credentials;
+use crate::serve::listener::{Listener, Serving};
 use crate::sim::router::Router;
 use judge::{Call, Judge, State};
 pub use report::ProxyReport;
@@ -130,12 +125,10 @@ impl Shared {
 
 /// A running proxy.
 pub struct Proxy {
-    addr: SocketAddr,
+    serving: Serving,
     shared: Arc<Shared>,
     target: String,
     started: Instant,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
 }
 
 impl Proxy {
@@ -154,11 +147,8 @@ impl Proxy {
         };
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
-        let listener = TcpListener::bind(config.addr)
+        let listener = Listener::bind(config.addr)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        let addr = listener
-            .local_addr()
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         let mut state = State {
             redactor: Redactor::new(config.credentials.secrets()),
@@ -189,25 +179,28 @@ impl Proxy {
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
         });
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, shared.clone(), rx));
+        let serving = listener.serve({
+            let shared = shared.clone();
+            move |request: Request<Incoming>| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(forward(shared, request).await) }
+            }
+        });
         Ok(Proxy {
-            addr,
+            serving,
             shared,
             target: crate::runner::redact::url_for_display(&config.upstream),
             started: Instant::now(),
-            shutdown: Some(tx),
-            task,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        self.serving.uri()
     }
 
     /// The report so far (the proxy keeps serving).
@@ -224,43 +217,9 @@ impl Proxy {
 
     /// Stop accepting, let in-flight calls (and their replays) finish, and report.
     pub async fn finish(mut self) -> ProxyReport {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
+        let _ = self.serving.shutdown().await;
         self.report()
     }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let graceful = GracefulShutdown::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = &mut stop => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        let service = service_fn(move |request: Request<Incoming>| {
-            let shared = shared.clone();
-            async move { Ok::<_, Infallible>(forward(shared, request).await) }
-        });
-        let connection = http1::Builder::new()
-            .half_close(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 type ProxyBody = BoxBody<Bytes, std::io::Error>;

@@ -69,16 +69,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
-/// The share of checks run: `checks run 772/947 (81.5%)`. A check counts as run when the
-/// target answered it (pass, violation or inconclusive); skipped and unfinished checks do not.
+/// The share of checks run: `checks run 772/947 (81.5%)` ([`Report::coverage`]).
 pub fn coverage(report: &Report) -> String {
-    let s = report.summary();
-    let share = if s.possible == 0 {
-        0.0
-    } else {
-        s.run as f64 * 100.0 / s.possible as f64
-    };
-    format!("checks run {}/{} ({share:.1}%)", s.run, s.possible)
+    report.coverage()
 }
 
 /// One line: `V2 against in-process mock: 1003 checks, 1003 passed, 0 violations, ...`.

@@ -252,6 +252,39 @@ impl Report {
             0
         }
     }
+
+    /// The share of checks run: `checks run 772/947 (81.5%)`. A check counts as run when the
+    /// target answered it (pass, violation or inconclusive); skipped and unfinished checks do
+    /// not.
+    pub fn coverage(&self) -> String {
+        let s = self.summary();
+        let share = if s.possible == 0 {
+            0.0
+        } else {
+            s.run as f64 * 100.0 / s.possible as f64
+        };
+        format!("checks run {}/{} ({share:.1}%)", s.run, s.possible)
+    }
+
+    /// The report's JSON form, pretty-printed with a final newline: its fields plus `summary`,
+    /// `coverage` and `complete`. What `--format json` writes, checkpoints are written as, and
+    /// `--resume` ([`resume::Previous`]) reads.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::json!({
+            "target": self.target,
+            "api_version": self.api_version,
+            "mode": self.mode,
+            "duration_ms": self.duration_ms,
+            "interrupted": self.interrupted,
+            "leftover_users": self.leftover_users,
+            "summary": self.summary(),
+            "coverage": self.coverage(),
+            "complete": self.unfinished.is_empty() && !self.interrupted,
+            "results": self.results,
+            "unfinished": self.unfinished,
+        });
+        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    }
 }
 
 /// A run that could not be carried out (exit code 2).

@@ -155,7 +155,7 @@ pub async fn write_checkpoints(
     loop {
         ticks.tick().await;
         let report = checkpoint(&config, &catalogue, &recorder, started.elapsed());
-        let text = scrub(&crate::report::json::render(&report));
+        let text = scrub(&report.to_json());
         let tmp = path.with_extension("partial");
         if std::fs::write(&tmp, text).is_ok() {
             let _ = std::fs::rename(&tmp, &path);

@@ -290,6 +290,30 @@ fn serve_stops_cleanly_on_ctrl_c() {
     assert_eq!(exit.code(), Some(0), "serve did not exit cleanly: {exit:?}");
 }
 
+/// What a service manager or a container runtime sends: SIGTERM stops `serve` as Ctrl-C does.
+#[cfg(unix)]
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let mut served = Served::start(&[]);
+    let pid = served.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    // A serve that caught SIGTERM and went on serving fails here instead of hanging the suite
+    // (`Served` kills it when dropped).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let exit = loop {
+        if let Some(exit) = served.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve still runs a minute after SIGTERM"
+        );
+        std::thread::yield_now();
+    };
+    assert_eq!(exit.code(), Some(0), "serve did not exit cleanly: {exit:?}");
+}
+
 #[test]
 fn matrix_prints_the_expected_role_matrix() {
     let out = Command::new(BIN)

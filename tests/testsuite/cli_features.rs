@@ -146,18 +146,41 @@ fn they_fail_when_the_mock_breaks_the_boundary_they_state() {
 fn a_single_file_runs_and_junit_lists_its_scenarios() {
     let dir = own();
     let file = dir.path().join("own_checks.feature");
-    let junit = dir.path().join("report.xml");
-    let out = features(&[
-        file.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--concurrency",
-        "1",
-    ]);
-    assert_exit(&out, 0);
-    let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
-    assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
-    assert!(!xml.contains("<failure"));
+    // `--format junit --output FILE` as for `check` and `proxy`; `--junit FILE` for short.
+    for (name, flags) in [
+        ("report.xml", &["--format", "junit", "--output"][..]),
+        ("short.xml", &["--junit"][..]),
+    ] {
+        let junit = dir.path().join(name);
+        let out = features(
+            &[
+                &[file.to_str().unwrap()],
+                flags,
+                &[junit.to_str().unwrap(), "--concurrency", "1"],
+            ]
+            .concat(),
+        );
+        assert_exit(&out, 0);
+        let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
+        assert_eq!(xml.matches("<testcase ").count(), 6, "{flags:?}: {xml}");
+        assert!(!xml.contains("<failure"));
+    }
+}
+
+#[test]
+fn features_reports_only_as_table_or_junit_to_a_file() {
+    for args in [
+        &["--format", "junit"][..],
+        &["--format", "json", "--output", "r.json"][..],
+        &["--output", "r.xml"][..],
+        &["--junit", "a.xml", "--format", "junit", "--output", "b.xml"][..],
+    ] {
+        let out = features(args);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: "), "{args:?}: {err}");
+    }
 }
 
 #[test]

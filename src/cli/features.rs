@@ -1,17 +1,22 @@
-//! The `features` command: run Gherkin feature files with the built-in step library
-//! ([`finapi_conformance::gherkin`]) against a fresh in-process mock per scenario or a real target, with
-//! the `check` command's target flags and credentials. Exit 0: every scenario passed; 1: a
-//! scenario failed; 2: a usage error, a feature file that cannot be parsed, a scenario without
-//! a valid rule tag, or an undefined or ambiguous step.
+//! `features`: run Gherkin feature files with the built-in step library
+//! ([`finapi_conformance::gherkin`]) against a fresh in-process mock per scenario or a real
+//! target, with the `check` command's target flags and credentials, reported on the terminal
+//! (`table`) and optionally as JUnit. Exit 0: every scenario passed; 1: a scenario failed; 2: a
+//! usage error, a feature file that cannot be parsed, a scenario without a valid rule tag, or
+//! an undefined or ambiguous step.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{config_for, Failure, TargetArgs};
 use finapi_conformance::gherkin::{self, Features, SuiteOptions};
 use finapi_conformance::model::Mode;
+use finapi_conformance::report::Format;
 use finapi_conformance::runner::{redact, Target};
+
+use super::args::{OutputArgs, TargetArgs};
+use super::config::config_for;
+use super::failure::Failure;
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {
@@ -28,13 +33,39 @@ pub struct FeaturesArgs {
     /// Only scenarios whose name matches this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub name: Option<String>,
-    /// Write a JUnit report (one test case per scenario).
-    #[arg(long, value_name = "FILE")]
+    // `table`: the scenarios on the terminal as they run (always shown); `junit` (with
+    // --output FILE): also a JUnit report, one test case per scenario.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Write a JUnit report (one test case per scenario): the same as `--format junit --output
+    /// FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output"])]
     pub junit: Option<PathBuf>,
     /// The target, credentials and mock flags of `check`. Here `--concurrency` is how many
     /// scenarios run at once (against a real target also the requests in flight).
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// Where the JUnit report goes, if anywhere. `features` shows its scenarios on the terminal
+/// (`table`) and writes `junit` to a file; it has no other format.
+fn junit_report(args: &FeaturesArgs) -> Result<Option<PathBuf>, Failure> {
+    if let Some(path) = &args.junit {
+        return Ok(Some(path.clone()));
+    }
+    match (args.output.format, &args.output.output) {
+        (Format::Table, None) => Ok(None),
+        (Format::Junit, Some(path)) => Ok(Some(path.clone())),
+        (Format::Junit, None) => Err(Failure::usage(
+            "`features --format junit` needs --output FILE (the terminal shows the scenarios)",
+        )),
+        (Format::Table, Some(_)) => Err(Failure::usage(
+            "`features` writes only a JUnit report to a file: add --format junit",
+        )),
+        _ => Err(Failure::usage(
+            "`features` reports as table (its scenarios on the terminal) or junit (with --output FILE)",
+        )),
+    }
 }
 
 /// The run's options from the command line.
@@ -51,6 +82,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
             "{flag} does not apply to `features`; select scenarios with --tags or --name"
         )));
     }
+    let junit = junit_report(args)?;
     let config = config_for(args.base_url.as_deref(), t)?;
     let mut opts = match args.paths.as_slice() {
         [] => SuiteOptions::built_in(),
@@ -63,7 +95,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
     match &config.target {
         Target::InProcess { faults } => opts.faults = faults.clone(),
         Target::Remote { base_url } => {
-            if !t.readings.is_empty() {
+            if !t.judge.readings.is_empty() {
                 return Err(Failure::usage(
                     "--reading changes the in-process mock only; a real target reads the rules its own way",
                 ));
@@ -79,7 +111,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
     opts.limits = config.limits.clone();
     opts.transport = config.transport.clone();
     opts.concurrency = t.concurrency;
-    opts.junit = args.junit.clone();
+    opts.junit = junit;
     opts.console = true;
     if let Some(expr) = &args.tags {
         opts.tags = Some(gherkin::parse_tags(expr).map_err(Failure::usage)?);
