@@ -42,11 +42,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Milliseconds since the epoch.
 now_ms() { date +%s%3N; }
 
-# Start `serve` in a container on PORT with extra arguments; waits (bounded) until healthy.
-# Prints the milliseconds from `run` to the first healthy answer.
+# Start `serve` in a container named NAME on PORT (with `serve_args` and extra `run` flags);
+# waits (bounded) until healthy and sets `startup_ms`, the milliseconds from `run` to the first
+# healthy answer.
 start_serve() {
     local name=$1 port=$2; shift 2
     names+=("$name")
+    "$tool" rm -f "$name" >/dev/null 2>&1 || true
     local started; started=$(now_ms)
     "$tool" run -d --name "$name" "${run_flags[@]}" -e FINAPI_CONTROL_TOKEN="$token" \
         "$@" "$image" serve --addr "127.0.0.1:$port" "${serve_args[@]}" >/dev/null
@@ -61,7 +63,7 @@ start_serve() {
             fail "$name exited before it was healthy"
         fi
     done
-    echo $(( $(now_ms) - started ))
+    startup_ms=$(( $(now_ms) - started ))
 }
 
 # --- the image itself -------------------------------------------------------------------------
@@ -96,7 +98,7 @@ pass "no arguments, no token: refused (exit 2): $(echo "$out" | tail -1)"
 # --- serve --------------------------------------------------------------------------------------
 serve_args=()
 port=$(free_port)
-startup_ms=$(start_serve fc-serve "$port")
+start_serve fc-serve "$port"
 pass "serve healthy after ${startup_ms} ms"
 base="http://127.0.0.1:$port"
 
@@ -143,10 +145,10 @@ pass "check from a second container: $2 checks, $1 violations, exit 0, report in
 
 serve_args=(--violate admin-gets-user-token)
 broken_port=$(free_port)
-start_serve fc-broken "$broken_port" >/dev/null
+start_serve fc-broken "$broken_port"
 set +e
 "$tool" run --rm "${run_flags[@]}" "${check_env[@]}" "$image" \
-    check --base-url "http://127.0.0.1:$broken_port" --rate 0 --only admin >"$work/broken.log" 2>&1
+    check --base-url "http://127.0.0.1:$broken_port" --rate 0 --only user-tokens-via-app-clients >"$work/broken.log" 2>&1
 code=$?
 set -e
 [ "$code" -eq 1 ] || { cat "$work/broken.log" >&2; fail "check against --violate admin-gets-user-token exited $code, expected 1"; }
@@ -164,7 +166,7 @@ TOML
 chmod 0644 "$work/world.toml"
 serve_args=(--world /world/world.toml)
 world_port=$(free_port)
-start_serve fc-world "$world_port" -v "$work/world.toml:/world/world.toml:ro" >/dev/null
+start_serve fc-world "$world_port" -v "$work/world.toml:/world/world.toml:ro"
 user_token=$(curl -fsS -X POST "http://127.0.0.1:$world_port/api/v2/oauth/token" -d grant_type=password \
     -d client_id=ci-app -d client_secret=ci-app-secret-00000000000000000000000 \
     -d username=ci-dora -d password=ci-dora-password \
