@@ -3,7 +3,8 @@
 # container/build.sh). Each check prints one line; the script exits 1 at the first that fails.
 #
 #   - the image: under 30 MB, a fixed non-root user, no shell, OCI labels;
-#   - no arguments and no control token: it refuses to start (no open control API);
+#   - no arguments and no control token: it refuses to start (no open control API); no
+#     arguments with a token: it serves on 0.0.0.0:8080 and its HEALTHCHECK says healthy;
 #   - serve in a container: healthy (its start-up time to a healthy /__finapi/health is printed),
 #     the health check command, a finAPI client flow (client token, a new user, the journal
 #     through the control token), running as non-root;
@@ -96,16 +97,32 @@ echo "$out" | grep -q "FINAPI_CONTROL_TOKEN" || fail "its message does not name 
 pass "no arguments, no token: refused (exit 2): $(echo "$out" | tail -1)"
 
 # --- serve --------------------------------------------------------------------------------------
+# The image's default command (serve on 0.0.0.0:8080) with a token, where port 8080 is free.
+if python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",8080))' 2>/dev/null; then
+    names+=(fc-default)
+    "$tool" rm -f fc-default >/dev/null 2>&1 || true
+    "$tool" run -d --name fc-default "${run_flags[@]}" -e FINAPI_CONTROL_TOKEN="$token" "$image" >/dev/null
+    deadline=$(( $(now_ms) + 30000 ))
+    until curl -fsS http://127.0.0.1:8080/__finapi/health >/dev/null 2>&1; do
+        [ "$(now_ms)" -lt "$deadline" ] || fail "the default command did not serve on port 8080 within 30 s"
+    done
+    "$tool" healthcheck run fc-default >/dev/null 2>&1 || fail "the image's HEALTHCHECK reports the default command unhealthy"
+    "$tool" rm -f fc-default >/dev/null 2>&1
+    pass "no arguments, with a token: serves on 0.0.0.0:8080, the image's HEALTHCHECK says healthy"
+else
+    echo "note: port 8080 is taken here, the default command's own port was not tried"
+fi
+
 serve_args=()
 port=$(free_port)
-start_serve fc-serve "$port"
-pass "serve healthy after ${startup_ms} ms"
 base="http://127.0.0.1:$port"
+start_serve fc-serve "$port" -e FINAPI_HEALTH_URL="$base/__finapi/health"
+pass "serve healthy after ${startup_ms} ms"
 
-"$tool" healthcheck run fc-serve >/dev/null 2>&1 || true
-health_cmd=$("$tool" exec fc-serve /usr/local/bin/finapi-conformance health --url "$base/__finapi/health" 2>&1) \
+"$tool" healthcheck run fc-serve >/dev/null 2>&1 || fail "the image's HEALTHCHECK (FINAPI_HEALTH_URL=$base/__finapi/health) says unhealthy"
+health_cmd=$("$tool" exec fc-serve /usr/local/bin/finapi-conformance health 2>&1) \
     || fail "the health command failed: $health_cmd"
-pass "health command: $health_cmd"
+pass "HEALTHCHECK healthy; health command: $health_cmd"
 
 pid=$("$tool" inspect -f '{{.State.Pid}}' fc-serve)
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
