@@ -359,10 +359,10 @@ impl ProxyReport {
         let mut out = String::from(
             "<section id=\"proxy\">\n<style>\
              #proxy table{border-collapse:collapse;width:100%;table-layout:auto;font-size:13px;margin:.3em 0 1.2em}\
-             #proxy th,#proxy td{border:1px solid #d7dbe2;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}\
+             #proxy th,#proxy td{border:1px solid #d7dbe2;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}\
              #proxy thead th{background:#eef1f5;font-weight:600}\
              #proxy td.num{text-align:right;white-space:nowrap}\
-             #proxy code{font-family:ui-monospace,monospace;font-size:12px}\
+             #proxy code{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere;word-break:break-all}\
              #proxy h2{font-size:1.15em;margin:1.2em 0 .3em}\
              </style>\n",
         );

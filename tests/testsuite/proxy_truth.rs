@@ -256,6 +256,15 @@ async fn through_finapis_two_hosts_the_web_form_calls_are_judged() {
         cell(&report, "getWebForm", Principal::ExpiredToken),
         Some(Verdict::Pass)
     );
+    // The app that tests isolation itself, on the two hosts.
+    let (client, report) = run(Setup::Split, App::Isolation, &[]).await;
+    figures("isolation app, split hosts", &report);
+    assert_eq!(client.statuses("bob reads alice's web form"), [404]);
+    assert_eq!(violations(&report), Vec::<String>::new());
+    assert_eq!(
+        cell(&report, "getWebForm", Principal::OtherUser),
+        Some(Verdict::Pass)
+    );
 }
 
 #[tokio::test]
@@ -497,5 +506,77 @@ async fn a_revoke_sent_elsewhere_is_no_violation() {
     assert_eq!(
         cell(&report, "getAuthorizedUser", Principal::User),
         Some(Verdict::Inconclusive)
+    );
+}
+
+#[tokio::test]
+async fn in_front_of_staging_on_two_hosts_nothing_is_a_violation() {
+    // Staging's profile: rate limits (429), latency, answers that fail; the app's sign-ups may
+    // be refused and its users' logins then fail too.
+    for app in [App::FailingLogins { webform: true }, App::Isolation] {
+        let (_, report) = run(Setup::Split, app, &["--profile", "staging"]).await;
+        figures(&format!("{app:?}, split hosts, staging"), &report);
+        assert_eq!(violations(&report), Vec::<String>::new(), "{app:?}");
+    }
+}
+
+/// The `Date` of an answer, as the upstream's time.
+fn dated(r: &reqwest::Response) -> chrono::DateTime<chrono::Utc> {
+    let text = r.headers()["date"].to_str().unwrap();
+    chrono::DateTime::parse_from_rfc2822(text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test]
+async fn both_mocks_date_every_answer_in_their_own_time() {
+    // The proxy reads the upstream's time from `Date`: a moved clock must show there.
+    let http = crate::common::http();
+    let served = Served::start(&[]);
+    let before = dated(
+        &http
+            .get(format!("{}/api/v2/banks", served.url))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let moved = http
+        .post(format!("{}/__finapi/clock", served.url))
+        .json(&serde_json::json!({ "advance_seconds": 7200 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(dated(&moved) >= before + chrono::Duration::seconds(7200));
+    let after = dated(
+        &http
+            .get(format!("{}/api/v2/banks", served.url))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        after >= before + chrono::Duration::seconds(7200),
+        "{before} {after}"
+    );
+
+    let mock = finapi_conformance::FinapiMock::start().await;
+    let before = dated(
+        &http
+            .get(format!("{}/api/v2/banks", mock.uri()))
+            .send()
+            .await
+            .unwrap(),
+    );
+    mock.clock().advance(std::time::Duration::from_secs(7200));
+    let after = dated(
+        &http
+            .get(format!("{}/api/v2/banks", mock.uri()))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        after >= before + chrono::Duration::seconds(7200),
+        "{before} {after}"
     );
 }

@@ -191,8 +191,9 @@ fn first_id(body: &Value) -> Option<u64> {
         .as_u64()
 }
 
-/// An app that tests isolation itself: alice reads her account and her web form, bob reads
-/// the same two and expects 404, and each lists their own. Returns the client (its answers).
+/// An app that tests isolation itself: alice creates a web form, bob reads alice's account and
+/// web form and expects 404, then alice reads both, and each lists their own. Returns the
+/// client (its answers).
 pub async fn isolation_app(bases: Bases) -> Client {
     let mut c = Client::new(bases);
     let (alice, _) = c
@@ -214,22 +215,26 @@ pub async fn isolation_app(bases: Bases) -> Client {
             alice.as_deref(),
         )
         .await;
-    let account = first_id(&accounts.body);
+    let account = first_id(&accounts.body).map(|id| format!("/api/v2/accounts/{id}"));
     let form = c
         .web_form("alice creates a web form", alice.as_deref())
-        .await;
-    if let Some(id) = account {
-        let path = format!("/api/v2/accounts/{id}");
-        c.get("alice reads her account", &path, alice.as_deref())
-            .await;
-        c.get("bob reads alice's account", &path, bob.as_deref())
+        .await
+        .map(|id| format!("/api/webForms/{id}"));
+    // The app's own isolation test first, then the owner's reads.
+    if let Some(path) = &account {
+        c.get("bob reads alice's account", path, bob.as_deref())
             .await;
     }
-    if let Some(id) = &form {
-        let path = format!("/api/webForms/{id}");
-        c.get("alice reads her web form", &path, alice.as_deref())
+    if let Some(path) = &form {
+        c.get("bob reads alice's web form", path, bob.as_deref())
             .await;
-        c.get("bob reads alice's web form", &path, bob.as_deref())
+    }
+    if let Some(path) = &account {
+        c.get("alice reads her account", path, alice.as_deref())
+            .await;
+    }
+    if let Some(path) = &form {
+        c.get("alice reads her web form", path, alice.as_deref())
             .await;
     }
     c.get("bob lists his web forms", "/api/webForms", bob.as_deref())
