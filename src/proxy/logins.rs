@@ -15,12 +15,12 @@ use crate::model::{Grant, Principal};
 /// What a refusal is taken for, as far as the session can tell.
 fn taken_for(grant: Grant, status: u16) -> String {
     match (grant, status) {
-        (Grant::Password, 400) => "wrong or unknown user credentials (invalid_grant)".into(),
+        (Grant::Password, 400) => "a mistyped password or an unknown user (invalid_grant)".into(),
         (Grant::Password, 403) => "a user who is not verified".into(),
         (_, 423) => "a locked user".into(),
         (Grant::RefreshToken, 400) => "an expired, revoked or unknown refresh token".into(),
         (_, 401) => "client credentials that were refused".into(),
-        (Grant::ClientCredentials, 400) => "an unknown client or a wrong secret".into(),
+        (Grant::ClientCredentials, 400) => "an unknown client or a mistyped secret".into(),
         (_, s) => format!("a refusal ({s})"),
     }
 }

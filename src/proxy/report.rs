@@ -245,7 +245,7 @@ impl ProxyReport {
             Section {
                 id: "services",
                 title: "Services",
-                header: &["service", "upstream", "address", "status"],
+                header: &["service", "upstream", "how found", "status"],
                 rows: services,
                 empty: "",
             },

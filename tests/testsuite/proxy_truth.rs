@@ -167,7 +167,7 @@ async fn failed_logins_and_a_moved_clock_are_no_violation() {
         listed(
             "getToken.password",
             400,
-            "wrong or unknown user credentials"
+            "a mistyped password or an unknown user"
         ),
         "{:?}",
         report.login_failures
