@@ -7,19 +7,8 @@
 //! see. Tokens do not come back to life, so a later 2xx proves the token was alive at the
 //! refusal.
 
-use super::judge::{merge_cell, Judge};
-use super::state::{LoginKey, State};
-use crate::model::{expect, Operation, Outcome, Principal, Safety, Verdict};
-use crate::runner::CheckResult;
-
-/// A refusal waiting for its control.
-#[derive(Debug, Clone)]
-pub(crate) struct Pending {
-    /// The cell it becomes once the token is shown alive (a violation).
-    pub result: CheckResult,
-    /// The login failure it is listed as until then (refused grants).
-    pub login: Option<LoginKey>,
-}
+use super::state::{merge_cell, Pending, State};
+use crate::model::{expect, ApiVersion, Catalogue, Operation, Outcome, Principal, Safety, Verdict};
 
 /// Keep `pending` until `token` is shown alive or dead; with `control`, ask for a liveness
 /// control as that principal (once per token).
@@ -82,14 +71,17 @@ pub(crate) fn shown_dead(state: &mut State, token: &str, control: &str, status: 
 /// The liveness control for a principal's token: an inert Access read without path
 /// parameters that the role model lets it through (the shortest path, then the id). A user of
 /// another mandator holds a user's rights in its own mandator.
-pub(crate) fn control_op(judge: &Judge, p: Principal) -> Option<&Operation> {
+pub(crate) fn control_op(
+    catalogue: &Catalogue,
+    version: ApiVersion,
+    p: Principal,
+) -> Option<&Operation> {
     let p = match p {
         Principal::OtherMandatorUser | Principal::OtherUser => Principal::User,
         p => p,
     };
-    judge
-        .catalogue
-        .operations(judge.version)
+    catalogue
+        .operations(version)
         .filter(|o| {
             !o.is_webform()
                 && !o.is_token_endpoint()
@@ -104,20 +96,10 @@ pub(crate) fn control_op(judge: &Judge, p: Principal) -> Option<&Operation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ApiVersion, Catalogue, Mode};
-    use crate::runner::Credentials;
-    use crate::sim::router::Router;
 
     #[test]
     fn every_token_holder_has_a_control_read() {
-        let catalogue = Catalogue::embedded().clone();
-        let judge = Judge {
-            router: Router::new(&catalogue),
-            catalogue,
-            version: ApiVersion::V2,
-            mode: Mode::Boundary,
-            credentials: Credentials::default(),
-        };
+        let catalogue = Catalogue::embedded();
         for p in [
             Principal::User,
             Principal::AppClient,
@@ -126,7 +108,8 @@ mod tests {
             Principal::OtherMandatorAppClient,
             Principal::OtherMandatorUser,
         ] {
-            let op = control_op(&judge, p).unwrap_or_else(|| panic!("no control for {p}"));
+            let op = control_op(catalogue, ApiVersion::V2, p)
+                .unwrap_or_else(|| panic!("no control for {p}"));
             assert!(
                 !op.is_webform() && op.safety == Safety::Read,
                 "{p}: {}",

@@ -3,16 +3,13 @@
 //! verdict of the role model's oracle under `check`'s evidence rules and the proxy's controls
 //! (`controls.rs`, `logins.rs`), the app's own misuse, and shape differences.
 
-use std::time::Duration;
-
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use super::call::{basic_credentials, param, shown_request, Call};
 use super::clock::{life, Life};
-use super::controls::{self, Pending};
-use super::state::{Finding, ShapeDifference, State};
+use super::controls;
+use super::state::{record_cell, result_of, Finding, Pending, ShapeDifference, State};
 use super::upstream::Presence;
 use super::{logins, tokens};
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
@@ -20,94 +17,9 @@ use crate::model::{
     expect, ApiVersion, CallerKind, Catalogue, Expectation, Grant, Judgement, Mode, Observed,
     Operation, Outcome, Principal, Safety, Shapes, Verdict,
 };
-use crate::runner::evidence::Evidence;
-use crate::runner::http::{Body, HttpRequest, HttpResponse};
-use crate::runner::{CheckResult, Credentials};
+use crate::runner::http::HttpResponse;
+use crate::runner::Credentials;
 use crate::sim::router::Router;
-
-/// One request as the app sent it, with what the upstream said of its time.
-#[derive(Debug, Clone)]
-pub(crate) struct Call {
-    pub method: Method,
-    /// Path and query, as sent.
-    pub path_and_query: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub latency: Duration,
-    /// The upstream's time when it answered (its `Date`), if it said.
-    pub date: Option<DateTime<Utc>>,
-}
-
-impl Call {
-    pub fn path(&self) -> &str {
-        self.path_and_query
-            .split_once('?')
-            .map_or(self.path_and_query.as_str(), |(p, _)| p)
-    }
-    pub fn query(&self) -> Option<&str> {
-        self.path_and_query.split_once('?').map(|(_, q)| q)
-    }
-    /// The bearer token, `None` without an `Authorization` header, `Some("")` for another
-    /// scheme.
-    pub fn bearer(&self) -> Option<String> {
-        let value = self.headers.get(http::header::AUTHORIZATION)?;
-        let text = value.to_str().unwrap_or("");
-        Some(match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                token.trim().to_string()
-            }
-            _ => String::new(),
-        })
-    }
-    /// Form (or JSON object) parameters of the body, and the query's.
-    pub fn params(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&self.body) {
-            for (k, v) in map {
-                match v {
-                    Value::String(s) => out.push((k, s)),
-                    // A list of ids (`userIds`): each item under the list's name.
-                    Value::Array(items) => out.extend(
-                        items
-                            .into_iter()
-                            .filter_map(|i| i.as_str().map(str::to_string))
-                            .map(|i| (k.clone(), i)),
-                    ),
-                    _ => {}
-                }
-            }
-        } else {
-            out.extend(form_urlencoded::parse(&self.body).into_owned());
-        }
-        out
-    }
-    /// A request as the runner's evidence keeps it (bearer only to say whose it was).
-    pub fn as_request(&self) -> HttpRequest {
-        let body = if self.body.is_empty() {
-            Body::None
-        } else if let Ok(v) = serde_json::from_slice::<Value>(&self.body) {
-            Body::Json(v)
-        } else {
-            Body::Form(form_urlencoded::parse(&self.body).into_owned().collect())
-        };
-        HttpRequest {
-            method: self.method.clone(),
-            path: self.path_and_query.clone(),
-            bearer: self.bearer().filter(|t| !t.is_empty()),
-            body,
-        }
-    }
-}
-
-pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
 
 /// The caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,16 +72,7 @@ const SECRET_QUERY: &[&str] = &[
 impl Judge {
     /// The principal a client id plays, from the credentials the proxy was given.
     pub fn client_role(&self, id: &str) -> Option<Principal> {
-        let c = &self.credentials;
-        [
-            (&c.app, Principal::AppClient),
-            (&c.app2, Principal::SecondAppClient),
-            (&c.admin, Principal::AdminClient),
-            (&c.other_app, Principal::OtherMandatorAppClient),
-        ]
-        .into_iter()
-        .find(|(cred, _)| cred.as_ref().is_some_and(|c| c.id == id))
-        .map(|(_, p)| p)
+        tokens::client_role(&self.credentials, id)
     }
 
     /// Who sent `call`, at `now` in the upstream's time.
@@ -357,7 +260,14 @@ impl Judge {
                 record_cell(state, &op, p, &e, judgement, &request, &response);
                 self.misuse(state, call, &op, p, e.outcome);
                 if (200..300).contains(&status) {
-                    tokens::learn_write(self, state, &op, &params, path_user, user.as_deref());
+                    tokens::learn_write(
+                        &self.credentials,
+                        state,
+                        &op,
+                        &params,
+                        path_user,
+                        user.as_deref(),
+                    );
                 }
             }
         }
@@ -604,45 +514,11 @@ fn follow_clock_call(state: &mut State, call: &Call, status: u16, body: &[u8]) {
     }
 }
 
-/// `METHOD /path?query` with secrets scrubbed.
-pub(crate) fn shown_request(state: &State, call: &Call) -> String {
-    let request = call.as_request();
-    let e = Evidence::capture(
-        &request,
-        Principal::NoToken,
-        &HttpResponse {
-            status: 0,
-            body: Vec::new(),
-            latency: Duration::ZERO,
-            error: None,
-            withheld: None,
-        },
-        &state.redactor,
-    );
-    e.request
-}
-
 fn caller_name(caller: &Caller) -> String {
     match caller {
         Caller::Known(p, _) => p.name().to_string(),
         Caller::Unknown => "unknown".into(),
     }
-}
-
-/// `(client id, secret)` of a Basic `Authorization` header.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine as _;
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    text.split_once(':')
-        .map(|(id, secret)| (id.to_string(), secret.to_string()))
 }
 
 fn add_finding(
@@ -666,80 +542,6 @@ fn add_finding(
             detail,
         })
         .calls += 1;
-}
-
-pub(crate) fn rank(v: Verdict) -> u8 {
-    match v {
-        Verdict::Violation => 3,
-        Verdict::Inconclusive => 2,
-        Verdict::Pass => 1,
-        Verdict::Skipped => 0,
-    }
-}
-
-/// The result of one judged request, with its redacted evidence.
-pub(crate) fn result_of(
-    state: &State,
-    op: &Operation,
-    p: Principal,
-    e: &Expectation,
-    judgement: Judgement,
-    request: &HttpRequest,
-    response: &HttpResponse,
-) -> CheckResult {
-    let status = response.status;
-    CheckResult {
-        operation: op.id.clone(),
-        section: op.section.clone(),
-        method: op.method.to_string(),
-        path: op.path.clone(),
-        principal: p,
-        expected: e.outcome.name().to_string(),
-        observed_status: (status != 0).then_some(status),
-        verdict: judgement.verdict,
-        reason: judgement.reason,
-        rule: e.rule,
-        latency_ms: response.latency.as_millis() as u64,
-        evidence: Some(Evidence::capture(request, p, response, &state.redactor)),
-    }
-}
-
-/// Keep one result per operation x principal, the worst verdict seen: merge `result` in,
-/// counting `calls` more.
-pub(crate) fn merge_cell(state: &mut State, result: CheckResult, calls: usize) {
-    let key = (result.operation.clone(), result.principal);
-    match state.cells.get_mut(&key) {
-        Some(cell) => {
-            cell.1 += calls;
-            if rank(result.verdict) > rank(cell.0.verdict) {
-                cell.0 = result;
-            }
-        }
-        None => {
-            state.cells.insert(key, (result, calls.max(1)));
-        }
-    }
-}
-
-/// Record one judged request in its cell (evidence captured only when the cell changes).
-pub(crate) fn record_cell(
-    state: &mut State,
-    op: &Operation,
-    p: Principal,
-    e: &Expectation,
-    judgement: Judgement,
-    request: &HttpRequest,
-    response: &HttpResponse,
-) {
-    let key = (op.id.clone(), p);
-    if let Some(cell) = state.cells.get_mut(&key) {
-        if rank(judgement.verdict) <= rank(cell.0.verdict) {
-            cell.1 += 1;
-            return;
-        }
-    }
-    let result = result_of(state, op, p, e, judgement, request, response);
-    merge_cell(state, result, 1);
 }
 
 /// Whether an operation's calls may be replayed, and why not.

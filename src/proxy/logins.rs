@@ -8,7 +8,7 @@
 //! violation only if the upstream later accepts the same refresh token (a refresh token's
 //! validity is in no answer).
 
-use super::judge::param;
+use super::call::param;
 use super::state::{LoginFailure, LoginKey, State};
 use crate::model::{Grant, Principal};
 

@@ -6,6 +6,7 @@
 //!   runner's transport rules (no redirects followed, https for credentials except loopback);
 //! - `upstream.rs`: the two services it fronts on one address (Access and Web Form 2.0, each
 //!   at its own upstream, routed by path), and whether the Web Form service answers;
+//! - `call.rs`: one request as the app sent it, and what the proxy reads from it;
 //! - `judge.rs`: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
 //! - `tokens.rs`: tokens and their holders, what may have ended them, token reuse;
@@ -18,6 +19,7 @@
 //! replays are done), so a token the app receives is known before the app can use it, and the
 //! replays see the state the app saw.
 
+pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod controls;
 pub(crate) mod judge;
@@ -46,7 +48,8 @@ use crate::runner::redact::Redactor;
 use crate::runner::Credentials;
 use crate::serve::listener::{Listener, Serving};
 use crate::sim::router::Router;
-use judge::{Call, Judge};
+use call::Call;
+use judge::Judge;
 pub use report::{LoginFailure, ProxyReport, Services};
 use state::State;
 use upstream::Upstreams;

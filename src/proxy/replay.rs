@@ -17,14 +17,12 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::call::{param, shown_request, Call};
 use super::clock::{expiry, life, Life};
-use super::controls::{self, Pending};
-use super::judge::{
-    record_cell, refused_alive_token, replayable, result_of, shown_request, Call, Caller, Judge,
-    Judged,
-};
-use super::state::{ReplayNote, State};
-use super::tokens::{live, OwnToken};
+use super::controls;
+use super::judge::{refused_alive_token, replayable, Caller, Judge, Judged};
+use super::state::{record_cell, result_of, OwnToken, Pending, ReplayNote, State};
+use super::tokens::live;
 use super::upstream::Upstreams;
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
 use crate::model::{expect, Grant, Observed, Operation, Outcome, Principal};
@@ -167,7 +165,7 @@ fn liveness_controls(judge: &Judge, state: &mut State) -> Vec<Replay> {
     let wanted = std::mem::take(&mut state.wanted_controls);
     let mut out = Vec::new();
     for (token, p) in wanted {
-        let Some(op) = controls::control_op(judge, p) else {
+        let Some(op) = controls::control_op(&judge.catalogue, judge.version, p) else {
             continue;
         };
         let mut request = HttpRequest::new(op.method.clone(), op.path.clone());
@@ -350,7 +348,7 @@ pub(crate) fn plan(
         (Purpose::Liveness(t), _) => format!("control {t}"),
         (Purpose::Judge, Some((g, _))) => {
             let params = call.params();
-            let find = |n: &str| super::judge::param(&params, n).unwrap_or("").to_string();
+            let find = |n: &str| param(&params, n).unwrap_or("").to_string();
             format!(
                 "{} {} {}{}",
                 call.path_and_query,

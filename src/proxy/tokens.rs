@@ -3,134 +3,27 @@
 //! (a revoke, a deletion, a password or secret change, a lock, failed logins); the credentials
 //! the session showed good; token reuse.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::call::param;
 use super::clock::{expiry, life, Life};
-use super::controls::{self, Pending};
-use super::judge::{param, Judge};
-use super::state::State;
+use super::controls;
+use super::state::{merge_cell, Holder, Pending, State};
 use crate::model::{Grant, Operation, Principal, Rule, Verdict};
-use crate::runner::CheckResult;
+use crate::runner::{CheckResult, Credentials};
 
-/// Who holds a token the proxy saw issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Holder {
-    pub principal: Principal,
-    /// The user (lower case), for user tokens.
-    pub user: Option<String>,
-    /// The client it was issued through.
-    pub client: Principal,
-    /// A refresh token.
-    pub refresh: bool,
-    /// A revoke (or the user's deletion) ended it, as finAPI documents.
-    pub revoked: bool,
-    /// When the access token expires in the upstream's time (its answer's `Date` plus
-    /// `expires_in`); `None`: not said.
-    pub expires: Option<DateTime<Utc>>,
-    /// Something seen since it was issued that may have ended it.
-    pub ended_by: Option<String>,
-}
-
-/// A client token the proxy obtained itself, for replays.
-#[derive(Debug, Clone)]
-pub(crate) struct OwnToken {
-    pub token: String,
-    pub expires: Option<DateTime<Utc>>,
-}
-
-/// One user's password as the session last showed it good, and the first thing seen since
-/// that may have changed it.
-#[derive(Debug, Clone, Default)]
-struct Login {
-    good: Option<String>,
-    since: Option<String>,
-}
-
-/// Credentials the session showed good: users' passwords (per mandator side and user) and
-/// clients' secrets.
-#[derive(Debug, Default)]
-pub(crate) struct UserLogins {
-    users: HashMap<(bool, String), Login>,
-    secrets: HashMap<Principal, String>,
-}
-
-impl UserLogins {
-    /// A password grant for `user` with `password` got a token.
-    pub fn succeeded(&mut self, foreign: bool, user: &str, password: &str) {
-        self.users.insert(
-            (foreign, user.to_lowercase()),
-            Login {
-                good: Some(password.to_string()),
-                since: None,
-            },
-        );
-    }
-
-    /// Something seen that may change whether `user`'s password works (either mandator side
-    /// when `foreign` is not known).
-    pub fn event(&mut self, foreign: Option<bool>, user: &str, what: &str) {
-        let user = user.to_lowercase();
-        for side in [false, true] {
-            if foreign.is_some_and(|f| f != side) {
-                continue;
-            }
-            if let Some(login) = self.users.get_mut(&(side, user.clone())) {
-                login.since.get_or_insert_with(|| what.to_string());
-            }
-        }
-    }
-
-    /// Whether `password` is `user`'s, shown good with nothing seen since; else why not.
-    pub fn password_shown_good(
-        &self,
-        foreign: bool,
-        user: &str,
-        password: &str,
-    ) -> Result<(), String> {
-        match self.users.get(&(foreign, user.to_lowercase())) {
-            Some(Login {
-                good: Some(good),
-                since: None,
-            }) if good == password => Ok(()),
-            Some(Login {
-                good: Some(good),
-                since: Some(what),
-            }) if good == password => {
-                Err(format!("{what} since this user's last successful grant"))
-            }
-            Some(Login { good: Some(_), .. }) => {
-                Err("another password than the one that got this user a token".into())
-            }
-            _ => {
-                Err("no grant of this user with these credentials succeeded in the session".into())
-            }
-        }
-    }
-
-    /// A client_credentials grant with `secret` got `client` a token.
-    pub fn client_succeeded(&mut self, client: Principal, secret: &str) {
-        self.secrets.insert(client, secret.to_string());
-    }
-
-    /// Whether `secret` is `client`'s, shown good with no secret change seen since.
-    pub fn secret_shown_good(&self, client: Principal, secret: Option<&str>) -> Result<(), String> {
-        match (self.secrets.get(&client), secret) {
-            (Some(good), Some(s)) if good == s => Ok(()),
-            (Some(_), Some(_)) => Err(format!("another secret than the one that got {client} a token")),
-            (Some(_), None) => Err("no client secret in the request".into()),
-            (None, _) => Err(format!(
-                "no grant with {client}'s credentials succeeded in the session (or its secret changed since)"
-            )),
-        }
-    }
-
-    /// A secret change of `client`: its credentials are no longer shown good.
-    pub fn secret_changed(&mut self, client: Principal) {
-        self.secrets.remove(&client);
-    }
+/// The principal a client id plays, from the credentials the proxy was given.
+pub(crate) fn client_role(c: &Credentials, id: &str) -> Option<Principal> {
+    [
+        (&c.app, Principal::AppClient),
+        (&c.app2, Principal::SecondAppClient),
+        (&c.admin, Principal::AdminClient),
+        (&c.other_app, Principal::OtherMandatorAppClient),
+    ]
+    .into_iter()
+    .find(|(cred, _)| cred.as_ref().is_some_and(|c| c.id == id))
+    .map(|(_, p)| p)
 }
 
 /// A token's caller at a moment of the upstream's time: `revoked-token` once a revoke ended
@@ -286,7 +179,7 @@ fn may_have_ended(state: &mut State, which: impl Fn(&Holder) -> bool, what: &str
 /// password change or a secret change may end tokens (how is the lifecycle's, which `check`
 /// judges), so they stop standing for their holder.
 pub(crate) fn learn_write(
-    judge: &Judge,
+    credentials: &Credentials,
     state: &mut State,
     op: &Operation,
     params: &[(String, String)],
@@ -344,7 +237,7 @@ pub(crate) fn learn_write(
             }
         }
         "changeClientCredentials" => {
-            if let Some(c) = param(params, "clientId").and_then(|id| judge.client_role(id)) {
+            if let Some(c) = param(params, "clientId").and_then(|id| client_role(credentials, id)) {
                 let what = format!("a secret change of {c}");
                 state.logins.secret_changed(c);
                 state.secret_changes.insert(c);
@@ -387,10 +280,10 @@ fn token_reuse(state: &mut State, client: Principal, token: &str, now: DateTime<
         evidence: None,
     };
     if old == token {
-        super::judge::merge_cell(state, result(Verdict::Pass, "the same token came back"), 1);
+        merge_cell(state, result(Verdict::Pass, "the same token came back"), 1);
         return;
     }
-    super::judge::merge_cell(
+    merge_cell(
         state,
         result(
             Verdict::Inconclusive,
