@@ -36,7 +36,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use rand::RngCore;
 use serde_json::Value;
 
 use crate::faults::Violation;
@@ -386,9 +385,7 @@ pub fn not_observable(profile: &Profile) -> &'static [(Violation, &'static str)]
 /// A fresh token of [`LONG_TOKEN_LEN`] URL-safe characters (6 random bits each).
 pub fn long_token() -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut bytes = [0u8; LONG_TOKEN_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
+    crate::sim::random::random_bytes::<LONG_TOKEN_LEN>()
         .iter()
         .map(|b| ALPHABET[usize::from(b & 63)] as char)
         .collect()

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rand::Rng;
 use serde_json::{json, Value};
 
 use crate::model::{ApiVersion, Catalogue, Principal};
@@ -101,14 +100,19 @@ impl SessionOptions {
 
 /// `fc-<8 hex>-`: short enough for finAPI's 36-character user ids.
 pub fn run_prefix() -> String {
-    format!("fc-{:08x}-", rand::thread_rng().gen::<u32>())
+    format!(
+        "fc-{:08x}-",
+        u32::from_le_bytes(crate::sim::random::random_bytes::<4>())
+    )
 }
 
 pub(super) fn random_secret(len: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::thread_rng();
+    // 36 characters: a byte's remainder is uniform enough for a throwaway test password.
     (0..len)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .map(|_| {
+            CHARS[usize::from(crate::sim::random::random_bytes::<1>()[0]) % CHARS.len()] as char
+        })
         .collect()
 }
 
