@@ -65,6 +65,7 @@ pub(crate) fn build(
             leftover_users: 0,
             interrupted: false,
             unfinished: Vec::new(),
+            services: Vec::new(),
         },
         calls: state.calls,
         replays: state.replays,
