@@ -36,5 +36,6 @@ mod snapshots;
 mod soak;
 mod spec_diff;
 mod state_machine;
+mod truth;
 mod webform;
 mod webform_browser;

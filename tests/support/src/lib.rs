@@ -5,6 +5,7 @@
 //! - [`grant`]: finAPI's token request spelled once (path per version, each grant's form);
 //! - [`client`]: a client for the loopback mocks and helpers over it (token grants, JSON calls);
 //! - [`served`]: the `serve` binary in a child process;
+//! - [`split`]: finAPI's two hosts (Access, Web Form 2.0) split out of one mock;
 //! - [`temp`]: a temp directory that removes itself;
 //! - [`pairs`]: the pair property's cases, targets and checker (`tests/testsuite/properties.rs`
 //!   runs them as a property, `benches/properties.rs` times them).
@@ -17,7 +18,9 @@ pub mod client;
 pub mod grant;
 pub mod pairs;
 pub mod served;
+pub mod split;
 pub mod temp;
 
 pub use served::Served;
+pub use split::{FrontOptions, SplitFront};
 pub use temp::TempDir;
