@@ -350,7 +350,7 @@ async fn shared_services(
 ) -> Option<runner::Services> {
     let http = http?;
     let config = opts.check_config(opts.version);
-    let located = runner::locate(&config, http).await;
+    let located = runner::locate(config.addresses(), http).await;
     for line in located.services.lines() {
         if opts.console {
             println!("features: {}", line.describe());

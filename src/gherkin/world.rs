@@ -121,7 +121,7 @@ impl FinapiWorld {
                 .unwrap_or_else(|| connected.http.clone());
             opts.services = match &self.shared_services {
                 Some(services) => services.clone(),
-                None => runner::locate(&config, &http).await.services,
+                None => runner::locate(config.addresses(), &http).await.services,
             };
             let session = Session::new(http, connected.credentials.clone(), catalogue, opts);
             let in_process = connected.mock.is_some();

@@ -20,7 +20,7 @@ pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
     let mut opts = SessionOptions::new(config.version);
     // Where the configuration puts each service; a real run also asks a `serve` for its
     // health, and then looks for Web Form 2.0 on its own address.
-    opts.services = Services::assumed(config);
+    opts.services = Services::assumed(config.addresses());
     let session = Session::offline(
         http,
         config.credentials_or_default(),

@@ -52,8 +52,8 @@ pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
 pub use redact::{url_for_display, Redactor};
 pub use resume::{checkpoint, write_checkpoints, Previous, Recorder};
 pub use services::{
-    access_served, locate, webform_address, Located, ServiceLine, Services, WebFormAddress,
-    SAME_ADDRESS,
+    access_served, locate, webform_address, Addresses, Located, ServiceLine, Services,
+    WebFormAddress, SAME_ADDRESS,
 };
 pub use session::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};
 pub use state_file::State as TokenState;
@@ -175,6 +175,19 @@ impl CheckConfig {
                 Target::InProcess { .. } => Credentials::demo(),
                 Target::Remote { .. } => Credentials::from_env(),
             })
+    }
+
+    /// Where the target is, as the services see it: its base URL (`None` in-process), API
+    /// version and `--webform-url`.
+    pub fn addresses(&self) -> Addresses<'_> {
+        Addresses {
+            base_url: match &self.target {
+                Target::InProcess { .. } => None,
+                Target::Remote { base_url } => Some(base_url),
+            },
+            version: self.version,
+            webform_url: self.webform_url.as_deref(),
+        }
     }
 
     /// Everything secret a run of this config could print: its credentials and the tokens of
@@ -429,7 +442,7 @@ pub fn remote_client(config: &CheckConfig) -> Result<http::Http, String> {
     if let Some(clock) = &config.clock {
         http = http.with_clock(clock.clone());
     }
-    if let Some(WebFormAddress::Url { url, .. }) = services::webform_address(config) {
+    if let Some(WebFormAddress::Url { url, .. }) = webform_address(config.addresses()) {
         http = http.allow_origin(&url, &config.transport)?;
     }
     Ok(http)
@@ -484,7 +497,7 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         .as_ref()
         .map(|m| m.clock().clone())
         .or_else(|| config.clock.clone());
-    let located = services::locate(config, &connected.http).await;
+    let located = locate(config.addresses(), &connected.http).await;
     recorder.set_services(located.services.lines().to_vec());
     opts.webform_completion = webform_completion(config, &connected, &located);
     opts.services = located.services.clone();

@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 
 use super::http::{Http, HttpRequest, HttpResponse};
 use super::redact::url_for_display;
-use super::{CheckConfig, Target};
 use crate::model::expect::{bad_credentials_shape, webform_error_shape};
 use crate::model::{finapi_webform_url, Api, ApiVersion, Catalogue, Service};
 
@@ -63,21 +62,30 @@ pub enum WebFormAddress {
     Unknown { why: String },
 }
 
+/// What a run's configuration says about where its target is
+/// ([`CheckConfig::addresses`](super::CheckConfig::addresses)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses<'a> {
+    /// The target's base URL; `None`: the in-process mock.
+    pub base_url: Option<&'a str>,
+    /// The API version the run checks (Web Form 2.0 only with V2).
+    pub version: ApiVersion,
+    /// `--webform-url`: a base URL, or [`SAME_ADDRESS`].
+    pub webform_url: Option<&'a str>,
+}
+
 /// Where the configuration alone puts Web Form 2.0: `--webform-url`, the in-process mock, or
 /// finAPI's Web Form host for one of finAPI's Access hosts. `None` when only the target can
 /// tell (a `serve` answers `GET /__finapi/health`; see [`locate`]).
-pub fn webform_address(config: &CheckConfig) -> Option<WebFormAddress> {
-    let base = match &config.target {
+pub fn webform_address(at: Addresses<'_>) -> Option<WebFormAddress> {
+    let Some(base) = at.base_url else {
         // The in-process mock serves both; a `--webform-url` meant for the other target of a
         // `diff` does not apply to it.
-        Target::InProcess { .. } => {
-            return Some(WebFormAddress::Same {
-                how: "the in-process mock serves it beside Access".into(),
-            })
-        }
-        Target::Remote { base_url } => base_url,
+        return Some(WebFormAddress::Same {
+            how: "the in-process mock serves it beside Access".into(),
+        });
     };
-    match config.webform_url.as_deref().map(str::trim) {
+    match at.webform_url.map(str::trim) {
         Some(SAME_ADDRESS) => Some(WebFormAddress::Same {
             how: "--webform-url same".into(),
         }),
@@ -150,15 +158,14 @@ impl Services {
 
     /// What the configuration says without asking the target (the dry run): a `serve` is not
     /// recognised, so a target that is neither finAPI's nor given an address has none.
-    pub fn assumed(config: &CheckConfig) -> Services {
-        let base = match &config.target {
-            Target::Remote { base_url } => base_url.clone(),
-            Target::InProcess { .. } => return Services::in_process(config.version),
+    pub fn assumed(at: Addresses<'_>) -> Services {
+        let Some(base) = at.base_url else {
+            return Services::in_process(at.version);
         };
-        let address = webform_address(config).unwrap_or_else(|| WebFormAddress::Unknown {
-            why: no_address(&base),
+        let address = webform_address(at).unwrap_or_else(|| WebFormAddress::Unknown {
+            why: no_address(base),
         });
-        Services::of(config.version, &base, address, Ok(None))
+        Services::of(at.version, base, address, Ok(None))
     }
 
     /// The services of a remote target whose Web Form 2.0 was looked for at `address`, and
@@ -238,38 +245,35 @@ pub struct Located {
     pub control_api: bool,
 }
 
-/// Find the services of `config`'s target through `http` (its client): ask `serve`'s health
+/// Find the services of the target at `at` through `http` (its client): ask `serve`'s health
 /// check where the configuration does not name a Web Form address, then calibrate the
 /// address found. The in-process mock is not asked.
-pub async fn locate(config: &CheckConfig, http: &Http) -> Located {
-    let base = match &config.target {
-        Target::InProcess { .. } => {
-            return Located {
-                services: Services::in_process(config.version),
-                control_api: false,
-            }
-        }
-        Target::Remote { base_url } => base_url.clone(),
+pub async fn locate(at: Addresses<'_>, http: &Http) -> Located {
+    let Some(base) = at.base_url else {
+        return Located {
+            services: Services::in_process(at.version),
+            control_api: false,
+        };
     };
     let health = http
         .send(&HttpRequest::new(http::Method::GET, "/__finapi/health"))
         .await;
     let control_api = health.status == 200 && health.json()["status"] == "ok";
-    if config.version == ApiVersion::V1 {
+    if at.version == ApiVersion::V1 {
         let address = WebFormAddress::Same { how: String::new() };
         return Located {
-            services: Services::of(config.version, &base, address, Ok(None)),
+            services: Services::of(at.version, base, address, Ok(None)),
             control_api,
         };
     }
-    let address = webform_address(config).unwrap_or_else(|| {
+    let address = webform_address(at).unwrap_or_else(|| {
         if control_api {
             WebFormAddress::Same {
                 how: "a `serve` (it answers GET /__finapi/health) serves it beside Access".into(),
             }
         } else {
             WebFormAddress::Unknown {
-                why: no_address(&base),
+                why: no_address(base),
             }
         }
     });
@@ -277,14 +281,14 @@ pub async fn locate(config: &CheckConfig, http: &Http) -> Located {
     let answered = match &address {
         WebFormAddress::Unknown { .. } => Ok(None),
         WebFormAddress::Same { .. } => {
-            webform_answers(http, catalogue, &url_for_display(&base), None).await
+            webform_answers(http, catalogue, &url_for_display(base), None).await
         }
         WebFormAddress::Url { url, .. } => {
             webform_answers(http, catalogue, &url_for_display(url), Some(url)).await
         }
     };
     Located {
-        services: Services::of(config.version, &base, address, answered),
+        services: Services::of(at.version, base, address, answered),
         control_api,
     }
 }
@@ -394,45 +398,45 @@ pub async fn access_served(
 mod tests {
     use super::*;
 
-    fn remote(url: &str, webform: Option<&str>) -> CheckConfig {
-        let mut c = CheckConfig::new(
-            Target::Remote {
-                base_url: url.into(),
-            },
-            ApiVersion::V2,
-        );
-        c.webform_url = webform.map(str::to_string);
-        c
+    fn remote<'a>(url: &'a str, webform: Option<&'a str>) -> Addresses<'a> {
+        Addresses {
+            base_url: Some(url),
+            version: ApiVersion::V2,
+            webform_url: webform,
+        }
     }
 
     #[test]
     fn the_web_form_address_comes_from_the_flag_finapis_host_or_the_mock() {
-        let given = webform_address(&remote("https://x.example", Some("https://wf.example/")));
+        let given = webform_address(remote("https://x.example", Some("https://wf.example/")));
         assert!(
             matches!(&given, Some(WebFormAddress::Url { url, .. }) if url == "https://wf.example"),
             "{given:?}"
         );
-        let same = webform_address(&remote("https://x.example", Some("same")));
+        let same = webform_address(remote("https://x.example", Some("same")));
         assert!(
             matches!(same, Some(WebFormAddress::Same { .. })),
             "{same:?}"
         );
-        let derived = webform_address(&remote("https://sandbox.finapi.io", None));
+        let derived = webform_address(remote("https://sandbox.finapi.io", None));
         assert!(
             matches!(&derived, Some(WebFormAddress::Url { url, .. }) if url == "https://webform-sandbox.finapi.io"),
             "{derived:?}"
         );
-        assert_eq!(webform_address(&remote("https://x.example", None)), None);
-        let mock = CheckConfig::new(Target::parse(None), ApiVersion::V2);
+        assert_eq!(webform_address(remote("https://x.example", None)), None);
+        let mock = Addresses {
+            base_url: None,
+            ..remote("", Some("https://wf.example"))
+        };
         assert!(matches!(
-            webform_address(&mock),
+            webform_address(mock),
             Some(WebFormAddress::Same { .. })
         ));
     }
 
     #[test]
     fn a_service_not_found_skips_its_paths_with_the_reason_and_the_flag() {
-        let services = Services::assumed(&remote("https://x.example", None));
+        let services = Services::assumed(remote("https://x.example", None));
         assert_eq!(
             services.path(Api::Access, "/api/v2/users"),
             Ok("/api/v2/users".to_string())
@@ -446,7 +450,7 @@ mod tests {
         let line = &services.lines()[1];
         assert!(!line.checked && line.address.is_none(), "{line:?}");
 
-        let given = Services::assumed(&remote("https://x.example", Some("https://wf.example")));
+        let given = Services::assumed(remote("https://x.example", Some("https://wf.example")));
         assert_eq!(
             given.path(Api::WebForm2, "/api/webForms"),
             Ok("https://wf.example/api/webForms".to_string())

@@ -328,7 +328,7 @@ impl Target {
             .unwrap_or_else(|e| panic!("cannot reach the target: {e}"));
         let mut opts = SessionOptions::new(config.version);
         opts.services = rt()
-            .block_on(runner::locate(config, &connected.http))
+            .block_on(runner::locate(config.addresses(), &connected.http))
             .services;
         let session = rt()
             .block_on(Session::connect(
