@@ -381,7 +381,10 @@ fn concurrency(opts: &SuiteOptions) -> usize {
 /// Unlike [`run_suite`], it does not check rule tags, select by tag or name, leave out
 /// scenarios a real target must not run, or fail on undefined steps (add
 /// `.fail_on_skipped()`); filter with `.filter_run(..)` and
-/// [`SuiteOptions::exclusion`] if you point it at a real target.
+/// [`SuiteOptions::exclusion`] if you point it at a real target. A scenario a step leaves out
+/// ([`leave_out`](super::leave_out())) shows as failed here, with the reason, unless your writer
+/// goes through [`LeaveOut`](super::LeaveOut); each scenario finds the target's services for
+/// itself.
 ///
 /// Fails when the base URL of `opts` is not one the HTTP client accepts.
 #[allow(clippy::type_complexity)]
