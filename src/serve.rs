@@ -20,8 +20,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::callbacks;
-use crate::model::paths::version_of_path;
-use crate::sim::error::{ApiError, ErrorContext};
+use crate::sim::error::ApiError;
 use crate::sim::{SimRequest, SimResponse, Simulator};
 
 /// Largest request body `serve` reads (finAPI requests are small; certificates are the largest).
@@ -250,7 +249,8 @@ fn stamp_date<B>(out: &mut Response<B>, sim: &Simulator) {
 /// The finAPI-shaped answer to a body `serve` could not read: 400 for a body over
 /// [`MAX_BODY`] (with a message naming the limit) and for a body that broke off (shorter than
 /// its `Content-Length`, or a bad chunked encoding). Not 413: finAPI documents no 413 for any
-/// operation, and 400 ("Bad request") for nearly all of them.
+/// operation, and 400 ("Bad request") for nearly all of them. The body is the path's
+/// service's: Web Form 2.0's `ValidationError` on its paths, Access's ErrorMessage elsewhere.
 fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: bool) -> SimResponse {
     let request_id = crate::sim::fresh_request_id();
     let err = if over_limit {
@@ -262,23 +262,5 @@ fn unreadable_body(sim: &Simulator, method: &Method, path: &str, over_limit: boo
         tracing::debug!(%method, path, "request body could not be read");
         ApiError::bad_request("the request body could not be read completely")
     };
-    let endpoint = format!("{method} {path}");
-    let ctx = ErrorContext {
-        version: version_of_path(path),
-        now: sim.clock().now(),
-        request_id: &request_id,
-        endpoint: &endpoint,
-        auth_context: None,
-    };
-    SimResponse {
-        status: err.status(),
-        content_type: Some("application/json"),
-        body: serde_json::to_vec(&err.body(&ctx))
-            .unwrap_or_default()
-            .into(),
-        request_id,
-        hints: Default::default(),
-        served: crate::journal::Served::default(),
-        callbacks: Vec::new(),
-    }
+    crate::sim::respond::unread(err, method, path, sim.clock().now(), request_id)
 }

@@ -69,9 +69,10 @@ pub struct TargetArgs {
     /// that has expired since as the expired-token principal.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Base URL of the target's Web Form 2.0 host (finAPI: https://webform-sandbox.finapi.io);
-    /// default: the target's own address, where the mocks serve it.
-    #[arg(long, env = "FINAPI_WEBFORM_URL", value_name = "URL")]
+    /// Base URL of the target's Web Form 2.0 host, or `same` for the target's own address.
+    /// Default: derived for finAPI's hosts (sandbox.finapi.io -> webform-sandbox.finapi.io),
+    /// the own address for a mock (in-process, `serve`), else Web Form 2.0 is not checked.
+    #[arg(long, env = "FINAPI_WEBFORM_URL", value_name = "URL|same")]
     pub webform_url: Option<String>,
     /// On a V2 target without a control API: print the run's import web form and wait up to
     /// SECONDS for a person to log in to the finAPI Test Bank there, so the checks that need

@@ -1,7 +1,11 @@
-//! `diff`: the same checks against two targets, and every check whose outcome differs.
+//! `diff`: the same checks against two targets, and every check whose outcome differs. A check
+//! of a service one of the targets does not serve where the run looked (Web Form 2.0 without
+//! an address) is not compared: it has no outcome on that side.
 
 use clap::Args;
 
+use finapi_conformance::model::{Catalogue, Service};
+use finapi_conformance::report;
 use finapi_conformance::runner;
 
 use super::args::TargetArgs;
@@ -33,8 +37,25 @@ pub async fn run(args: DiffArgs) -> Result<i32, Failure> {
         ra.map_err(|e| Failure::usage(redactor.scrub(&format!("{}: {e}", a.target.display()))))?;
     let rb =
         rb.map_err(|e| Failure::usage(redactor.scrub(&format!("{}: {e}", b.target.display()))))?;
+    // The services a side did not check, by name.
+    let unchecked: Vec<&str> = ra
+        .services
+        .iter()
+        .chain(&rb.services)
+        .filter(|s| !s.checked)
+        .map(|s| s.service.as_str())
+        .collect();
+    let catalogue = Catalogue::embedded();
     let mut differences = 0;
+    let mut not_compared = 0;
     for x in &ra.results {
+        let service = catalogue
+            .get(a.version, &x.operation)
+            .map(|op| Service::of(op).name());
+        if service.is_some_and(|s| unchecked.contains(&s.as_str())) {
+            not_compared += 1;
+            continue;
+        }
         let y = rb
             .results
             .iter()
@@ -62,9 +83,21 @@ pub async fn run(args: DiffArgs) -> Result<i32, Failure> {
             );
         }
     }
+    for r in [&ra, &rb] {
+        println!(
+            "{}: {}",
+            r.target,
+            redactor.scrub(&report::services_line(r))
+        );
+    }
+    if not_compared > 0 {
+        println!(
+            "{not_compared} checks of a service one target was not checked on are not compared"
+        );
+    }
     println!(
         "{differences} of {} checks differ between {} and {}",
-        ra.results.len(),
+        ra.results.len() - not_compared,
         ra.target,
         rb.target
     );

@@ -110,6 +110,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
     opts.allow_mutations = config.allow_mutations;
     opts.limits = config.limits.clone();
     opts.transport = config.transport.clone();
+    opts.webform_url = config.webform_url.clone();
     opts.concurrency = t.concurrency;
     opts.junit = junit;
     opts.console = true;

@@ -12,6 +12,8 @@
 //! - [`run_suite`]: run them and get a [`SuiteOutcome`] (scenario by scenario, exit code);
 //! - [`cucumber()`]: the same set-up as a `cucumber::Cucumber`, to drive cucumber yourself;
 //! - [`principal`] and [`version`]: parse principals and API versions as features write them;
+//! - [`leave_out()`]: a step that meets a precondition the target cannot meet leaves its
+//!   scenario out, with the reason, instead of failing it;
 //! - [`BUILT_IN`]: this crate's suite, compiled in.
 //!
 //! Steps are thin: what an operation x principal must see comes from the role model
@@ -68,12 +70,14 @@
 //! the run fails otherwise ([`lint_features`]).
 
 mod builtin;
+mod leave_out;
 mod options;
 mod steps;
 mod suite;
 mod world;
 
 pub use builtin::BUILT_IN;
+pub use leave_out::{leave_out, left_out_reason, LeaveOut, LeftOut, LEFT_OUT};
 pub use options::{
     parse_faults, parse_name, parse_tags, Features, SuiteOptions, MOCK_ONLY, MUTATES_SHARED,
     RULE_TAG,

@@ -80,6 +80,11 @@ pub struct SuiteOptions {
     /// How a real target may be reached (body cap, CA certificates, plain http, connect
     /// timeout).
     pub transport: runner::http::Transport,
+    /// Where a real target serves Web Form 2.0, as `check --webform-url` takes it (a base URL,
+    /// or `same`); `None`: finAPI's Web Form host for finAPI's Access hosts, the target's own
+    /// address for a `serve`, else the Web Form 2.0 scenarios are left out
+    /// ([`runner::webform_address`]).
+    pub webform_url: Option<String>,
     /// Judge the role-model steps' probes in the runner's strict mode (exact status and error
     /// body) instead of boundary mode.
     pub strict: bool,
@@ -115,6 +120,7 @@ impl SuiteOptions {
             credentials: None,
             limits: None,
             transport: runner::http::Transport::default(),
+            webform_url: None,
             strict: false,
             tags: None,
             name: None,
@@ -133,7 +139,7 @@ impl SuiteOptions {
     /// Read the environment on top of the defaults (the built-in suite): `FINAPI_FEATURES=dir`,
     /// `FINAPI_BASE_URL` (a real target; `mock` or unset for the in-process mock),
     /// `FINAPI_API_VERSION`, `FINAPI_VIOLATE=name,name`, `FINAPI_ALLOW_MUTATIONS=1`,
-    /// `FINAPI_STRICT=1`, `CUCUMBER_JUNIT=path`, `FINAPI_FEATURES_TAGS=expression`,
+    /// `FINAPI_STRICT=1`, `FINAPI_WEBFORM_URL`, `CUCUMBER_JUNIT=path`, `FINAPI_FEATURES_TAGS=expression`,
     /// `FINAPI_FEATURES_NAME=regex`, and the transport's `FINAPI_CA_CERT`,
     /// `FINAPI_MAX_BODY_BYTES`, `FINAPI_ALLOW_PLAIN_HTTP=1`. Console output is on.
     pub fn from_env() -> Result<SuiteOptions, String> {
@@ -152,6 +158,7 @@ impl SuiteOptions {
         opts.allow_mutations = var("FINAPI_ALLOW_MUTATIONS").is_some_and(|v| v != "0");
         opts.junit = var("CUCUMBER_JUNIT").map(PathBuf::from);
         opts.strict = var("FINAPI_STRICT").is_some_and(|v| v != "0");
+        opts.webform_url = var("FINAPI_WEBFORM_URL");
         if let Some(expr) = var("FINAPI_FEATURES_TAGS") {
             opts.tags = Some(parse_tags(&expr)?);
         }
@@ -166,6 +173,31 @@ impl SuiteOptions {
     /// True when the scenarios run against a real target.
     pub fn is_remote(&self) -> bool {
         self.base_url.is_some()
+    }
+
+    /// The runner's configuration for a scenario of API `version` under these options: the
+    /// target, credentials, readings, limits, transport and Web Form address, strict mode.
+    pub fn check_config(&self, version: ApiVersion) -> runner::CheckConfig {
+        let target = match &self.base_url {
+            Some(url) => runner::Target::Remote {
+                base_url: url.clone(),
+            },
+            None => runner::Target::InProcess {
+                faults: self.faults.clone(),
+            },
+        };
+        let mut config = runner::CheckConfig::new(target, version);
+        config.allow_mutations = self.allow_mutations;
+        config.lifecycle = false;
+        config.credentials = self.credentials.clone();
+        config.readings = self.readings.clone();
+        config.limits = self.limits.clone();
+        config.transport = self.transport.clone();
+        config.webform_url = self.webform_url.clone();
+        if self.strict {
+            config.mode = crate::model::Mode::Strict;
+        }
+        config
     }
 
     /// Whether a scenario with these tags (its own, its rule's and its feature's, without `@`)

@@ -19,6 +19,7 @@ use crate::model::Rule;
 use crate::runner;
 
 use super::builtin::BUILT_IN;
+use super::leave_out::{left_out_reason, LeaveOut, LeftOut};
 use super::options::{Features, SuiteOptions, RULE_TAG};
 use super::world::FinapiWorld;
 
@@ -64,7 +65,9 @@ pub struct ScenarioRecord {
 pub struct SuiteOutcome {
     /// Every scenario that ran, sorted by feature and line.
     pub scenarios: Vec<ScenarioRecord>,
-    /// Scenarios left out for this target: (feature: scenario, reason).
+    /// Scenarios left out for this target, (feature: scenario, reason): before they start
+    /// (`@mock-only`, `@mutates-shared`), or when a step met a precondition the target cannot
+    /// meet ([`leave_out`](super::leave_out())). Counted apart from passed and failed.
     pub excluded: Vec<(String, String)>,
     /// Problems found outside the scenarios, each failing the run: a feature file that cannot
     /// be read or parsed, a scenario without a valid `@rule-<id>` tag, a JUnit path that cannot
@@ -74,7 +77,8 @@ pub struct SuiteOutcome {
     pub parsing_errors: usize,
     /// Steps that failed.
     pub failed_steps: usize,
-    /// Steps that were skipped (a step no definition matches).
+    /// Steps that were skipped: a step no definition matches, or the step that left its
+    /// scenario out.
     pub skipped_steps: usize,
     /// Hooks that failed.
     pub hook_errors: usize,
@@ -332,16 +336,27 @@ fn all_tags(
 /// requests per second, retries) hold for the whole run, not per scenario.
 fn shared_http(opts: &SuiteOptions) -> Result<Option<runner::http::Http>, String> {
     match &opts.base_url {
-        Some(url) => runner::http::Http::with_transport(
-            url,
-            opts.limits
-                .clone()
-                .unwrap_or_else(runner::http::Limits::remote),
-            &opts.transport,
-        )
-        .map(Some),
+        // The runner's client for the target (and its Web Form 2.0 host).
+        Some(_) => runner::remote_client(&opts.check_config(opts.version)).map(Some),
         None => Ok(None),
     }
+}
+
+/// Where a real target's services are, found once for the run through its shared client, so
+/// every scenario judges the same services and the target is asked once.
+async fn shared_services(
+    opts: &SuiteOptions,
+    http: Option<&runner::http::Http>,
+) -> Option<runner::Services> {
+    let http = http?;
+    let config = opts.check_config(opts.version);
+    let located = runner::locate(config.addresses(), http).await;
+    for line in located.services.lines() {
+        if opts.console {
+            println!("features: {}", line.describe());
+        }
+    }
+    Some(located.services)
 }
 
 /// Scenarios at once: the options', else few against a real target (they finish and report
@@ -366,7 +381,10 @@ fn concurrency(opts: &SuiteOptions) -> usize {
 /// Unlike [`run_suite`], it does not check rule tags, select by tag or name, leave out
 /// scenarios a real target must not run, or fail on undefined steps (add
 /// `.fail_on_skipped()`); filter with `.filter_run(..)` and
-/// [`SuiteOptions::exclusion`] if you point it at a real target.
+/// [`SuiteOptions::exclusion`] if you point it at a real target. A scenario a step leaves out
+/// ([`leave_out`](super::leave_out())) shows as failed here, with the reason, unless your writer
+/// goes through [`LeaveOut`](super::LeaveOut); each scenario finds the target's services for
+/// itself.
 ///
 /// Fails when the base URL of `opts` is not one the HTTP client accepts.
 #[allow(clippy::type_complexity)]
@@ -433,10 +451,20 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
         },
         None => Box::new(io::sink()),
     };
-    let writer = writer::Basic::raw(console, Coloring::Auto, Verbosity::Default)
-        .summarized()
-        .tee::<FinapiWorld, _>(writer::JUnit::for_tee(junit, Verbosity::Default))
-        .normalized();
+    // A step that leaves its scenario out reaches the writers as a skipped step; only the
+    // other skipped steps (no definition matches them) fail the run.
+    let left_out = LeftOut::default();
+    let not_left_out = left_out.clone();
+    let writer = LeaveOut::new(
+        writer::Basic::raw(console, Coloring::Auto, Verbosity::Default)
+            .summarized()
+            .tee::<FinapiWorld, _>(writer::JUnit::for_tee(junit, Verbosity::Default))
+            .normalized()
+            .fail_on_skipped_with(move |feature, _, scenario| {
+                !not_left_out.is_left_out(feature, scenario)
+            }),
+        left_out,
+    );
 
     let shared_http = match shared_http(&opts) {
         Ok(h) => h,
@@ -448,21 +476,38 @@ pub async fn run_suite(opts: SuiteOptions) -> SuiteOutcome {
             };
         }
     };
+    let services = shared_services(&opts, shared_http.as_ref()).await;
     let before_opts = Arc::clone(&opts);
     let after_records = Arc::clone(&records);
+    let after_excluded = Arc::clone(&excluded);
     let filter_opts = Arc::clone(&opts);
     let filter_excluded = Arc::clone(&excluded);
     let written = FinapiWorld::cucumber::<PathBuf>()
         .with_parser(FeatureLoader)
         .max_concurrent_scenarios(concurrency(&opts))
         .with_writer(writer)
-        .fail_on_skipped()
         .before(move |_, _, _, world| {
             world.suite = Some(Arc::clone(&before_opts));
             world.shared_http = shared_http.clone();
+            world.shared_services = services.clone();
             async {}.boxed_local()
         })
         .after(move |feature, _, scenario, finished, world| {
+            let left_out = match finished {
+                ScenarioFinished::StepFailed(_, _, err) => left_out_reason(err),
+                _ => None,
+            };
+            if let Some(why) = left_out {
+                let name = format!("{}: {}", feature.name, scenario.name);
+                println!("left out for this target: {name} ({why})");
+                after_excluded.lock().push((name, why));
+                return async move {
+                    if let Some(world) = world {
+                        world.finish().await;
+                    }
+                }
+                .boxed_local();
+            }
             let (ending, detail) = match finished {
                 ScenarioFinished::StepPassed => (Ending::Passed, String::new()),
                 ScenarioFinished::StepSkipped => (

@@ -41,6 +41,9 @@ pub struct Conn {
     /// True once the session has its principals' tokens and its own users
     /// (`Session::set_up`).
     pub prepared: bool,
+    /// How the role-model steps judge unclear answers: calibrated on a real target once the
+    /// session is prepared, as `check` does; the faithful mock checks the role first.
+    pub judging: Arc<runner::Judging>,
 }
 
 /// The state of one scenario.
@@ -50,6 +53,9 @@ pub struct FinapiWorld {
     pub suite: Option<Arc<SuiteOptions>>,
     /// The run's one HTTP client for a real target (set by the before hook).
     pub shared_http: Option<runner::http::Http>,
+    /// Where the real target's services are, found once for the run (set by the before hook;
+    /// `None`: found for the scenario).
+    pub shared_services: Option<runner::Services>,
     /// The API version the scenario binds its mandator to (`None`: the suite's).
     pub version: Option<ApiVersion>,
     pub conn: Option<Conn>,
@@ -97,24 +103,7 @@ impl FinapiWorld {
     pub async fn conn(&mut self) -> &mut Conn {
         if self.conn.is_none() {
             let suite = self.suite();
-            let target = match &suite.base_url {
-                Some(url) => runner::Target::Remote {
-                    base_url: url.clone(),
-                },
-                None => runner::Target::InProcess {
-                    faults: suite.faults.clone(),
-                },
-            };
-            let mut config = CheckConfig::new(target, self.api_version());
-            config.allow_mutations = suite.allow_mutations;
-            config.lifecycle = false;
-            config.credentials = suite.credentials.clone();
-            config.readings = suite.readings.clone();
-            config.limits = suite.limits.clone();
-            config.transport = suite.transport.clone();
-            if suite.strict {
-                config.mode = crate::model::Mode::Strict;
-            }
+            let config = suite.check_config(self.api_version());
             let connected = match runner::connect(&config).await {
                 Ok(c) => c,
                 Err(e) => panic!("cannot reach the target: {e}"),
@@ -130,6 +119,10 @@ impl FinapiWorld {
                 .shared_http
                 .clone()
                 .unwrap_or_else(|| connected.http.clone());
+            opts.services = match &self.shared_services {
+                Some(services) => services.clone(),
+                None => runner::locate(config.addresses(), &http).await.services,
+            };
             let session = Session::new(http, connected.credentials.clone(), catalogue, opts);
             let in_process = connected.mock.is_some();
             self.conn = Some(Conn {
@@ -137,6 +130,7 @@ impl FinapiWorld {
                 mock: connected.mock,
                 session,
                 prepared: false,
+                judging: Arc::new(runner::Judging::role_first()),
             });
             if in_process {
                 let conn = self.conn.as_mut().expect("stored just above");
@@ -158,6 +152,8 @@ impl FinapiWorld {
             if let Err(e) = conn.session.set_up().await {
                 panic!("cannot set up a session with the target: {e}");
             }
+            // A real target may validate before it checks the role: calibrate as `check` does.
+            conn.judging = Arc::new(runner::Judging::calibrate(&conn.session).await);
             conn.prepared = true;
         }
         conn
@@ -201,6 +197,16 @@ impl FinapiWorld {
                 Some(v) => panic!("\"{name}\" has not logged in through the {v}"),
                 None => panic!("\"{name}\" has not logged in"),
             })
+    }
+
+    /// Whether `status` refuses the caller as the suite judges: in boundary mode (the default)
+    /// any 401 or 403, as `check` counts a denial; with `strict`, exactly `documented`.
+    pub fn refuses(&self, status: u16, documented: u16) -> bool {
+        if self.suite().strict {
+            status == documented
+        } else {
+            status == 401 || status == 403
+        }
     }
 
     /// The answer of the last `When` step.

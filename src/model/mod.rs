@@ -9,6 +9,8 @@
 //! - [`Readings`]: switches for the ambiguous places in the docs (`readings.rs`);
 //! - [`Shapes`]: request and response shapes per API version (`shapes/`, from
 //!   `fixtures/shapes/`);
+//! - [`Service`]: finAPI's services (Access V1 and V2, Web Form 2.0), the service of a request
+//!   path, and finAPI's Web Form host for one of its Access hosts (`services.rs`);
 //! - what finAPI accepts as a user id and a password (`user_fields.rs`);
 //! - with the feature `cli`: OpenAPI 3 documents converted into shapes (`import_openapi`,
 //!   `openapi.rs`) and what a newer document changes against the catalogue and shapes
@@ -23,6 +25,7 @@ pub(crate) mod paths;
 pub(crate) mod principal;
 pub(crate) mod readings;
 pub(crate) mod rules;
+pub(crate) mod services;
 pub(crate) mod shapes;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
@@ -43,6 +46,9 @@ pub use paths::version_of_path;
 pub use principal::Principal;
 pub use readings::Readings;
 pub use rules::Rule;
+pub use services::{
+    finapi_webform_url, Service, FINAPI_HOSTS, WEBFORM_PAGE_PREFIX, WEBFORM_SCRIPT_PATH,
+};
 pub use shapes::{
     BodyShape, FieldProblem, Kind, OperationShape, Param, ParamIn, Problem, Schema, ShapeProblem,
     Shapes, ShapesError,

@@ -109,6 +109,7 @@ pub(crate) fn build(
         leftover_users: 0,
         interrupted: false,
         unfinished: Vec::new(),
+        services: Vec::new(),
     };
     ProxyReport {
         summary: report.summary(),

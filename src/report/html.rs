@@ -39,6 +39,7 @@ const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330;background:#fafbfc}
 h1{font-size:1.4em;margin:0 0 .3em}
 .meta{color:#4a5262;margin:.2em 0}
+ul.services{padding-left:1.2em}
 .totals span{display:inline-block;margin-right:1em}
 .filters{margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:center}
 .legend span{display:inline-block;padding:0 .5em;margin-right:.4em;border-radius:3px}
@@ -186,6 +187,31 @@ pub fn render(report: &Report) -> String {
             ""
         }
     );
+    if !report.services.is_empty() {
+        out.push_str("<ul class=\"meta services\" id=\"services\">");
+        for line in &report.services {
+            let at = line
+                .address
+                .as_deref()
+                .map_or(String::new(), |a| format!(" at <code>{}</code>", escape(a)));
+            if line.checked {
+                let _ = write!(
+                    out,
+                    "<li>{}{at}: checked ({})</li>",
+                    escape(&line.service),
+                    escape(&line.note)
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    "<li>{}: <strong>not checked</strong>: {}</li>",
+                    escape(&line.service),
+                    escape(&line.note)
+                );
+            }
+        }
+        out.push_str("</ul>\n");
+    }
     let _ = writeln!(
         out,
         "<p class=\"totals\" id=\"totals\"><span>{} checks</span><span class=\"v-pass badge\">{} passed</span>\

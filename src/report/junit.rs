@@ -16,6 +16,11 @@ pub fn render(report: &Report) -> String {
         escape(&super::coverage(report)),
         report.unfinished.len()
     );
+    let services = super::services_line(report);
+    if !services.is_empty() {
+        // `--` may not appear in an XML comment.
+        let _ = writeln!(out, "<!-- {} -->", escape(&services).replace("--", "- -"));
+    }
     let _ = writeln!(
         out,
         "<testsuites name=\"finapi-conformance {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",

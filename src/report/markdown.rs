@@ -25,6 +25,31 @@ pub fn render(report: &Report) -> String {
         report.api_version.label(),
         report.mode
     );
+    if !report.services.is_empty() {
+        let _ = writeln!(out, "Services:\n");
+        for line in &report.services {
+            let at = line
+                .address
+                .as_deref()
+                .map_or(String::new(), |a| format!(" at `{a}`"));
+            if line.checked {
+                let _ = writeln!(
+                    out,
+                    "- {}{at}: checked ({})",
+                    line.service,
+                    cell(&line.note)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "- {}: **not checked**: {}",
+                    line.service,
+                    cell(&line.note)
+                );
+            }
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "| checks | passed | violations | inconclusive | skipped | run / possible |"

@@ -77,11 +77,24 @@ pub fn coverage(report: &Report) -> String {
     report.coverage()
 }
 
-/// One line: `V2 against in-process mock: 1003 checks, 1003 passed, 0 violations, ...`.
+/// Which services the run checked, and where: `services: Access V2 at URL, Web Form 2.0 at
+/// URL` (a service not checked says why, with the address tried and the flag to set). Empty
+/// when the report names no services.
+pub fn services_line(report: &Report) -> String {
+    if report.services.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = report.services.iter().map(|s| s.describe()).collect();
+    format!("services: {}", lines.join("; "))
+}
+
+/// One line: `V2 against in-process mock: 1003 checks, 1003 passed, 0 violations, ...; services:
+/// Access V2 at ..., Web Form 2.0 at ...`.
 pub fn summary_line(report: &Report) -> String {
     let s = report.summary();
+    let services = services_line(report);
     format!(
-        "{} against {} ({} mode): {} checks, {} passed, {} violations, {} inconclusive, {} skipped, {} in {:.2}s{}",
+        "{} against {} ({} mode): {} checks, {} passed, {} violations, {} inconclusive, {} skipped, {} in {:.2}s{}{}",
         report.api_version.label(),
         report.target,
         match report.mode {
@@ -99,6 +112,11 @@ pub fn summary_line(report: &Report) -> String {
             format!(" (interrupted, {} unfinished)", report.unfinished.len())
         } else {
             String::new()
+        },
+        if services.is_empty() {
+            services
+        } else {
+            format!("; {services}")
         },
     )
 }

@@ -2,6 +2,7 @@
 //! secrets, and nothing sent.
 
 use super::http::{Body, Http, Limits};
+use super::services::{webform_calibration, Services};
 use super::session::{Session, SessionOptions};
 use super::{lifecycle, planned_checks, probe, CheckConfig, Target};
 use crate::model::Catalogue;
@@ -16,11 +17,15 @@ pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
     };
     // Refused as a real run would be (plain http to a remote host, an unusable --ca-cert).
     let http = Http::with_transport(&base, Limits::local(), &config.transport)?;
+    let mut opts = SessionOptions::new(config.version);
+    // Where the configuration puts each service; a real run also asks a `serve` for its
+    // health, and then looks for Web Form 2.0 on its own address.
+    opts.services = Services::assumed(config.addresses());
     let session = Session::offline(
         http,
         config.credentials_or_default(),
         catalogue.clone(),
-        SessionOptions::new(config.version),
+        opts,
     );
     let mut out = String::new();
     let _ = writeln!(
@@ -30,6 +35,19 @@ pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
         config.version.label()
     );
     let _ = writeln!(out, "Set-up: a client_credentials token per configured client; users {}a0, {}b1, ... created, verified and logged in; one token revoked; at the end every user of the run is deleted.", session.prefix, session.prefix);
+    for line in session.services.lines() {
+        let _ = writeln!(out, "SERVICE {}", line.describe());
+    }
+    if let (Some(op), Ok(path)) = (
+        webform_calibration(&catalogue).filter(|_| config.target.is_remote()),
+        session.service_path(crate::model::Api::WebForm2, ""),
+    ) {
+        let _ = writeln!(
+            out,
+            "{} {path}{}    # calibration: does Web Form 2.0 answer here (401 without a token)?",
+            op.method, op.path
+        );
+    }
     // Calibration and evidence requests (src/runner/probe.rs): inert by construction.
     for (op, principal) in probe::calibration_pairs(&session) {
         let _ = writeln!(

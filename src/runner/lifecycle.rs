@@ -541,6 +541,10 @@ async fn version_binding(s: &Session) -> ScenarioOutcome {
         ApiVersion::V1 => ApiVersion::V2,
         ApiVersion::V2 => ApiVersion::V1,
     };
+    // A target that does not serve the other version at all cannot show the binding.
+    if let Err(why) = super::services::access_served(&s.http, &s.catalogue, other).await {
+        return skipped(why);
+    }
     let path = s
         .catalogue
         .get(other, "getAndSearchAllBanks")

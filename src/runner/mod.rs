@@ -6,6 +6,8 @@
 //! - [`Http`]: the hardened HTTP client with concurrency, rate limit, timeouts, retries and
 //!   its [`Transport`] rules (`http.rs`);
 //! - [`Session`]: tokens per principal, the run's own users and data, clean-up (`session/`);
+//! - [`Services`]: where Access and Web Form 2.0 are, whether each answers there, and the one
+//!   place a request path is put on its service's base URL (`services.rs`);
 //! - [`build_probe`]: one inert request per operation x principal (`probe.rs`);
 //! - [`scenarios`]: the token lifecycle scenarios (`lifecycle.rs`);
 //! - [`Redactor`]: scrubs secrets from anything printed (`redact.rs`);
@@ -23,6 +25,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod probe;
 pub(crate) mod redact;
 pub(crate) mod resume;
+pub(crate) mod services;
 pub(crate) mod session;
 pub(crate) mod state_file;
 
@@ -48,6 +51,10 @@ pub use lifecycle::{scenarios, Scenario};
 pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
 pub use redact::{url_for_display, Redactor};
 pub use resume::{checkpoint, write_checkpoints, Previous, Recorder};
+pub use services::{
+    access_served, locate, webform_address, Addresses, Located, ServiceLine, Services,
+    WebFormAddress, SAME_ADDRESS,
+};
 pub use session::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};
 pub use state_file::State as TokenState;
 
@@ -138,8 +145,10 @@ pub struct CheckConfig {
     /// Where finished checks are recorded as they finish (for checkpoints and interrupts);
     /// `run` makes one when it is not set.
     pub recorder: Option<resume::Recorder>,
-    /// Base URL of the target's Web Form 2.0 host (`--webform-url`); `None`: the target's own
-    /// address (the mocks serve Web Form 2.0 there).
+    /// Base URL of the target's Web Form 2.0 host (`--webform-url`), or [`SAME_ADDRESS`]
+    /// (`same`) for the target's own address. `None`: finAPI's Web Form host for finAPI's
+    /// Access hosts, the target's own address for a mock, else Web Form 2.0 is not checked
+    /// ([`webform_address`], [`locate`]).
     pub webform_url: Option<String>,
     /// On a target without a control API, print the run's import web form and wait up to this
     /// long for a person to complete it (`--webform-interactive`).
@@ -166,6 +175,19 @@ impl CheckConfig {
                 Target::InProcess { .. } => Credentials::demo(),
                 Target::Remote { .. } => Credentials::from_env(),
             })
+    }
+
+    /// Where the target is, as the services see it: its base URL (`None` in-process), API
+    /// version and `--webform-url`.
+    pub fn addresses(&self) -> Addresses<'_> {
+        Addresses {
+            base_url: match &self.target {
+                Target::InProcess { .. } => None,
+                Target::Remote { base_url } => Some(base_url),
+            },
+            version: self.version,
+            webform_url: self.webform_url.as_deref(),
+        }
     }
 
     /// Everything secret a run of this config could print: its credentials and the tokens of
@@ -242,6 +264,8 @@ pub struct Report {
     pub interrupted: bool,
     /// Checks planned but not finished (an interrupted run, or a checkpoint of a running one).
     pub unfinished: Vec<resume::CheckKey>,
+    /// The services the run checked (Access, Web Form 2.0), where, or why not.
+    pub services: Vec<ServiceLine>,
 }
 
 /// Totals by verdict.
@@ -318,6 +342,7 @@ impl Report {
             "leftover_users": self.leftover_users,
             "summary": self.summary(),
             "coverage": self.coverage(),
+            "services": self.services,
             "complete": self.unfinished.is_empty() && !self.interrupted,
             "results": self.results,
             "unfinished": self.unfinished,
@@ -343,24 +368,18 @@ pub struct Connected {
 }
 
 /// How this run completes its own import web form: the in-process mock directly, `serve`
-/// through its control API (when `GET /__finapi/health` answers), else a person if
-/// `--webform-interactive` asks for one.
-async fn webform_completion(
+/// through its control API (when `GET /__finapi/health` answers, [`Located::control_api`]),
+/// else a person if `--webform-interactive` asks for one.
+fn webform_completion(
     config: &CheckConfig,
     connected: &Connected,
+    located: &Located,
 ) -> session::WebFormCompletion {
     use session::WebFormCompletion;
     if let Some(mock) = &connected.mock {
         return WebFormCompletion::Simulator(mock.simulator().clone());
     }
-    let health = connected
-        .http
-        .send(&http::HttpRequest::new(
-            ::http::Method::GET,
-            "/__finapi/health",
-        ))
-        .await;
-    if health.status == 200 && health.json()["status"] == "ok" {
+    if located.control_api {
         return WebFormCompletion::ControlApi;
     }
     match config.webform_interactive {
@@ -393,22 +412,8 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
                 mock: Some(mock),
             })
         }
-        Target::Remote { base_url } => {
-            // Checked before anything is sent or looked up: https, or http to loopback.
-            http::TargetUrl::parse(base_url, &config.transport).map_err(RunError::Config)?;
-            let limits = config.limits.clone().unwrap_or_else(http::Limits::remote);
-            let mut http = http::Http::with_transport(base_url, limits, &config.transport)
-                .map_err(RunError::Config)?;
-            if let Some(clock) = &config.clock {
-                http = http.with_clock(clock.clone());
-            }
-            if let Some(webform) = &config.webform_url {
-                // The Web Form 2.0 host gets the same check as the base URL, and is the only
-                // other origin a request may go to.
-                http = http
-                    .allow_origin(webform, &config.transport)
-                    .map_err(RunError::Config)?;
-            }
+        Target::Remote { .. } => {
+            let http = remote_client(config).map_err(RunError::Config)?;
             let credentials = config
                 .credentials
                 .clone()
@@ -420,6 +425,27 @@ pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
             })
         }
     }
+}
+
+/// The client for a remote target of `config`: its base URL checked against the transport
+/// (https, or http to loopback) before anything is sent or looked up, its limits (gentle by
+/// default) and shared clock, and the Web Form 2.0 host ([`webform_address`]: given, or
+/// finAPI's for finAPI's Access host) as the only other origin a request may go to, checked
+/// like the base URL. `Err` is one line; an in-process target has no such client.
+pub fn remote_client(config: &CheckConfig) -> Result<http::Http, String> {
+    let Target::Remote { base_url } = &config.target else {
+        return Err("the in-process mock is reached without a network client".into());
+    };
+    http::TargetUrl::parse(base_url, &config.transport)?;
+    let limits = config.limits.clone().unwrap_or_else(http::Limits::remote);
+    let mut http = http::Http::with_transport(base_url, limits, &config.transport)?;
+    if let Some(clock) = &config.clock {
+        http = http.with_clock(clock.clone());
+    }
+    if let Some(WebFormAddress::Url { url, .. }) = webform_address(config.addresses()) {
+        http = http.allow_origin(&url, &config.transport)?;
+    }
+    Ok(http)
 }
 
 /// The matrix checks a run makes: every operation x principal the model does not call
@@ -471,8 +497,10 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         .as_ref()
         .map(|m| m.clock().clone())
         .or_else(|| config.clock.clone());
-    opts.webform_url = config.webform_url.clone();
-    opts.webform_completion = webform_completion(config, &connected).await;
+    let located = locate(config.addresses(), &connected.http).await;
+    recorder.set_services(located.services.lines().to_vec());
+    opts.webform_completion = webform_completion(config, &connected, &located);
+    opts.services = located.services.clone();
     let mut session = Session::new(
         connected.http.clone(),
         connected.credentials.clone(),
@@ -539,6 +567,7 @@ pub async fn run(config: &CheckConfig) -> Result<Report, RunError> {
         leftover_users,
         interrupted,
         unfinished,
+        services: located.services.lines().to_vec(),
     };
     Ok(match &config.resume {
         Some(previous) => previous.merge(report, &catalogue, config),

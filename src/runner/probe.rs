@@ -120,6 +120,8 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
     if op.is_grant_row() {
         return grant_probe(session, op, principal);
     }
+    // A service the run does not reach gives no verdict: skipped, with where it was looked for.
+    session.service_path(op.api, "")?;
     let mut token = bearer(session, principal)?;
     let fx = &session.fixtures;
     let user_a = fx.user_a.as_ref().ok_or("the run has no user")?;
@@ -167,9 +169,7 @@ pub fn build(session: &Session, op: &Operation, principal: Principal) -> Result<
         };
         path = path.replace(&format!("{{{name}}}"), &value);
     }
-    if op.is_webform() {
-        path = session.webform_path(&path);
-    }
+    let path = session.service_path(op.api, &path)?;
     let mut request = HttpRequest::new(op.method.clone(), path);
     if principal == Principal::User
         && op.method == http::Method::DELETE

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::evidence::Evidence;
+use super::services::ServiceLine;
 use super::{lifecycle, planned_checks, CheckConfig, CheckResult, Report};
 use crate::model::{Catalogue, Principal, Rule, Verdict};
 
@@ -23,23 +24,34 @@ pub struct CheckKey {
     pub principal: Principal,
 }
 
-/// Every check as it finishes, shared by the run and whoever writes checkpoints.
+/// Every check as it finishes, and where the run found the target's services, shared by the
+/// run and whoever writes checkpoints.
 #[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<CheckResult>>>);
+pub struct Recorder {
+    finished: Arc<Mutex<Vec<CheckResult>>>,
+    services: Arc<Mutex<Vec<ServiceLine>>>,
+}
 
 impl Recorder {
     pub fn push(&self, result: &CheckResult) {
-        self.0.lock().push(result.clone());
+        self.finished.lock().push(result.clone());
     }
     /// The checks finished so far, in the order they finished.
     pub fn finished(&self) -> Vec<CheckResult> {
-        self.0.lock().clone()
+        self.finished.lock().clone()
     }
     pub fn len(&self) -> usize {
-        self.0.lock().len()
+        self.finished.lock().len()
     }
     pub fn is_empty(&self) -> bool {
-        self.0.lock().is_empty()
+        self.finished.lock().is_empty()
+    }
+    /// Where the run found its services (once it has looked).
+    pub fn set_services(&self, lines: Vec<ServiceLine>) {
+        *self.services.lock() = lines;
+    }
+    pub fn services(&self) -> Vec<ServiceLine> {
+        self.services.lock().clone()
     }
 }
 
@@ -133,6 +145,7 @@ pub fn checkpoint(
         leftover_users: 0,
         interrupted: false,
         unfinished,
+        services: recorder.services(),
     }
 }
 

@@ -129,6 +129,38 @@ fn error_body(
     (status, Some(JSON), json_bytes(&shape_faults(faults, body)))
 }
 
+/// The answer to a request a front door could not read (a body over its limit, or cut short):
+/// `err` in the body the path's service gives, as for any other refusal (Web Form 2.0's own
+/// bodies on its paths, Access's ErrorMessage elsewhere), with no operation or caller known.
+#[cfg(feature = "serve")]
+pub(crate) fn unread(
+    err: ApiError,
+    method: &Method,
+    path: &str,
+    now: DateTime<Utc>,
+    request_id: String,
+) -> SimResponse {
+    let faults = Faults::none();
+    let answering = Answering {
+        request_id,
+        method,
+        path,
+        now,
+        faults: &faults,
+        alt_errors: false,
+    };
+    let (status, content_type, body) = error_body(err, None, None, &answering);
+    SimResponse {
+        status,
+        content_type,
+        request_id: answering.request_id,
+        body,
+        hints: Default::default(),
+        served: Default::default(),
+        callbacks: Vec::new(),
+    }
+}
+
 fn json_bytes(value: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }

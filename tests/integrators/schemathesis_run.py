@@ -1,5 +1,7 @@
 """Schemathesis with finAPI's V1 OpenAPI document against `serve`, once with a user token and
 once with a client token; checks response_schema_conformance and status_code_conformance.
+With `--webform2` the document is Web Form 2.0's (V2 tokens: a user's and the admin client's;
+`serve` serves Web Form 2.0 on its own address).
 
 Bounded and reproducible: a fixed seed, few examples per operation, one worker. Operations that
 would end the run's own session (deleting the authorized user, revoking tokens) are left out.
@@ -8,6 +10,7 @@ writes the details as JSON (--json). Exit code 0 when it ran, whatever it found:
 are the result (use --fail-on-failures to make failures an error).
 
     python schemathesis_run.py --spec finapi-access-v1.yaml [--max-examples 3] [--seed 42]
+    python schemathesis_run.py --webform2 --spec finapi-webform2-2.430.0.yaml
 """
 
 import argparse
@@ -20,17 +23,17 @@ import tempfile
 import urllib.parse
 import urllib.request
 
-from serve import V1_APP_CLIENT, V1_USER, log, served
+from serve import V1_APP_CLIENT, V1_USER, V2_ADMIN_CLIENT, V2_APP_CLIENT, V2_USER, log, served
 
 CHECKS = "response_schema_conformance,status_code_conformance"
 # Operations that would pull the ground from under the run (its user, its tokens).
 EXCLUDED = ["deleteAuthorizedUser", "revokeToken", "deleteUnverifiedUser"]
 
 
-def token(base, form):
+def token(base, form, path="/oauth/token"):
     data = urllib.parse.urlencode(form).encode()
     req = urllib.request.Request(
-        f"{base}/oauth/token",
+        f"{base}{path}",
         data=data,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
@@ -131,6 +134,8 @@ def summarize(path, label, code):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", required=True, help="finAPI V1 OpenAPI document (YAML)")
+    parser.add_argument("--webform2", action="store_true",
+                        help="the document is Web Form 2.0's: V2 user and admin client tokens")
     parser.add_argument("--url", help="base URL of a running serve (default: start one)")
     parser.add_argument("--max-examples", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
@@ -143,13 +148,20 @@ def main():
     spec = os.path.abspath(args.spec)
 
     def against(base):
-        app_id, app_secret = V1_APP_CLIENT
-        user, password = V1_USER
+        app_id, app_secret = V2_APP_CLIENT if args.webform2 else V1_APP_CLIENT
+        user, password = V2_USER if args.webform2 else V1_USER
+        path = "/api/v2/oauth/token" if args.webform2 else "/oauth/token"
         cred = {"client_id": app_id, "client_secret": app_secret}
-        tokens = {
-            "user": token(base, {"grant_type": "password", "username": user, "password": password, **cred}),
-            "client": token(base, {"grant_type": "client_credentials", **cred}),
-        }
+        user_grant = {"grant_type": "password", "username": user, "password": password, **cred}
+        if args.webform2:
+            admin_id, admin_secret = V2_ADMIN_CLIENT
+            admin = {"grant_type": "client_credentials", "client_id": admin_id, "client_secret": admin_secret}
+            tokens = {"user": token(base, user_grant, path), "admin": token(base, admin, path)}
+        else:
+            tokens = {
+                "user": token(base, user_grant, path),
+                "client": token(base, {"grant_type": "client_credentials", **cred}, path),
+            }
         if args.report_dir:
             os.makedirs(args.report_dir, exist_ok=True)
             return [run_one(base, spec, t, args, args.report_dir, label) for label, t in tokens.items()]
@@ -166,7 +178,8 @@ def main():
     for r in results:
         per_check = ", ".join(f"{k} {v}" for k, v in sorted(r["failures"].items())) or "none"
         total += sum(r["failures"].values())
-        print(f"schemathesis V1 ({r['label']} token): {r['operations']} operations, "
+        api = "Web Form 2.0" if args.webform2 else "V1"
+        print(f"schemathesis {api} ({r['label']} token): {r['operations']} operations, "
               f"failing operations per check: {per_check}")
     if args.json:
         with open(args.json, "w") as f:

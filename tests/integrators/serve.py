@@ -16,6 +16,7 @@ V1_APP_CLIENT = ("legacy-app-1", "legacy-app-1-secret-0000000000000000")
 V1_USER = ("victor", "victor-password")
 V2_APP_CLIENT = ("demo-app-1", "demo-app-1-secret-000000000000000000")
 V2_USER = ("alice", "alice-password")
+V2_ADMIN_CLIENT = ("demo-admin", "demo-admin-secret-000000000000000000")
 
 
 def binary():

@@ -406,7 +406,19 @@ fn diff_lists_exactly_the_checks_that_differ() {
     );
     let out = run(&faithful.url, &faithful.url);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 of "));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.lines().last().is_some_and(|l| l.starts_with("0 of ")),
+        "{shown}"
+    );
+    // Each side says which services it checked, and where.
+    assert!(
+        shown.contains(&format!(
+            "{}: services: Access V2 at {}",
+            faithful.url, faithful.url
+        )),
+        "{shown}"
+    );
 }
 
 /// The users of the demo mandator whose ids start with `prefix`, as the admin client sees

@@ -34,6 +34,7 @@ async fn small_run(faults: Faults) -> (Report, Vec<String>) {
     let catalogue = Catalogue::embedded().clone();
     let mut opts = SessionOptions::new(config.version);
     opts.clock = connected.mock.as_ref().map(|m| m.clock().clone());
+    opts.services = runner::Services::in_process(config.version);
     let mut session = Session::new(
         connected.http.clone(),
         connected.credentials.clone(),
@@ -68,6 +69,7 @@ async fn small_run(faults: Faults) -> (Report, Vec<String>) {
         leftover_users: 0,
         interrupted: false,
         unfinished: Vec::new(),
+        services: session.services.lines().to_vec(),
     };
     (report, secrets)
 }

@@ -37,5 +37,6 @@ mod snapshots;
 mod soak;
 mod spec_diff;
 mod state_machine;
+mod truth;
 mod webform;
 mod webform_browser;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::base::{Session, WebFormCompletion};
-use crate::model::{ApiVersion, CallerKind, Shapes};
+use crate::model::{Api, ApiVersion, CallerKind, Shapes};
 use crate::runner::http::HttpRequest;
 
 /// finAPI's test bank (sandboxes import it without real bank credentials).
@@ -30,8 +30,12 @@ impl Session {
     pub(super) async fn find_resources(&mut self, a_token: &str) {
         let mut import_status = self.import_test_bank(a_token).await;
         if let Some(done) = self.import_through_web_form(a_token).await {
-            if import_status.is_err() {
-                import_status = done;
+            if let (Err(test_bank), Err(web_form)) = (&import_status, &done) {
+                import_status = Err(format!(
+                    "{web_form}; the test-bank import answered {test_bank}"
+                ));
+            } else if done.is_ok() {
+                import_status = Ok(());
             }
         }
         // Data a user may create for itself with one request (gone with the user at clean-up).
@@ -84,9 +88,9 @@ impl Session {
         self.create_update_task(a_token).await;
         self.fixtures.no_data_reason = match (self.version, import_status) {
             (_, Ok(())) => None,
-            (ApiVersion::V2, Err(status)) => Some(format!(
-                "API V2 imports bank data only through finAPI's web form, where a person enters \
-                 bank credentials, which a run cannot automate (the test-bank import answered {status})"
+            (ApiVersion::V2, Err(why)) => Some(format!(
+                "API V2 imports bank data only through a Web Form 2.0 web form, where a person \
+                 logs in to the bank: {why}"
             )),
             (ApiVersion::V1, Err(status)) => Some(format!(
                 "the V1 import of finAPI's test bank {TEST_BANK_ID} was not accepted ({status}); \
@@ -142,12 +146,16 @@ impl Session {
 
     /// Web Form 2.0 (V2): create an import web form for user A and complete it as the target
     /// allows ([`WebFormCompletion`]); note its id, and a background-update task's, for the
-    /// probes. `None` when the target has no Web Form 2.0; else whether data came of it.
+    /// probes. `None` in API V1 (no Web Form 2.0); else whether data came of it, or why not.
     async fn import_through_web_form(&mut self, a_token: &str) -> Option<Result<(), String>> {
         let create = self
             .catalogue
             .get(self.version, "createForBankConnectionImport")?;
-        let req = HttpRequest::new(http::Method::POST, self.webform_path(&create.path))
+        let path = match self.service_path(Api::WebForm2, &create.path) {
+            Ok(path) => path,
+            Err(why) => return Some(Err(why)),
+        };
+        let req = HttpRequest::new(http::Method::POST, path)
             .bearer(Some(a_token.to_string()))
             .json(json!({ "bankConnectionName": format!("{}web-form", self.prefix) }));
         let resp = self.http.send(&req).await;
@@ -163,10 +171,15 @@ impl Session {
             .insert("webForms".into(), id.clone());
         let url = form.get("url").and_then(Value::as_str).unwrap_or_default();
         let status = self.complete_web_form(a_token, &id, url).await;
-        let done = match status.as_deref() {
-            Some("COMPLETED") => Ok(()),
-            Some(other) => Err(format!("the run's import web form ended {other}")),
-            None => Err("nobody completed the run's import web form".into()),
+        let done = match (status.as_deref(), &self.webform_completion) {
+            (Some("COMPLETED"), _) => Ok(()),
+            (Some(other), _) => Err(format!("the run's import web form ended {other}")),
+            (None, WebFormCompletion::None) => Err(
+                "nobody completed the run's import web form (--webform-interactive SECONDS \
+                 prints it for you to complete)"
+                    .into(),
+            ),
+            (None, _) => Err("nobody completed the run's import web form".into()),
         };
         if let Some(connection) = self
             .get_webform(a_token, &id)
@@ -198,7 +211,10 @@ impl Session {
         else {
             return;
         };
-        let req = HttpRequest::new(http::Method::POST, self.webform_path(&op.path))
+        let Ok(path) = self.service_path(Api::WebForm2, &op.path) else {
+            return;
+        };
+        let req = HttpRequest::new(http::Method::POST, path)
             .bearer(Some(a_token.to_string()))
             .json(json!({ "bankConnectionId": connection }));
         if let Some(task) = self.http.send(&req).await.json()["id"].as_str() {
@@ -209,7 +225,9 @@ impl Session {
     }
 
     async fn get_webform(&self, token: &str, id: &str) -> Option<Value> {
-        let path = self.webform_path(&self.path("getWebForm").replace("{id}", id));
+        let path = self
+            .service_path(Api::WebForm2, &self.path("getWebForm").replace("{id}", id))
+            .ok()?;
         let resp = self
             .http
             .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(token.to_string())))

@@ -12,6 +12,7 @@ use crate::model::{ApiVersion, Catalogue, Principal};
 use crate::runner::credentials::{ClientCredentials, Credentials};
 use crate::runner::http::{Http, HttpRequest, HttpResponse, Withheld};
 use crate::runner::redact::Redactor;
+use crate::runner::services::Services;
 use crate::runner::state_file::Obtained;
 use crate::sim::Clock;
 
@@ -80,8 +81,8 @@ pub struct SessionOptions {
     pub prefix: String,
     /// The in-process mock's clock, when the target is the in-process mock.
     pub clock: Option<Clock>,
-    /// Base URL of the target's Web Form 2.0 host (`None`: the same address as Access).
-    pub webform_url: Option<String>,
+    /// Where the target's services are ([`Services`]; default: both on its own address).
+    pub services: Services,
     /// How the run completes its own import web form.
     pub webform_completion: WebFormCompletion,
 }
@@ -92,7 +93,7 @@ impl SessionOptions {
             version,
             prefix: run_prefix(),
             clock: None,
-            webform_url: None,
+            services: Services::default(),
             webform_completion: WebFormCompletion::None,
         }
     }
@@ -125,8 +126,8 @@ pub struct Session {
     pub prefix: String,
     pub fixtures: Fixtures,
     pub clock: Option<Clock>,
-    /// Base URL of the Web Form 2.0 host, when it is not the Access host.
-    pub webform_url: Option<String>,
+    /// Where each service is: every request of a service goes through [`Services::path`].
+    pub services: Services,
     pub(super) webform_completion: WebFormCompletion,
     /// Every user id the run created or may have created, with the client and password used.
     pub(super) created: Mutex<Vec<(ClientCredentials, RunUser)>>,
@@ -158,9 +159,7 @@ impl Session {
             prefix: opts.prefix,
             fixtures: Fixtures::default(),
             clock: opts.clock,
-            webform_url: opts
-                .webform_url
-                .map(|u| u.trim_end_matches('/').to_string()),
+            services: opts.services,
             webform_completion: opts.webform_completion,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
@@ -217,7 +216,7 @@ impl Session {
             prefix: opts.prefix,
             fixtures,
             clock: None,
-            webform_url: None,
+            services: opts.services,
             webform_completion: WebFormCompletion::None,
             created: Mutex::new(Vec::new()),
             counter: std::sync::atomic::AtomicU32::new(0),
@@ -262,7 +261,7 @@ impl Session {
 
     /// Why a probe that needs one of user A's `kind` ids is skipped.
     pub fn no_data(&self, kind: &str) -> String {
-        if kind == "webForms" {
+        if kind == "webForms" && self.version == ApiVersion::V1 {
             return "the run's user has no webForms to address: a web form exists only when the \
                     target asks a person to enter bank credentials in it, which a run cannot do"
                 .into();
@@ -427,13 +426,10 @@ impl Session {
         self.send(&req.bearer(Some(bearer.to_string()))).await
     }
 
-    /// A request path for a Web Form 2.0 operation: absolute on the Web Form host when one is
-    /// set (`--webform-url`), else the Access host's path.
-    pub fn webform_path(&self, path: &str) -> String {
-        match &self.webform_url {
-            Some(base) => format!("{base}{path}"),
-            None => path.to_string(),
-        }
+    /// The request path of `path`, a path of service `api`: on that service's base URL
+    /// ([`Services::path`]); `Err` with the reason when the run does not check the service.
+    pub fn service_path(&self, api: crate::model::Api, path: &str) -> Result<String, String> {
+        self.services.path(api, path)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::sim::form::query_value;
 
 /// The path of the embeddable script finAPI's loader (`@finapi/web-form`) fetches:
 /// `/finapi-webform2.js?t=..&token=<web form id>&tagname=<custom element name>`.
-pub const SCRIPT_PATH: &str = "/finapi-webform2.js";
+pub const SCRIPT_PATH: &str = crate::model::WEBFORM_SCRIPT_PATH;
 
 /// The embeddable script: it defines the custom element `tagname`, which shows the web form's
 /// page in an iframe, fires `loaded` once it is shown, and `complete`, `fail` (with the status

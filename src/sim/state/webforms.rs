@@ -14,7 +14,7 @@ use crate::sim::state::parties::MandatorIx;
 pub const DEFAULT_LIFETIME_MINUTES: i64 = 20;
 
 /// The path under which a web form's page is served: `/webForm/{id}`.
-pub const PAGE_PREFIX: &str = "/webForm/";
+pub const PAGE_PREFIX: &str = crate::model::WEBFORM_PAGE_PREFIX;
 
 /// The statuses a web form can end in.
 pub const FINAL_STATUSES: [&str; 4] = ["COMPLETED", "COMPLETED_WITH_ERROR", "ABORTED", "EXPIRED"];

@@ -5,6 +5,7 @@
 //! - [`grant`]: finAPI's token request spelled once (path per version, each grant's form);
 //! - [`client`]: a client for the loopback mocks and helpers over it (token grants, JSON calls);
 //! - [`served`]: the `serve` binary in a child process;
+//! - [`split`]: finAPI's two hosts (Access, Web Form 2.0) split out of one mock;
 //! - [`temp`]: a temp directory that removes itself;
 //! - [`proxy_split`]: finAPI's two hosts (Access, Web Form 2.0) in front of one mock, for the
 //!   proxy's truth tests;
@@ -20,7 +21,9 @@ pub mod grant;
 pub mod pairs;
 pub mod proxy_split;
 pub mod served;
+pub mod split;
 pub mod temp;
 
 pub use served::Served;
+pub use split::{FrontOptions, SplitFront};
 pub use temp::TempDir;

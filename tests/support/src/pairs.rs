@@ -3,6 +3,9 @@
 //! bodies, the targets it runs against (the simulator without a socket, the wiremock mock over
 //! real HTTP, a real finAPI from the environment), and the check of one case: the runner's own
 //! probe, varied, sent, and judged by the library's oracle (`model::expect` + `model::judge`).
+//! Against a real finAPI the runner finds its services as `check` does (`FINAPI_WEBFORM_URL`,
+//! finAPI's Web Form host, a `serve`'s own address): a case of a service it does not find is
+//! skipped, never judged.
 //!
 //! `tests/testsuite/properties.rs` runs them as a property (seeds, case counts, shrinking);
 //! `benches/properties.rs` counts the cases per second.
@@ -296,7 +299,8 @@ impl Target {
         }
     }
 
-    /// A real finAPI, when `FINAPI_BASE_URL` is set.
+    /// A real finAPI, when `FINAPI_BASE_URL` is set (with `FINAPI_API_VERSION`,
+    /// `FINAPI_WEBFORM_URL`, the transport's and the credentials' variables).
     pub fn remote_from_env() -> Option<Target> {
         let base = std::env::var("FINAPI_BASE_URL")
             .ok()
@@ -309,27 +313,41 @@ impl Target {
         // The CLI's transport settings, from FINAPI_CA_CERT and friends.
         config.transport =
             runner::Transport::from_env().unwrap_or_else(|e| panic!("transport settings: {e}"));
+        config.webform_url = std::env::var("FINAPI_WEBFORM_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
+        config.allow_mutations = std::env::var("FINAPI_ALLOW_MUTATIONS").is_ok_and(|v| v == "true");
+        Some(Target::remote(&config))
+    }
+
+    /// The remote target of `config` (its base URL, version, credentials, transport, Web Form
+    /// address and `allow_mutations`), its services found as `check` finds them.
+    pub fn remote(config: &CheckConfig) -> Target {
         let connected = rt()
-            .block_on(runner::connect(&config))
-            .unwrap_or_else(|e| panic!("cannot reach FINAPI_BASE_URL: {e}"));
+            .block_on(runner::connect(config))
+            .unwrap_or_else(|e| panic!("cannot reach the target: {e}"));
+        let mut opts = SessionOptions::new(config.version);
+        opts.services = rt()
+            .block_on(runner::locate(config.addresses(), &connected.http))
+            .services;
         let session = rt()
             .block_on(Session::connect(
                 connected.http,
                 connected.credentials,
                 Catalogue::embedded().clone(),
-                SessionOptions::new(version),
+                opts,
             ))
-            .unwrap_or_else(|e| panic!("session set-up on FINAPI_BASE_URL failed: {e}"));
-        Some(Target {
+            .unwrap_or_else(|e| panic!("session set-up on the target failed: {e}"));
+        Target {
             sides: vec![Side {
-                version,
+                version: config.version,
                 session: Mutex::new(session),
                 sim: None,
                 _mock: None,
             }],
             remote: true,
-            allow_mutations: std::env::var("FINAPI_ALLOW_MUTATIONS").is_ok_and(|v| v == "true"),
-        })
+            allow_mutations: config.allow_mutations,
+        }
     }
 
     fn versions(&self) -> &'static [ApiVersion] {
@@ -379,8 +397,25 @@ pub enum Checked {
     Skipped,
 }
 
-/// The probe's path with the case's parameter values put in.
+/// The probe's path with the case's parameter values put in (a probe on a service's own base
+/// URL keeps it).
 fn vary_path(op: &Operation, probe_path: &str, params: &Params) -> String {
+    let (origin, probe_path) = split_origin(probe_path);
+    format!("{origin}{}", vary_own_path(op, probe_path, params))
+}
+
+/// `("https://host:port", "/path?query")` of an absolute URL; `("", path)` of a path.
+fn split_origin(url: &str) -> (&str, &str) {
+    let Some(scheme) = url.find("://") else {
+        return ("", url);
+    };
+    match url[scheme + 3..].find('/') {
+        Some(at) => url.split_at(scheme + 3 + at),
+        None => (url, "/"),
+    }
+}
+
+fn vary_own_path(op: &Operation, probe_path: &str, params: &Params) -> String {
     let (path, query) = match probe_path.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (probe_path, None),
