@@ -305,6 +305,9 @@ pub struct Operation {
     /// documents only one of the two (the `general-refusal-statuses` reading); `false`: the
     /// documented one ([`Operation::unauthenticated_status`], [`Operation::forbidden_status`]).
     pub general_refusals: bool,
+    /// The query parameters and body fields that name a user's resource
+    /// (`fixtures/ids.csv`; see [`crate::model::ids`]).
+    pub ids: Vec<crate::model::IdField>,
 }
 
 impl Operation {
@@ -435,8 +438,32 @@ impl Catalogue {
     pub fn embedded() -> &'static Catalogue {
         static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
         CATALOGUE.get_or_init(|| {
-            Catalogue::parse(OPERATIONS_CSV).expect("fixtures/operations.csv is valid (tested)")
+            Catalogue::parse(OPERATIONS_CSV)
+                .and_then(|c| c.with_ids(crate::model::ids::IDS_CSV))
+                .expect("fixtures/operations.csv and fixtures/ids.csv are valid (tested)")
         })
+    }
+
+    /// Attach a list of id-bearing fields in the `fixtures/ids.csv` format to the operations
+    /// it names; a row naming an operation the catalogue lacks is an error.
+    pub fn with_ids(mut self, text: &str) -> Result<Catalogue, CatalogueError> {
+        for (i, row) in crate::model::ids::parse(text)?.into_iter().enumerate() {
+            let op = self
+                .operations
+                .iter_mut()
+                .find(|o| {
+                    crate::model::ids::version_column(o) == row.version && o.id == row.operation
+                })
+                .ok_or_else(|| CatalogueError::Row {
+                    row: i + 2,
+                    message: format!(
+                        "ids: no operation {} {} in the catalogue",
+                        row.version, row.operation
+                    ),
+                })?;
+            op.ids.push(row.field);
+        }
+        Ok(self)
     }
 
     /// Parse a catalogue in the `fixtures/operations.csv` format.
@@ -496,6 +523,7 @@ impl Catalogue {
                 removed,
                 grant,
                 general_refusals: false,
+                ids: Vec::new(),
             });
         }
         let mut seen = std::collections::HashSet::new();

@@ -6,6 +6,9 @@
 //! - [`Rule`]: the documented rules, each with its source (`rules.rs`);
 //! - [`expect()`] and [`judge()`]: the oracle (principal x operation -> outcome) and the judge
 //!   (`expect.rs`);
+//! - [`IdField`]: the query parameters and body fields that name a user's resource, and
+//!   [`expect_id`] / [`judge_id`]: what naming another user's resource there must get
+//!   (`ids.rs`, from `fixtures/ids.csv`);
 //! - [`Readings`]: switches for the ambiguous places in the docs (`readings.rs`);
 //! - [`Shapes`]: request and response shapes per API version (`shapes/`, from
 //!   `fixtures/shapes/`);
@@ -16,6 +19,7 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod expect;
+pub(crate) mod ids;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub(crate) mod openapi;
@@ -35,6 +39,9 @@ pub use catalogue::{
 };
 pub use expect::{
     expect, judge, CheckOrder, Expectation, Judgement, Mode, Observed, Outcome, Verdict,
+};
+pub use ids::{
+    cell_name, expect_id, judge_id, list_items, read_of, IdEvidence, IdField, IdPlace, Names,
 };
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]

@@ -1,0 +1,731 @@
+//! Ids in queries and bodies: which query parameters and body fields of an operation name a
+//! user's resource (`fixtures/ids.csv`, attached to the catalogue's operations), and the
+//! oracle for a request that names another user's resource there: it must look absent.
+//!
+//! Path ids are the catalogue's own business ([`Operation::addresses_resource`]); this module
+//! adds the ids a request carries elsewhere: list filters (`GET /transactions?accountIds=..`)
+//! and body fields (`POST /api/tasks/backgroundUpdate {"bankConnectionId": ..}`). Each one is
+//! a cell of the matrix of its own, under `own-data-only` (another user of the mandator) or
+//! `mandator-isolation` (a user of another mandator), named like
+//! `getAndSearchAllTransactions?accountIds` or `createBankConnectionUpdateTask{bankConnectionId}`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::catalogue::{ApiVersion, CallerKind, CatalogueError, Operation};
+use super::expect::{Expectation, Judgement, Mode, Observed, Outcome, Verdict};
+use super::principal::Principal;
+use super::rules::Rule;
+use super::shapes::{ParamIn, Schema, Shapes};
+
+/// The embedded list of id-bearing fields, exactly as committed in `fixtures/ids.csv`.
+pub const IDS_CSV: &str = include_str!("../../fixtures/ids.csv");
+
+/// The kind of resource an id field names (the collection's name in finAPI's paths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Names {
+    Accounts,
+    BankConnections,
+    Transactions,
+    Labels,
+    Categories,
+    NotificationRules,
+}
+
+impl Names {
+    pub const ALL: [Names; 6] = [
+        Names::Accounts,
+        Names::BankConnections,
+        Names::Transactions,
+        Names::Labels,
+        Names::Categories,
+        Names::NotificationRules,
+    ];
+
+    /// The collection as finAPI's paths spell it (`/api/v2/bankConnections`).
+    pub fn collection(self) -> &'static str {
+        match self {
+            Names::Accounts => "accounts",
+            Names::BankConnections => "bankConnections",
+            Names::Transactions => "transactions",
+            Names::Labels => "labels",
+            Names::Categories => "categories",
+            Names::NotificationRules => "notificationRules",
+        }
+    }
+
+    /// One of them, in words (`bank connection`).
+    pub fn words(self) -> &'static str {
+        match self {
+            Names::Accounts => "account",
+            Names::BankConnections => "bank connection",
+            Names::Transactions => "transaction",
+            Names::Labels => "label",
+            Names::Categories => "category",
+            Names::NotificationRules => "notification rule",
+        }
+    }
+}
+
+impl fmt::Display for Names {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.collection())
+    }
+}
+
+impl FromStr for Names {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Names::ALL
+            .into_iter()
+            .find(|n| n.collection() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = Names::ALL.iter().map(|n| n.collection()).collect();
+                format!("unknown resource kind `{s}` (one of: {})", all.join(", "))
+            })
+    }
+}
+
+/// Where a request carries an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdPlace {
+    /// A query parameter (`?accountIds=1,2`).
+    Query,
+    /// A field of the JSON body, nested ones written with dots (`sender.accountId`).
+    Body,
+}
+
+impl IdPlace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdPlace::Query => "query",
+            IdPlace::Body => "body",
+        }
+    }
+}
+
+/// One query parameter or body field of an operation that names a user's resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdField {
+    pub place: IdPlace,
+    /// The parameter's name, or the body field's path with dots (`bank.bankConnectionId`).
+    pub field: String,
+    pub names: Names,
+}
+
+impl IdField {
+    /// How the field is shown after the operation id: `?accountIds`, `{sender.accountId}`.
+    pub fn label(&self) -> String {
+        match self.place {
+            IdPlace::Query => format!("?{}", self.field),
+            IdPlace::Body => format!("{{{}}}", self.field),
+        }
+    }
+
+    /// The field takes several ids (`ids`, `accountIds`): a comma-separated query value or a
+    /// JSON array.
+    pub fn takes_many(&self) -> bool {
+        let last = self.field.rsplit('.').next().unwrap_or(&self.field);
+        last == "ids" || last.ends_with("Ids")
+    }
+
+    /// `given` with this body field set to `id` (a number where it parses as one; an array of
+    /// it where the field takes several), creating the objects on the way.
+    pub fn set_in(&self, given: &mut Value, id: &str) {
+        let value = match id.parse::<u64>() {
+            Ok(n) => Value::from(n),
+            Err(_) => Value::from(id),
+        };
+        let value = if self.takes_many() {
+            Value::Array(vec![value])
+        } else {
+            value
+        };
+        let mut at = given;
+        let parts: Vec<&str> = self.field.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            if !at.is_object() {
+                *at = Value::Object(Default::default());
+            }
+            let map = at.as_object_mut().expect("made an object just above");
+            if i + 1 == parts.len() {
+                map.insert(part.to_string(), value);
+                return;
+            }
+            at = map
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+    }
+
+    /// The query pair that names `id` (`accountIds=277`), form-encoded.
+    pub fn query_pair(&self, id: &str) -> String {
+        serde_urlencoded::to_string([(self.field.as_str(), id)]).unwrap_or_default()
+    }
+
+    /// Whether the request shape of `op_id` in `shapes` has this field: a query parameter of
+    /// that name, or a body field at that path (through `ref`s and array items). `None` when
+    /// the shapes do not have the operation.
+    pub fn in_shape(&self, shapes: &Shapes, op_id: &str) -> Option<bool> {
+        let op = shapes.operation(op_id)?;
+        Some(match self.place {
+            IdPlace::Query => op
+                .params
+                .iter()
+                .any(|p| p.location == ParamIn::Query && p.name == self.field),
+            IdPlace::Body => op
+                .body
+                .as_ref()
+                .is_some_and(|b| body_has(shapes, &b.schema, &self.field)),
+        })
+    }
+}
+
+fn body_has(shapes: &Shapes, schema: &Schema, path: &str) -> bool {
+    let mut at = shapes.resolve(schema);
+    for part in path.split('.') {
+        while let Some(items) = at.items.as_deref() {
+            at = shapes.resolve(items);
+        }
+        match at.fields.as_ref().and_then(|f| f.get(part)) {
+            Some(next) => at = shapes.resolve(next),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The cell an id field makes of `op`: `getAndSearchAllTransactions?accountIds`.
+pub fn cell_name(op: &Operation, field: &IdField) -> String {
+    format!("{}{}", op.id, field.label())
+}
+
+#[derive(Deserialize)]
+struct Row {
+    version: String,
+    operation: String,
+    #[serde(rename = "in")]
+    place: String,
+    field: String,
+    names: String,
+}
+
+/// One row of `fixtures/ids.csv`: the `version` column as written (`v1`, `v2`, `webform2`),
+/// the operation id and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRow {
+    pub version: String,
+    pub operation: String,
+    pub field: IdField,
+}
+
+/// Parse a list in the `fixtures/ids.csv` format.
+pub fn parse(text: &str) -> Result<Vec<IdRow>, CatalogueError> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, row) in reader.deserialize::<Row>().enumerate() {
+        let row = row?;
+        let bad = |message: String| CatalogueError::Row {
+            row: i + 2,
+            message: format!("ids: {message}"),
+        };
+        let place = match row.place.as_str() {
+            "query" => IdPlace::Query,
+            "body" => IdPlace::Body,
+            other => return Err(bad(format!("`in` is query or body, not `{other}`"))),
+        };
+        if row.field.is_empty() || row.field.split('.').any(str::is_empty) {
+            return Err(bad(format!("bad field `{}`", row.field)));
+        }
+        let names = row.names.parse().map_err(bad)?;
+        let field = IdField {
+            place,
+            field: row.field,
+            names,
+        };
+        if out.iter().any(|r: &IdRow| {
+            r.version == row.version && r.operation == row.operation && r.field == field
+        }) {
+            return Err(bad(format!(
+                "{} {}{} is listed twice",
+                row.version,
+                row.operation,
+                field.label()
+            )));
+        }
+        out.push(IdRow {
+            version: row.version,
+            operation: row.operation,
+            field,
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The oracle
+
+/// What a principal must see when it names the run user's resource in an id field of `op`:
+/// another user of the mandator and a user of another mandator find it absent; nobody else
+/// has an id cell.
+pub fn expect_id(op: &Operation, principal: Principal) -> Expectation {
+    let outcome = |o, rule| Expectation { outcome: o, rule };
+    if !op.callers.contains(CallerKind::User) {
+        return outcome(Outcome::NotApplicable, Rule::OwnDataOnly);
+    }
+    match principal {
+        Principal::OtherUser => outcome(Outcome::NotVisible, Rule::OwnDataOnly),
+        Principal::OtherMandatorUser => outcome(Outcome::NotVisible, Rule::MandatorIsolation),
+        _ => outcome(Outcome::NotApplicable, Rule::OwnDataOnly),
+    }
+}
+
+/// True when an id cell of `op` reads (a list filtered by the field) rather than acts.
+pub fn is_filter(op: &Operation) -> bool {
+    op.method == http::Method::GET
+}
+
+/// What an id cell saw: the other principal's request naming the owner's resource, and what
+/// tells whether the resource showed or changed.
+#[derive(Debug, Clone, Copy)]
+pub struct IdEvidence<'a> {
+    /// The answer to the request that names the owner's resource.
+    pub named: Observed<'a>,
+    /// The id the request named.
+    pub id: &'a str,
+    /// A filter: the owner's own answer to the very same request (the items a leak would
+    /// show). A write: the owner's read of the resource before the request.
+    pub owner: Option<Observed<'a>>,
+    /// A write: the owner's read of the resource after the request.
+    pub owner_after: Option<Observed<'a>>,
+    /// A write: the status the same caller gets for the same request naming an id that
+    /// exists nowhere (what "absent" looks like on this target).
+    pub unknown: Option<u16>,
+}
+
+/// The items of a list answer: every element of the body's top-level arrays, keyed by its
+/// `id` where it has one, else by the element itself (daily balances and cash flows have no
+/// id of their own).
+pub fn list_items(body: &[u8]) -> BTreeSet<String> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return BTreeSet::new();
+    };
+    map.values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .map(|item| match item.get("id") {
+            Some(id) => format!("id {id}"),
+            None => item.to_string(),
+        })
+        .collect()
+}
+
+fn is_id_name(name: &str) -> bool {
+    matches!(name, "id" | "ids" | "identifiers") || name.ends_with("Id") || name.ends_with("Ids")
+}
+
+/// True when `value` has an id field (`id`, `...Id`, `...Ids`, `identifiers`) equal to `id`,
+/// or holding it, anywhere.
+pub fn shows_id(value: &Value, id: &str) -> bool {
+    let same = |v: &Value| match v {
+        Value::Number(n) => n.to_string() == id,
+        Value::String(s) => s == id,
+        _ => false,
+    };
+    match value {
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            (is_id_name(k) && (same(v) || v.as_array().is_some_and(|a| a.iter().any(same))))
+                || shows_id(v, id)
+        }),
+        Value::Array(items) => items.iter().any(|i| shows_id(i, id)),
+        _ => false,
+    }
+}
+
+/// The top-level fields in which two reads of one resource differ.
+pub fn changed_fields(before: &[u8], after: &[u8]) -> Vec<String> {
+    let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap_or(Value::Null);
+    let (before, after) = (parse(before), parse(after));
+    match (before.as_object(), after.as_object()) {
+        (Some(b), Some(a)) => {
+            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            keys.into_iter()
+                .filter(|k| b.get(*k) != a.get(*k))
+                .map(|k| k.to_string())
+                .collect()
+        }
+        _ if before != after => vec!["the whole answer".into()],
+        _ => Vec::new(),
+    }
+}
+
+fn judgement(verdict: Verdict, reason: impl Into<String>) -> Judgement {
+    Judgement {
+        verdict,
+        reason: reason.into(),
+    }
+}
+
+/// Judge an id cell: the resource the request names must look absent. A filtered list shows
+/// none of the owner's items; a write is answered as an id that exists nowhere is, shows
+/// nothing of the owner's and changes nothing the owner reads. Boundary mode takes any
+/// refusal as "absent"; strict mode wants the status an unknown id gets (or the documented
+/// not-found status).
+pub fn judge_id(
+    op: &Operation,
+    field: &IdField,
+    expectation: &Expectation,
+    evidence: &IdEvidence<'_>,
+    mode: Mode,
+) -> Judgement {
+    use Verdict::*;
+    if expectation.outcome == Outcome::NotApplicable {
+        return judgement(Skipped, "not applicable");
+    }
+    let what = field.names.words();
+    let status = evidence.named.status;
+    let success = (200..300).contains(&status);
+    if !is_filter(op) {
+        // A write: what the owner reads afterwards counts whatever the answer was.
+        if let (Some(before), Some(after)) = (evidence.owner, evidence.owner_after) {
+            if (200..300).contains(&before.status) && before.status == after.status {
+                let changed = changed_fields(before.body, after.body);
+                if !changed.is_empty() {
+                    return judgement(
+                        Violation,
+                        format!(
+                            "{status}, and the run user's {what} {} changed ({}): {} acted on it",
+                            evidence.id,
+                            changed.join(", "),
+                            field.label()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if status >= 500 || status == 429 || status == 0 {
+        return judgement(
+            Inconclusive,
+            format!("status {status} says nothing about the boundary"),
+        );
+    }
+    if is_filter(op) {
+        let owner_items = evidence
+            .owner
+            .filter(|o| (200..300).contains(&o.status))
+            .map(|o| list_items(o.body))
+            .unwrap_or_default();
+        if owner_items.is_empty() {
+            return judgement(
+                Skipped,
+                "the run user's own request lists nothing, so nothing could leak",
+            );
+        }
+        if success {
+            let leaked = list_items(evidence.named.body)
+                .intersection(&owner_items)
+                .count();
+            if leaked > 0 {
+                return judgement(
+                    Violation,
+                    format!(
+                        "{status} lists {leaked} of the run user's {} items selected by {} {}",
+                        owner_items.len(),
+                        field.label(),
+                        evidence.id
+                    ),
+                );
+            }
+            return judgement(
+                Pass,
+                format!(
+                    "hidden ({status}, none of the run user's {} items)",
+                    owner_items.len()
+                ),
+            );
+        }
+        let want = op.not_found_status();
+        if mode == Mode::Strict && status != want {
+            return judgement(
+                Violation,
+                format!("status {status}, strict mode expects a list without the run user's items or {want}"),
+            );
+        }
+        return judgement(Pass, format!("hidden ({status})"));
+    }
+    if success {
+        let body: Value = serde_json::from_slice(evidence.named.body).unwrap_or(Value::Null);
+        if shows_id(&body, evidence.id) {
+            return judgement(
+                Violation,
+                format!(
+                    "{status}: the answer shows the run user's {what} {} named in {}",
+                    evidence.id,
+                    field.label()
+                ),
+            );
+        }
+        return match evidence.unknown {
+            Some(u) if !(200..300).contains(&u) => judgement(
+                Violation,
+                format!(
+                    "{status}: the run user's {what} was accepted in {}, an id that exists nowhere gets {u}",
+                    field.label()
+                ),
+            ),
+            Some(u) => judgement(
+                Pass,
+                format!("looks absent ({status}, as an unknown id gets {u}; nothing of the run user's shown or changed)"),
+            ),
+            None => judgement(
+                Inconclusive,
+                format!("{status}, and no answer for an unknown id to compare with"),
+            ),
+        };
+    }
+    let want = evidence.unknown.unwrap_or_else(|| op.not_found_status());
+    if mode == Mode::Strict && status != want {
+        return judgement(
+            Violation,
+            format!("status {status}, strict mode expects {want}, what an unknown id gets"),
+        );
+    }
+    judgement(Pass, format!("hidden ({status})"))
+}
+
+/// The version column's value for `op` (`webform2` for Web Form 2.0 rows).
+pub(crate) fn version_column(op: &Operation) -> String {
+    if op.is_webform() {
+        "webform2".into()
+    } else {
+        op.version.to_string()
+    }
+}
+
+/// The operation of `version` a user reads one resource of `names` with
+/// (`GET /api/v2/bankConnections/{id}`): how a write cell's owner sees whether it changed.
+pub fn read_of(
+    catalogue: &super::Catalogue,
+    version: ApiVersion,
+    names: Names,
+) -> Option<&Operation> {
+    let prefix = match version {
+        ApiVersion::V1 => "/api/v1/",
+        ApiVersion::V2 => "/api/v2/",
+    };
+    let path = format!("{prefix}{}/{{id}}", names.collection());
+    catalogue
+        .operations(version)
+        .find(|o| o.method == http::Method::GET && o.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Catalogue;
+    use serde_json::json;
+
+    #[test]
+    fn every_listed_field_is_in_its_operations_request_shape() {
+        let catalogue = Catalogue::embedded();
+        let rows = parse(IDS_CSV).unwrap();
+        assert!(rows.len() >= 50, "{} rows", rows.len());
+        for row in &rows {
+            let op = catalogue
+                .all()
+                .iter()
+                .find(|o| version_column(o) == row.version && o.id == row.operation)
+                .unwrap_or_else(|| {
+                    panic!("{} {} is not in the catalogue", row.version, row.operation)
+                });
+            assert!(
+                op.callers.contains(CallerKind::User),
+                "{}: only user operations carry a user's ids",
+                op.id
+            );
+            assert_eq!(
+                row.field.in_shape(Shapes::embedded(op.version), &op.id),
+                Some(true),
+                "{} {}: the request shape has no {}",
+                row.version,
+                op.id,
+                row.field.label()
+            );
+            assert!(
+                op.ids.contains(&row.field),
+                "{} lacks {:?}",
+                op.id,
+                row.field
+            );
+            assert!(
+                read_of(catalogue, op.version, row.field.names).is_some(),
+                "no read of {}",
+                row.field.names
+            );
+        }
+        let attached: usize = catalogue.all().iter().map(|o| o.ids.len()).sum();
+        assert_eq!(attached, rows.len());
+    }
+
+    #[test]
+    fn bad_rows_are_refused_with_their_line() {
+        let head = "version,operation,in,field,names\n";
+        for (row, why) in [
+            ("v2,x,path,ids,accounts", "`in`"),
+            ("v2,x,query,,accounts", "bad field"),
+            ("v2,x,query,ids,users", "unknown resource kind"),
+        ] {
+            let err = parse(&format!("{head}{row}\n")).unwrap_err().to_string();
+            assert!(err.contains("row 2") && err.contains(why), "{err}");
+        }
+        let twice = format!("{head}v2,x,query,ids,accounts\nv2,x,query,ids,accounts\n");
+        assert!(parse(&twice).unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn body_fields_are_set_at_their_path() {
+        let field = |f: &str| IdField {
+            place: IdPlace::Body,
+            field: f.into(),
+            names: Names::Accounts,
+        };
+        let mut body = json!({ "sender": { "iban": "x" }, "orders": [] });
+        field("sender.accountId").set_in(&mut body, "277");
+        assert_eq!(body["sender"], json!({ "iban": "x", "accountId": 277 }));
+        let mut body = json!({});
+        field("bankConnectionIds").set_in(&mut body, "5");
+        assert_eq!(body, json!({ "bankConnectionIds": [5] }));
+        assert_eq!(field("sender.accountId").label(), "{sender.accountId}");
+    }
+
+    #[test]
+    fn a_list_leaks_only_the_owners_items() {
+        let op = Catalogue::embedded()
+            .get(ApiVersion::V2, "getAndSearchAllTransactions")
+            .unwrap();
+        let field = op.ids.iter().find(|f| f.field == "accountIds").unwrap();
+        let e = expect_id(op, Principal::OtherUser);
+        let owner = br#"{"transactions":[{"id":1},{"id":2}],"paging":{}}"#;
+        let judge = |named: &[u8], owner: &[u8]| {
+            judge_id(
+                op,
+                field,
+                &e,
+                &IdEvidence {
+                    named: Observed {
+                        status: 200,
+                        body: named,
+                    },
+                    id: "7",
+                    owner: Some(Observed {
+                        status: 200,
+                        body: owner,
+                    }),
+                    owner_after: None,
+                    unknown: None,
+                },
+                Mode::Boundary,
+            )
+        };
+        let j = judge(br#"{"transactions":[{"id":2}]}"#, owner);
+        assert_eq!(j.verdict, Verdict::Violation, "{}", j.reason);
+        assert!(
+            j.reason.contains("1 of the run user's 2 items"),
+            "{}",
+            j.reason
+        );
+        assert_eq!(
+            judge(br#"{"transactions":[{"id":9}]}"#, owner).verdict,
+            Verdict::Pass
+        );
+        // The owner's own request lists nothing: nothing could show.
+        assert_eq!(
+            judge(br#"{"transactions":[]}"#, br#"{"transactions":[]}"#).verdict,
+            Verdict::Skipped
+        );
+    }
+
+    #[test]
+    fn a_write_must_be_answered_as_an_unknown_id_and_change_nothing() {
+        let op = Catalogue::embedded()
+            .get(ApiVersion::V2, "createBankConnectionUpdateTask")
+            .unwrap();
+        let field = &op.ids[0];
+        let e = expect_id(op, Principal::OtherUser);
+        assert_eq!(e.outcome, Outcome::NotVisible);
+        assert_eq!(
+            expect_id(op, Principal::OtherMandatorUser).rule,
+            Rule::MandatorIsolation
+        );
+        assert_eq!(
+            expect_id(op, Principal::User).outcome,
+            Outcome::NotApplicable
+        );
+        let judge = |status: u16, body: &[u8], unknown: Option<u16>, after: &[u8]| {
+            judge_id(
+                op,
+                field,
+                &e,
+                &IdEvidence {
+                    named: Observed { status, body },
+                    id: "276",
+                    owner: Some(Observed {
+                        status: 200,
+                        body: br#"{"id":276,"lastAutoUpdate":null}"#,
+                    }),
+                    owner_after: Some(Observed {
+                        status: 200,
+                        body: after,
+                    }),
+                    unknown,
+                },
+                Mode::Strict,
+            )
+        };
+        let same = br#"{"id":276,"lastAutoUpdate":null}"#;
+        assert_eq!(judge(404, b"{}", Some(404), same).verdict, Verdict::Pass);
+        // Strict: answered otherwise than an unknown id.
+        assert_eq!(
+            judge(403, b"{}", Some(404), same).verdict,
+            Verdict::Violation
+        );
+        // Accepted where an unknown id is refused.
+        let j = judge(201, br#"{"id":"t"}"#, Some(404), same);
+        assert_eq!(j.verdict, Verdict::Violation);
+        assert!(j.reason.contains("exists nowhere gets 404"), "{}", j.reason);
+        // Shown in the answer.
+        let j = judge(
+            201,
+            br#"{"payload":{"bankConnectionId":276}}"#,
+            Some(201),
+            same,
+        );
+        assert!(
+            j.reason
+                .contains("shows the run user's bank connection 276"),
+            "{}",
+            j.reason
+        );
+        // Changed, whatever the answer.
+        let j = judge(
+            404,
+            b"{}",
+            Some(404),
+            br#"{"id":276,"lastAutoUpdate":{"result":"OK"}}"#,
+        );
+        assert_eq!(j.verdict, Verdict::Violation);
+        assert!(
+            j.reason.contains("changed (lastAutoUpdate)"),
+            "{}",
+            j.reason
+        );
+        // Both answered alike and nothing shown or changed.
+        assert_eq!(judge(200, b"{}", Some(200), same).verdict, Verdict::Pass);
+        assert_eq!(judge(201, b"{}", None, same).verdict, Verdict::Inconclusive);
+    }
+}
