@@ -1,6 +1,7 @@
 //! Bank data for the run's main user: finAPI's test bank imported where the target allows it
 //! (or through a Web Form 2.0 import form), the data a user may create for itself, a
-//! background-update task, and one id of every kind the probes address.
+//! background-update task, one of its transactions labelled and categorized, and one id of
+//! every kind the probes address.
 
 use std::time::Duration;
 
@@ -72,7 +73,16 @@ impl Session {
                 body.as_object()
                     .and_then(|o| o.values().find_map(Value::as_array))
             });
-            let first = list.and_then(|a| a.first().cloned());
+            // A resource of the user's own: finAPI's own categories (`isCustom: false`) are
+            // everyone's, so naming one shows nothing about another user's data.
+            let own = |i: &&Value| i.get("isCustom") != Some(&Value::Bool(false));
+            let custom = |i: &&Value| i.get("isCustom") == Some(&Value::Bool(true));
+            let first = list.and_then(|a| {
+                a.iter()
+                    .find(custom)
+                    .or_else(|| a.iter().find(own))
+                    .cloned()
+            });
             if let Some(id) = first
                 .as_ref()
                 .and_then(|v| v.get("id"))
@@ -81,6 +91,7 @@ impl Session {
                 self.fixtures.resources.insert(kind, id);
             }
         }
+        self.label_a_transaction(a_token).await;
         self.create_update_task(a_token).await;
         self.fixtures.no_data_reason = match (self.version, import_status) {
             (_, Ok(())) => None,
@@ -178,6 +189,28 @@ impl Session {
                 .insert("webFormConnection".into(), connection);
         }
         Some(done)
+    }
+
+    /// Give one of user A's transactions user A's label and category (an edit of its own
+    /// data), so that lists filtered by them (`?labelIds=`, `?categoryIds=`) have an item a
+    /// leak would show.
+    async fn label_a_transaction(&self, a_token: &str) {
+        let fx = &self.fixtures.resources;
+        let (Some(tx), Some(label), Some(category)) = (
+            fx.get("transactions"),
+            fx.get("labels"),
+            fx.get("categories"),
+        ) else {
+            return;
+        };
+        let path = self.path("editTransaction");
+        if path.is_empty() {
+            return;
+        }
+        let req = HttpRequest::new(http::Method::PATCH, path.replace("{id}", &tx.to_string()))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "labelIds": [label], "categoryId": category }));
+        let _ = self.send(&req).await;
     }
 
     /// A background-update task of one of user A's connections (the web form's, else any),
