@@ -19,12 +19,12 @@ use serde_json::json;
 use super::evidence::Evidence;
 use super::http::HttpRequest;
 use super::probe::{inert_body, Skip};
-use super::session::Session;
+use super::session::{first_own_id, Session};
 use super::{CheckConfig, CheckResult, Filters};
 use crate::model::ids::is_filter;
 use crate::model::{
     cell_name, expect_id, judge_id, read_of, ApiVersion, Catalogue, IdEvidence, IdField, IdPlace,
-    Mode, Observed, Operation, Outcome, Principal, Safety, Verdict,
+    Mode, Names, Observed, Operation, Outcome, Principal, Safety, Verdict,
 };
 use crate::sim::state::UNKNOWN_ID;
 
@@ -114,6 +114,35 @@ impl Parties {
             id: id.to_string(),
         })
     }
+}
+
+/// The first resource of kind `names` of the user whose token is `token` (its own list,
+/// read with that token; a custom category, never one of finAPI's own): the id a cell names
+/// for a user other than the run's.
+pub async fn owner_id(session: &Session, names: Names, token: &str) -> Option<String> {
+    let list = list_of(&session.catalogue, session.version, names)?;
+    let resp = session
+        .http
+        .send(&HttpRequest::new(http::Method::GET, list.path.clone()).bearer(Some(token.into())))
+        .await;
+    if !resp.is_success() {
+        return None;
+    }
+    first_own_id(&resp.json(), names.collection()).map(|id| id.to_string())
+}
+
+/// The operation of `version` that lists a user's resources of `names`
+/// (`GET /api/v2/bankConnections`).
+fn list_of(catalogue: &Catalogue, version: ApiVersion, names: Names) -> Option<&Operation> {
+    catalogue.operations(version).find(|o| {
+        o.method == http::Method::GET
+            && o.path
+                .trim_start_matches('/')
+                .split('/')
+                .skip(2)
+                .collect::<Vec<_>>()
+                == [names.collection()]
+    })
 }
 
 /// The request of an id cell: `op` as `token`, naming `id` in `field`; everything else the

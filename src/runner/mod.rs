@@ -47,7 +47,7 @@ pub use dry_run::dry_run;
 pub use http::{
     Body, Http, HttpRequest, HttpResponse, Limits, TargetUrl, Transport, DEFAULT_MAX_BODY_BYTES,
 };
-pub use ids::{check_id, planned_id_checks, probe_id, IdCheck, Parties};
+pub use ids::{check_id, owner_id, planned_id_checks, probe_id, IdCheck, Parties};
 pub use lifecycle::{scenarios, Scenario};
 pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
 pub use redact::{url_for_display, Redactor};

@@ -66,28 +66,7 @@ impl Session {
             let resp = self
                 .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(a_token.to_string())))
                 .await;
-            // The list field is named after the kind, except where finAPI names it otherwise
-            // (`GET /bankConnections` answers `connections`): then the body's one array.
-            let body = resp.json();
-            let list = body.get(&kind).and_then(Value::as_array).or_else(|| {
-                body.as_object()
-                    .and_then(|o| o.values().find_map(Value::as_array))
-            });
-            // A resource of the user's own: finAPI's own categories (`isCustom: false`) are
-            // everyone's, so naming one shows nothing about another user's data.
-            let own = |i: &&Value| i.get("isCustom") != Some(&Value::Bool(false));
-            let custom = |i: &&Value| i.get("isCustom") == Some(&Value::Bool(true));
-            let first = list.and_then(|a| {
-                a.iter()
-                    .find(custom)
-                    .or_else(|| a.iter().find(own))
-                    .cloned()
-            });
-            if let Some(id) = first
-                .as_ref()
-                .and_then(|v| v.get("id"))
-                .and_then(Value::as_u64)
-            {
+            if let Some(id) = first_own_id(&resp.json(), &kind) {
                 self.fixtures.resources.insert(kind, id);
             }
         }
@@ -106,10 +85,10 @@ impl Session {
         };
     }
 
-    /// Import finAPI's test bank for user A (an owned request: it creates data only for the
-    /// run's own user) and wait, within a bound, until the target has finished the import.
-    /// `Err` describes the answer when no data came of it.
-    async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
+    /// Import finAPI's test bank for the user whose token is `a_token` (an owned request: it
+    /// creates data only for that user) and wait, within a bound, until the target has
+    /// finished the import. `Err` describes the answer when no data came of it.
+    pub async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
         let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
             .bearer(Some(a_token.to_string()))
             .json(self.valid_body("importBankConnection", import_params(self.version)));
@@ -308,4 +287,23 @@ fn import_params(version: ApiVersion) -> Value {
         params["bankingInterface"] = json!("FINTS_SERVER");
     }
     params
+}
+
+/// The id of the first resource of a list answer of `kind` that is its user's own: the list
+/// field is named after the kind, except where finAPI names it otherwise (`GET
+/// /bankConnections` answers `connections`: then the body's one array); a custom category is
+/// preferred, and finAPI's own categories (`isCustom: false`), which are everyone's, are never
+/// taken (naming one shows nothing about another user's data).
+pub fn first_own_id(body: &Value, kind: &str) -> Option<u64> {
+    let list = body.get(kind).and_then(Value::as_array).or_else(|| {
+        body.as_object()
+            .and_then(|o| o.values().find_map(Value::as_array))
+    })?;
+    let own = |i: &&Value| i.get("isCustom") != Some(&Value::Bool(false));
+    let custom = |i: &&Value| i.get("isCustom") == Some(&Value::Bool(true));
+    list.iter()
+        .find(custom)
+        .or_else(|| list.iter().find(own))?
+        .get("id")?
+        .as_u64()
 }
