@@ -225,7 +225,7 @@ pub async fn check_id(config: &CheckConfig, session: &Session, check: &IdCheck<'
             .await
         }
         Err(why) => {
-            result.reason = why;
+            result.reason = format!("{}: {why}", check.field.label());
             result
         }
     }
