@@ -387,10 +387,11 @@ fn judgement(verdict: Verdict, reason: impl Into<String>) -> Judgement {
 }
 
 /// Judge an id cell: the resource the request names must look absent. A filtered list shows
-/// none of the owner's items; a write is answered as an id that exists nowhere is, shows
-/// nothing of the owner's and changes nothing the owner reads. Boundary mode takes any
-/// refusal as "absent"; strict mode wants the status an unknown id gets (or the documented
-/// not-found status).
+/// none of the owner's items; a write is refused, shows nothing of the owner's and changes
+/// nothing the owner reads. A write served while an id that exists nowhere is refused was let
+/// through; one served as the unknown id is too cannot tell (inconclusive). Boundary mode
+/// takes any refusal as "absent"; strict mode wants the status an unknown id gets (or the
+/// documented not-found status).
 pub fn judge_id(
     op: &Operation,
     field: &IdField,
@@ -494,9 +495,13 @@ pub fn judge_id(
                     field.label()
                 ),
             ),
+            // Served like an id that exists nowhere: the target does not look at the id when
+            // it answers, so the answer cannot show whether it would act on the resource.
             Some(u) => judgement(
-                Pass,
-                format!("looks absent ({status}, as an unknown id gets {u}; nothing of the run user's shown or changed)"),
+                Inconclusive,
+                format!(
+                    "{status}, and an id that exists nowhere gets {u} too: the target does not tell them apart here, so nothing shows whether it would act on the run user's {what} (nothing was shown or changed)"
+                ),
             ),
             None => judgement(
                 Inconclusive,
@@ -741,8 +746,11 @@ mod tests {
             "{}",
             j.reason
         );
-        // Both answered alike and nothing shown or changed.
-        assert_eq!(judge(200, b"{}", Some(200), same).verdict, Verdict::Pass);
+        // Served as an unknown id is, nothing shown or changed: the answer cannot tell.
+        assert_eq!(
+            judge(200, b"{}", Some(200), same).verdict,
+            Verdict::Inconclusive
+        );
         assert_eq!(judge(201, b"{}", None, same).verdict, Verdict::Inconclusive);
     }
 }
