@@ -306,7 +306,7 @@ pub struct Operation {
     /// documented one ([`Operation::unauthenticated_status`], [`Operation::forbidden_status`]).
     pub general_refusals: bool,
     /// The query parameters and body fields that name a user's resource
-    /// (`fixtures/ids.csv`; see [`crate::model::ids`]).
+    /// (`fixtures/ids.csv`; see [`IdField`](crate::model::IdField)).
     pub ids: Vec<crate::model::IdField>,
 }
 
