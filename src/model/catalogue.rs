@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::id_fields::{self, IdField};
+
 /// The embedded catalogue, exactly as committed in `fixtures/operations.csv`.
 pub const OPERATIONS_CSV: &str = include_str!("../../fixtures/operations.csv");
 
@@ -306,8 +308,8 @@ pub struct Operation {
     /// documented one ([`Operation::unauthenticated_status`], [`Operation::forbidden_status`]).
     pub general_refusals: bool,
     /// The query parameters and body fields that name a user's resource
-    /// (`fixtures/ids.csv`; see [`IdField`](crate::model::IdField)).
-    pub ids: Vec<crate::model::IdField>,
+    /// (`fixtures/ids.csv`; see [`IdField`]).
+    pub ids: Vec<IdField>,
 }
 
 impl Operation {
@@ -390,6 +392,15 @@ impl Operation {
         self.api == Api::WebForm2
     }
 
+    /// The value of the `version` column of its row: `v1`, `v2`, or `webform2`.
+    pub fn version_column(&self) -> String {
+        if self.is_webform() {
+            "webform2".into()
+        } else {
+            self.version.to_string()
+        }
+    }
+
     /// `GET /api/v2/users` style label.
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -439,7 +450,7 @@ impl Catalogue {
         static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
         CATALOGUE.get_or_init(|| {
             Catalogue::parse(OPERATIONS_CSV)
-                .and_then(|c| c.with_ids(crate::model::ids::IDS_CSV))
+                .and_then(|c| c.with_ids(id_fields::IDS_CSV))
                 .expect("fixtures/operations.csv and fixtures/ids.csv are valid (tested)")
         })
     }
@@ -447,13 +458,15 @@ impl Catalogue {
     /// Attach a list of id-bearing fields in the `fixtures/ids.csv` format to the operations
     /// it names; a row naming an operation the catalogue lacks is an error.
     pub fn with_ids(mut self, text: &str) -> Result<Catalogue, CatalogueError> {
-        for (i, row) in crate::model::ids::parse(text)?.into_iter().enumerate() {
+        let rows = id_fields::parse(text).map_err(|e| CatalogueError::Row {
+            row: e.row,
+            message: format!("ids: {}", e.message),
+        })?;
+        for (i, row) in rows.into_iter().enumerate() {
             let op = self
                 .operations
                 .iter_mut()
-                .find(|o| {
-                    crate::model::ids::version_column(o) == row.version && o.id == row.operation
-                })
+                .find(|o| o.version_column() == row.version && o.id == row.operation)
                 .ok_or_else(|| CatalogueError::Row {
                     row: i + 2,
                     message: format!(

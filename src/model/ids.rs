@@ -1,6 +1,6 @@
-//! Ids in queries and bodies: which query parameters and body fields of an operation name a
-//! user's resource (`fixtures/ids.csv`, attached to the catalogue's operations), and the
-//! oracle for a request that names another user's resource there: it must look absent.
+//! The oracle for ids in queries and bodies: a request that names another user's resource in
+//! one of an operation's id fields (`id_fields.rs`, from `fixtures/ids.csv`) must find it
+//! absent.
 //!
 //! Path ids are the catalogue's own business ([`Operation::addresses_resource`]); this module
 //! adds the ids a request carries elsewhere: list filters (`GET /transactions?accountIds=..`)
@@ -10,182 +10,21 @@
 //! `getAndSearchAllTransactions?accountIds` or `createBankConnectionUpdateTask{bankConnectionId}`.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::catalogue::{ApiVersion, CallerKind, CatalogueError, Operation};
+use super::catalogue::{ApiVersion, CallerKind, Catalogue, Operation};
 use super::expect::{Expectation, Judgement, Mode, Observed, Outcome, Verdict};
+use super::id_fields::{IdField, IdPlace};
 use super::principal::Principal;
 use super::rules::Rule;
 use super::shapes::{ParamIn, Schema, Shapes};
 
-/// The embedded list of id-bearing fields, exactly as committed in `fixtures/ids.csv`.
-pub const IDS_CSV: &str = include_str!("../../fixtures/ids.csv");
-
-/// The kind of resource an id field names (the collection's name in finAPI's paths).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Names {
-    Accounts,
-    BankConnections,
-    Transactions,
-    PendingTransactions,
-    Labels,
-    Categories,
-    NotificationRules,
-    Securities,
-    Payments,
-    StandingOrders,
-}
-
-impl Names {
-    pub const ALL: [Names; 10] = [
-        Names::Accounts,
-        Names::BankConnections,
-        Names::Transactions,
-        Names::PendingTransactions,
-        Names::Labels,
-        Names::Categories,
-        Names::NotificationRules,
-        Names::Securities,
-        Names::Payments,
-        Names::StandingOrders,
-    ];
-
-    /// The collection as finAPI's paths spell it (`/api/v2/bankConnections`).
-    pub fn collection(self) -> &'static str {
-        match self {
-            Names::Accounts => "accounts",
-            Names::BankConnections => "bankConnections",
-            Names::Transactions => "transactions",
-            Names::PendingTransactions => "pendingTransactions",
-            Names::Labels => "labels",
-            Names::Categories => "categories",
-            Names::NotificationRules => "notificationRules",
-            Names::Securities => "securities",
-            Names::Payments => "payments",
-            Names::StandingOrders => "standingOrders",
-        }
-    }
-
-    /// One of them, in words (`bank connection`).
-    pub fn words(self) -> &'static str {
-        match self {
-            Names::Accounts => "account",
-            Names::BankConnections => "bank connection",
-            Names::Transactions => "transaction",
-            Names::PendingTransactions => "pending transaction",
-            Names::Labels => "label",
-            Names::Categories => "category",
-            Names::NotificationRules => "notification rule",
-            Names::Securities => "security",
-            Names::Payments => "payment",
-            Names::StandingOrders => "standing order",
-        }
-    }
-}
-
-impl fmt::Display for Names {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.collection())
-    }
-}
-
-impl FromStr for Names {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Names::ALL
-            .into_iter()
-            .find(|n| n.collection() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = Names::ALL.iter().map(|n| n.collection()).collect();
-                format!("unknown resource kind `{s}` (one of: {})", all.join(", "))
-            })
-    }
-}
-
-/// Where a request carries an id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IdPlace {
-    /// A query parameter (`?accountIds=1,2`).
-    Query,
-    /// A field of the JSON body, nested ones written with dots (`sender.accountId`).
-    Body,
-}
-
-impl IdPlace {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdPlace::Query => "query",
-            IdPlace::Body => "body",
-        }
-    }
-}
-
-/// One query parameter or body field of an operation that names a user's resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdField {
-    pub place: IdPlace,
-    /// The parameter's name, or the body field's path with dots (`bank.bankConnectionId`).
-    pub field: String,
-    pub names: Names,
-}
-
 impl IdField {
-    /// How the field is shown after the operation id: `?accountIds`, `{sender.accountId}`.
-    pub fn label(&self) -> String {
-        match self.place {
-            IdPlace::Query => format!("?{}", self.field),
-            IdPlace::Body => format!("{{{}}}", self.field),
-        }
-    }
-
-    /// The field takes several ids (`ids`, `accountIds`): a comma-separated query value or a
-    /// JSON array.
-    pub fn takes_many(&self) -> bool {
-        let last = self.field.rsplit('.').next().unwrap_or(&self.field);
-        last == "ids" || last.ends_with("Ids")
-    }
-
-    /// `given` with this body field set to `id` (a number where it parses as one; an array of
-    /// it where the field takes several), creating the objects on the way.
-    pub fn set_in(&self, given: &mut Value, id: &str) {
-        let value = match id.parse::<u64>() {
-            Ok(n) => Value::from(n),
-            Err(_) => Value::from(id),
-        };
-        let value = if self.takes_many() {
-            Value::Array(vec![value])
-        } else {
-            value
-        };
-        let mut at = given;
-        let parts: Vec<&str> = self.field.split('.').collect();
-        for (i, part) in parts.iter().enumerate() {
-            if !at.is_object() {
-                *at = Value::Object(Default::default());
-            }
-            let map = at.as_object_mut().expect("made an object just above");
-            if i + 1 == parts.len() {
-                map.insert(part.to_string(), value);
-                return;
-            }
-            at = map
-                .entry(part.to_string())
-                .or_insert_with(|| Value::Object(Default::default()));
-        }
-    }
-
-    /// The query pair that names `id` (`accountIds=277`), form-encoded.
-    pub fn query_pair(&self, id: &str) -> String {
-        serde_urlencoded::to_string([(self.field.as_str(), id)]).unwrap_or_default()
-    }
-
     /// Whether the request shape of `op_id` in `shapes` has this field: a query parameter of
     /// that name, or a body field at that path (through `ref`s and array items). `None` when
-    /// the shapes do not have the operation.
+    /// the shapes do not have the operation. (Here, not beside the field's data, because the
+    /// shapes know the API version, which the catalogue, and so the data, stand on.)
     pub fn in_shape(&self, shapes: &Shapes, op_id: &str) -> Option<bool> {
         let op = shapes.operation(op_id)?;
         Some(match self.place {
@@ -218,68 +57,6 @@ fn body_has(shapes: &Shapes, schema: &Schema, path: &str) -> bool {
 /// The cell an id field makes of `op`: `getAndSearchAllTransactions?accountIds`.
 pub fn cell_name(op: &Operation, field: &IdField) -> String {
     format!("{}{}", op.id, field.label())
-}
-
-#[derive(Deserialize)]
-struct Row {
-    version: String,
-    operation: String,
-    #[serde(rename = "in")]
-    place: String,
-    field: String,
-    names: String,
-}
-
-/// One row of `fixtures/ids.csv`: the `version` column as written (`v1`, `v2`, `webform2`),
-/// the operation id and the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdRow {
-    pub version: String,
-    pub operation: String,
-    pub field: IdField,
-}
-
-/// Parse a list in the `fixtures/ids.csv` format.
-pub fn parse(text: &str) -> Result<Vec<IdRow>, CatalogueError> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for (i, row) in reader.deserialize::<Row>().enumerate() {
-        let row = row?;
-        let bad = |message: String| CatalogueError::Row {
-            row: i + 2,
-            message: format!("ids: {message}"),
-        };
-        let place = match row.place.as_str() {
-            "query" => IdPlace::Query,
-            "body" => IdPlace::Body,
-            other => return Err(bad(format!("`in` is query or body, not `{other}`"))),
-        };
-        if row.field.is_empty() || row.field.split('.').any(str::is_empty) {
-            return Err(bad(format!("bad field `{}`", row.field)));
-        }
-        let names = row.names.parse().map_err(bad)?;
-        let field = IdField {
-            place,
-            field: row.field,
-            names,
-        };
-        if out.iter().any(|r: &IdRow| {
-            r.version == row.version && r.operation == row.operation && r.field == field
-        }) {
-            return Err(bad(format!(
-                "{} {}{} is listed twice",
-                row.version,
-                row.operation,
-                field.label()
-            )));
-        }
-        out.push(IdRow {
-            version: row.version,
-            operation: row.operation,
-            field,
-        });
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,21 +296,12 @@ pub fn judge_id(
     judgement(Pass, format!("hidden ({status})"))
 }
 
-/// The version column's value for `op` (`webform2` for Web Form 2.0 rows).
-pub(crate) fn version_column(op: &Operation) -> String {
-    if op.is_webform() {
-        "webform2".into()
-    } else {
-        op.version.to_string()
-    }
-}
-
 /// The operation of `version` a user reads one resource of `names` with
 /// (`GET /api/v2/bankConnections/{id}`): how a write cell's owner sees whether it changed.
 pub fn read_of(
-    catalogue: &super::Catalogue,
+    catalogue: &Catalogue,
     version: ApiVersion,
-    names: Names,
+    names: super::id_fields::Names,
 ) -> Option<&Operation> {
     let prefix = match version {
         ApiVersion::V1 => "/api/v1/",
@@ -548,8 +316,7 @@ pub fn read_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Catalogue;
-    use serde_json::json;
+    use crate::model::id_fields::{parse, IDS_CSV};
 
     #[test]
     fn every_listed_field_is_in_its_operations_request_shape() {
@@ -560,7 +327,7 @@ mod tests {
             let op = catalogue
                 .all()
                 .iter()
-                .find(|o| version_column(o) == row.version && o.id == row.operation)
+                .find(|o| o.version_column() == row.version && o.id == row.operation)
                 .unwrap_or_else(|| {
                     panic!("{} {} is not in the catalogue", row.version, row.operation)
                 });
@@ -592,37 +359,6 @@ mod tests {
         }
         let attached: usize = catalogue.all().iter().map(|o| o.ids.len()).sum();
         assert_eq!(attached, rows.len());
-    }
-
-    #[test]
-    fn bad_rows_are_refused_with_their_line() {
-        let head = "version,operation,in,field,names\n";
-        for (row, why) in [
-            ("v2,x,path,ids,accounts", "`in`"),
-            ("v2,x,query,,accounts", "bad field"),
-            ("v2,x,query,ids,users", "unknown resource kind"),
-        ] {
-            let err = parse(&format!("{head}{row}\n")).unwrap_err().to_string();
-            assert!(err.contains("row 2") && err.contains(why), "{err}");
-        }
-        let twice = format!("{head}v2,x,query,ids,accounts\nv2,x,query,ids,accounts\n");
-        assert!(parse(&twice).unwrap_err().to_string().contains("twice"));
-    }
-
-    #[test]
-    fn body_fields_are_set_at_their_path() {
-        let field = |f: &str| IdField {
-            place: IdPlace::Body,
-            field: f.into(),
-            names: Names::Accounts,
-        };
-        let mut body = json!({ "sender": { "iban": "x" }, "orders": [] });
-        field("sender.accountId").set_in(&mut body, "277");
-        assert_eq!(body["sender"], json!({ "iban": "x", "accountId": 277 }));
-        let mut body = json!({});
-        field("bankConnectionIds").set_in(&mut body, "5");
-        assert_eq!(body, json!({ "bankConnectionIds": [5] }));
-        assert_eq!(field("sender.accountId").label(), "{sender.accountId}");
     }
 
     #[test]

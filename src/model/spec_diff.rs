@@ -198,13 +198,13 @@ pub fn spec_diff(
         for field in &op.ids {
             if field.in_shape(spec, &op.id) == Some(false) {
                 let place = match field.place {
-                    crate::model::IdPlace::Query => "query parameter",
-                    crate::model::IdPlace::Body => "body field",
+                    crate::model::id_fields::IdPlace::Query => "query parameter",
+                    crate::model::id_fields::IdPlace::Body => "body field",
                 };
                 out.push(
                     Group::Ids,
                     Change::Removed,
-                    &crate::model::cell_name(op, field),
+                    &crate::model::ids::cell_name(op, field),
                     format!(
                         "names {}; the spec's request has no such {place} (fixtures/ids.csv)",
                         field.names

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::faults::Violation;
 use crate::model::CallerKind;
 use crate::sim::error::ApiError;
+use crate::sim::form::Pair;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::{page_of, paging};
@@ -82,7 +83,7 @@ fn id_filtered(ctx: &Ctx<'_>, items: Vec<Value>) -> Result<Vec<Value>, ApiError>
         .iter()
         .filter(|f| f.place == crate::model::IdPlace::Query)
     {
-        let Some(wanted) = crate::sim::ops::accounts::id_filter(query, &field.field)? else {
+        let Some(wanted) = id_filter(query, &field.field)? else {
             continue;
         };
         let key = match field.field.as_str() {
@@ -110,6 +111,21 @@ pub fn parse_ids(raw: &str) -> Result<Vec<u64>, ApiError> {
         return Err(ApiError::bad_request("at most 1000 ids").with_code("TOO_MANY_IDS"));
     }
     Ok(ids)
+}
+
+/// Comma-separated ids of query key `key` (repeatable); `None` when absent.
+pub fn id_filter(query: &[Pair<'_>], key: &str) -> Result<Option<Vec<u64>>, ApiError> {
+    let raw: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_ref())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let parsed: Vec<Vec<u64>> = raw.into_iter().map(parse_ids).collect::<Result<_, _>>()?;
+    Ok(Some(parsed.concat()))
 }
 
 /// Find resource `id` of `kind` among the owners the caller can reach.
