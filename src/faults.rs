@@ -108,6 +108,10 @@ violations! {
         "a user token is accepted by Web Form 2.0's profile and translation operations";
     OtherUsersWebFormVisible = "other-users-web-form-visible", OwnDataOnly,
         "a user sees and deletes the web forms of every user";
+    IdFiltersCrossUsers = "id-filters-cross-users", OwnDataOnly,
+        "a list filtered by ids (`?ids=`, `?accountIds=`, `?labelIds=`, ...) finds the named items of every user of the mandator";
+    BackgroundUpdateAnyConnection = "background-update-any-connection", OwnDataOnly,
+        "a Web Form 2.0 background update may name the bank connection of any user of the mandator, and updates it";
     ShapeDrift = "shape-drift", ErrorShape,
         "ErrorMessage bodies lack their required `authContext` (the published shape drifts)";
 }

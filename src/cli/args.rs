@@ -32,7 +32,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 pub struct TargetArgs {
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// Only these checks: a section, operationId, principal, rule id or lifecycle scenario (repeatable).
+    /// Only these checks: a section, operationId, id cell, principal, rule id or lifecycle scenario (repeatable).
     #[arg(long, value_name = "SECTION|OPERATION|PRINCIPAL")]
     pub only: Vec<String>,
     /// Leave out these checks (same keys as --only; repeatable).

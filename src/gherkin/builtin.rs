@@ -14,6 +14,7 @@ pub const BUILT_IN: &[(&str, &str)] = embed![
     "api_version.feature",
     "app_clients.feature",
     "error_shapes.feature",
+    "ids.feature",
     "intruder.feature",
     "mandator_admin.feature",
     "shared_user_base.feature",

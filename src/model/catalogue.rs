@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::id_fields::{self, IdField};
+
 /// The embedded catalogue, exactly as committed in `fixtures/operations.csv`.
 pub const OPERATIONS_CSV: &str = include_str!("../../fixtures/operations.csv");
 
@@ -305,6 +307,9 @@ pub struct Operation {
     /// documents only one of the two (the `general-refusal-statuses` reading); `false`: the
     /// documented one ([`Operation::unauthenticated_status`], [`Operation::forbidden_status`]).
     pub general_refusals: bool,
+    /// The query parameters and body fields that name a user's resource
+    /// (`fixtures/ids.csv`; see [`IdField`]).
+    pub ids: Vec<IdField>,
 }
 
 impl Operation {
@@ -387,6 +392,15 @@ impl Operation {
         self.api == Api::WebForm2
     }
 
+    /// The value of the `version` column of its row: `v1`, `v2`, or `webform2`.
+    pub fn version_column(&self) -> String {
+        if self.is_webform() {
+            "webform2".into()
+        } else {
+            self.version.to_string()
+        }
+    }
+
     /// `GET /api/v2/users` style label.
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -435,8 +449,34 @@ impl Catalogue {
     pub fn embedded() -> &'static Catalogue {
         static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
         CATALOGUE.get_or_init(|| {
-            Catalogue::parse(OPERATIONS_CSV).expect("fixtures/operations.csv is valid (tested)")
+            Catalogue::parse(OPERATIONS_CSV)
+                .and_then(|c| c.with_ids(id_fields::IDS_CSV))
+                .expect("fixtures/operations.csv and fixtures/ids.csv are valid (tested)")
         })
+    }
+
+    /// Attach a list of id-bearing fields in the `fixtures/ids.csv` format to the operations
+    /// it names; a row naming an operation the catalogue lacks is an error.
+    pub fn with_ids(mut self, text: &str) -> Result<Catalogue, CatalogueError> {
+        let rows = id_fields::parse(text).map_err(|e| CatalogueError::Row {
+            row: e.row,
+            message: format!("ids: {}", e.message),
+        })?;
+        for (i, row) in rows.into_iter().enumerate() {
+            let op = self
+                .operations
+                .iter_mut()
+                .find(|o| o.version_column() == row.version && o.id == row.operation)
+                .ok_or_else(|| CatalogueError::Row {
+                    row: i + 2,
+                    message: format!(
+                        "ids: no operation {} {} in the catalogue",
+                        row.version, row.operation
+                    ),
+                })?;
+            op.ids.push(row.field);
+        }
+        Ok(self)
     }
 
     /// Parse a catalogue in the `fixtures/operations.csv` format.
@@ -496,6 +536,7 @@ impl Catalogue {
                 removed,
                 grant,
                 general_refusals: false,
+                ids: Vec::new(),
             });
         }
         let mut seen = std::collections::HashSet::new();

@@ -6,6 +6,9 @@
 //! - [`Rule`]: the documented rules, each with its source (`rules.rs`);
 //! - [`expect()`] and [`judge()`]: the oracle (principal x operation -> outcome) and the judge
 //!   (`expect.rs`);
+//! - [`IdField`]: the query parameters and body fields that name a user's resource
+//!   (`id_fields.rs`, from `fixtures/ids.csv`), and [`expect_id`] / [`judge_id`]: what
+//!   naming another user's resource there must get (`ids.rs`);
 //! - [`Readings`]: switches for the ambiguous places in the docs (`readings.rs`);
 //! - [`Shapes`]: request and response shapes per API version (`shapes/`, from
 //!   `fixtures/shapes/`);
@@ -18,6 +21,8 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod expect;
+pub(crate) mod id_fields;
+pub(crate) mod ids;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub(crate) mod openapi;
@@ -39,6 +44,8 @@ pub use catalogue::{
 pub use expect::{
     expect, judge, CheckOrder, Expectation, Judgement, Mode, Observed, Outcome, Verdict,
 };
+pub use id_fields::{IdField, IdPlace, Names};
+pub use ids::{cell_name, expect_id, judge_id, list_items, read_of, IdEvidence};
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub use openapi::{import_file as import_openapi, parse_document as parse_openapi, OpenApiError};

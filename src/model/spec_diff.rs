@@ -64,6 +64,9 @@ pub enum Group {
     RequestBodies,
     Responses,
     Models,
+    /// The id fields of `fixtures/ids.csv` (query parameters and body fields that name a
+    /// user's resource) that the spec no longer has.
+    Ids,
 }
 
 impl Group {
@@ -74,6 +77,7 @@ impl Group {
             Group::RequestBodies => "Request bodies",
             Group::Responses => "Responses",
             Group::Models => "Models",
+            Group::Ids => "Ids in queries and bodies",
         }
     }
 }
@@ -187,6 +191,26 @@ pub fn spec_diff(
     for (id, new) in &spec.operations {
         if let Some(old) = shapes.operations.get(id) {
             compare_operation(id, old, new, &mut out);
+        }
+    }
+    // Ids: every id field the runner probes must still be in the spec's request.
+    for op in catalogue.operations(version).filter(|o| o.api == api) {
+        for field in &op.ids {
+            if field.in_shape(spec, &op.id) == Some(false) {
+                let place = match field.place {
+                    crate::model::id_fields::IdPlace::Query => "query parameter",
+                    crate::model::id_fields::IdPlace::Body => "body field",
+                };
+                out.push(
+                    Group::Ids,
+                    Change::Removed,
+                    &crate::model::ids::cell_name(op, field),
+                    format!(
+                        "names {}; the spec's request has no such {place} (fixtures/ids.csv)",
+                        field.names
+                    ),
+                );
+            }
         }
     }
     // Models, by name.
@@ -634,6 +658,34 @@ mod tests {
         .iter()
         .map(|d| format!("{:?} {d}", d.group))
         .collect()
+    }
+
+    #[test]
+    fn an_id_field_the_spec_drops_is_listed() {
+        let mut new = base();
+        new["operations"]["getBank"]["params"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "ids", "in": "query", "schema": {"type": "string"}}));
+        let ids = "version,operation,in,field,names\nv1,getBank,query,ids,accounts\n";
+        let catalogue = catalogue().with_ids(ids).unwrap();
+        let diff = |spec: &Value| {
+            spec_diff(
+                &shapes(spec.clone()),
+                &catalogue,
+                &shapes(new.clone()),
+                ApiVersion::V1,
+            )
+            .iter()
+            .filter(|d| d.group == Group::Ids)
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(diff(&new), Vec::<String>::new());
+        assert_eq!(
+            diff(&base()),
+            ["- getBank?ids: names accounts; the spec's request has no such query parameter (fixtures/ids.csv)"]
+        );
     }
 
     #[test]

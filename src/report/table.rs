@@ -113,11 +113,21 @@ pub fn render(report: &Report, color: bool) -> String {
 /// The expected role matrix of one API version (`matrix` command): what the docs say.
 pub fn expected_matrix(catalogue: &Catalogue, version: ApiVersion) -> String {
     let ops: Vec<_> = catalogue.checks(version).collect();
-    let width = ops.iter().map(|o| o.id.len()).max().unwrap_or(10) + 2;
+    let width = ops
+        .iter()
+        .map(|o| o.id.len())
+        .chain(
+            ops.iter()
+                .flat_map(|o| o.ids.iter().map(|f| f.label().len() + 2)),
+        )
+        .max()
+        .unwrap_or(10)
+        + 2;
+    let id_fields: usize = ops.iter().map(|o| o.ids.len()).sum();
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Expected role matrix, API {} ({} operations, grant rows included)",
+        "Expected role matrix, API {} ({} operations, grant rows included; {id_fields} ids in queries and bodies)",
         version.label(),
         ops.len()
     );
@@ -149,8 +159,22 @@ pub fn expected_matrix(catalogue: &Catalogue, version: ApiVersion) -> String {
             let _ = write!(out, " {cell:>4}");
         }
         out.push('\n');
+        // The operation's ids in its query (`?field`) or body (`{field}`).
+        for field in &op.ids {
+            let label = format!("  {}", field.label());
+            let _ = write!(out, "{:<24}{label:width$}", "");
+            for p in Principal::ALL {
+                let cell = match crate::model::expect_id(op, p).outcome {
+                    Outcome::NotApplicable => "",
+                    _ => "hide",
+                };
+                let _ = write!(out, " {cell:>4}");
+            }
+            out.push('\n');
+        }
     }
     let _ = writeln!(out, "\nok: let through   401: no valid token   403: wrong role   hide: must look absent (404)   blank: not applicable");
+    let _ = writeln!(out, "indented: an id in the query (?field) or body ({{field}}) naming the user's resource (fixtures/ids.csv): absent for other users");
     let odd: Vec<String> = ops
         .iter()
         .filter_map(

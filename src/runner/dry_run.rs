@@ -1,11 +1,11 @@
 //! `check --dry-run`: every request a run would send, with placeholders for tokens and
 //! secrets, and nothing sent.
 
-use super::http::{Body, Http, Limits};
+use super::http::{Body, Http, HttpRequest, Limits};
 use super::services::{webform_calibration, Services};
 use super::session::{Session, SessionOptions};
-use super::{lifecycle, planned_checks, probe, CheckConfig, Target};
-use crate::model::Catalogue;
+use super::{ids, lifecycle, planned_checks, probe, CheckConfig, Target};
+use crate::model::{Catalogue, Principal};
 
 /// Every request a run would send, with placeholders for tokens and secrets.
 pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
@@ -76,36 +76,27 @@ pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
         }
         match probe::build(&session, op, principal) {
             Ok(probe) => {
-                let r = &probe.request;
-                let body = match &r.body {
-                    Body::None => String::new(),
-                    Body::Json(v) => format!(" json={v}"),
-                    Body::Form(pairs) => {
-                        let shown: Vec<String> = pairs
-                            .iter()
-                            .map(|(k, v)| match k.as_str() {
-                                "client_secret" | "password" | "refresh_token" => {
-                                    format!("{k}=<redacted>")
-                                }
-                                _ => format!("{k}={v}"),
-                            })
-                            .collect();
-                        format!(" form={}", shown.join("&"))
-                    }
-                };
-                let auth = r
-                    .bearer
-                    .as_deref()
-                    .map(|_| format!(" bearer=<{principal}>"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{} {}{auth}{body}    # {} as {principal}",
-                    r.method, r.path, op.id
-                );
+                let _ = writeln!(out, "{}", line(&probe.request, principal, &op.id));
             }
             Err(why) => {
                 let _ = writeln!(out, "SKIP {} as {principal}: {why}", op.id);
+            }
+        }
+    }
+    for check in ids::planned_id_checks(&catalogue, config.version, &config.filters) {
+        let name = check.name();
+        let principal = check.principal;
+        match ids::dry_request(&session, &check) {
+            Ok(request) => {
+                let before = if check.is_filter() {
+                    "after the run user's own same request"
+                } else {
+                    "between the run user's reads of it, and again naming an unknown id"
+                };
+                let _ = writeln!(out, "{}    ({before})", line(&request, principal, &name));
+            }
+            Err(why) => {
+                let _ = writeln!(out, "SKIP {name} as {principal}: {why}");
             }
         }
     }
@@ -119,4 +110,32 @@ pub fn dry_run(config: &CheckConfig) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// One request as the dry run shows it: method, path, whose token, the body with its secrets
+/// redacted, and the check it belongs to.
+fn line(r: &HttpRequest, principal: Principal, check: &str) -> String {
+    let body = match &r.body {
+        Body::None => String::new(),
+        Body::Json(v) => format!(" json={v}"),
+        Body::Form(pairs) => {
+            let shown: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| match k.as_str() {
+                    "client_secret" | "password" | "refresh_token" => format!("{k}=<redacted>"),
+                    _ => format!("{k}={v}"),
+                })
+                .collect();
+            format!(" form={}", shown.join("&"))
+        }
+    };
+    let auth = r
+        .bearer
+        .as_deref()
+        .map(|_| format!(" bearer=<{principal}>"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{auth}{body}    # {check} as {principal}",
+        r.method, r.path
+    )
 }

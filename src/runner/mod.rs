@@ -9,6 +9,8 @@
 //! - [`Services`]: where Access and Web Form 2.0 are, whether each answers there, and the one
 //!   place a request path is put on its service's base URL (`services.rs`);
 //! - [`build_probe`]: one inert request per operation x principal (`probe.rs`);
+//! - [`check_id`]: the id cells, where another user names the run user's resource in a query
+//!   parameter or a body field (`ids.rs`);
 //! - [`scenarios`]: the token lifecycle scenarios (`lifecycle.rs`);
 //! - [`Redactor`]: scrubs secrets from anything printed (`redact.rs`);
 //! - the redacted request and response behind each verdict (`evidence.rs`);
@@ -21,6 +23,7 @@ pub(crate) mod credentials;
 mod dry_run;
 pub(crate) mod evidence;
 pub(crate) mod http;
+pub(crate) mod ids;
 pub(crate) mod lifecycle;
 pub(crate) mod probe;
 pub(crate) mod redact;
@@ -47,6 +50,7 @@ pub use dry_run::dry_run;
 pub use http::{
     Body, Http, HttpRequest, HttpResponse, Limits, TargetUrl, Transport, DEFAULT_MAX_BODY_BYTES,
 };
+pub use ids::{check_id, owner_id, planned_id_checks, probe_id, IdCheck, Parties};
 pub use lifecycle::{scenarios, Scenario};
 pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
 pub use redact::{url_for_display, Redactor};
@@ -582,8 +586,10 @@ pub async fn execute(
     catalogue: &Catalogue,
 ) -> Vec<CheckResult> {
     let mut checks = planned_checks(catalogue, config.version, &config.filters);
+    let mut id_checks = ids::planned_id_checks(catalogue, config.version, &config.filters);
     if let Some(previous) = &config.resume {
         checks.retain(|(op, p)| !previous.settled(&op.id, *p));
+        id_checks.retain(|c| !previous.settled(&c.name(), c.principal));
     }
     let concurrency = config
         .limits
@@ -591,7 +597,7 @@ pub async fn execute(
         .map_or(if config.target.is_remote() { 4 } else { 16 }, |l| {
             l.concurrency.max(1)
         });
-    let total = checks.len();
+    let total = checks.len() + id_checks.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let done = &done;
     let judging = Judging::calibrate(session).await;
@@ -621,8 +627,42 @@ pub async fn execute(
             .buffer_unordered(concurrency)
             .collect::<Vec<(usize, CheckResult)>>()
     };
+    let record = |r: &CheckResult| {
+        if let Some(recorder) = &config.recorder {
+            recorder.push(r);
+        }
+        if let Some(progress) = &config.progress {
+            (progress.0)(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
+        }
+    };
     let mut results = run_batch(others).await;
+    // Id cells after the matrix's reads and edits, before its deletes: the lists at once, then
+    // the writes one at a time, so that the run user's reads before and after a write see
+    // only that write.
+    let first_id = results.len() + deletes.len();
+    let (filters, writes): (Vec<_>, Vec<_>) = id_checks
+        .into_iter()
+        .enumerate()
+        .partition(|(_, c)| c.is_filter());
+    let mut id_results: Vec<(usize, CheckResult)> = futures::stream::iter(filters)
+        .map(|(i, c)| async move {
+            let r = ids::check_id(config, session, &c).await;
+            record(&r);
+            (first_id + i, r)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (i, c) in writes {
+        let r = ids::check_id(config, session, &c).await;
+        record(&r);
+        id_results.push((first_id + i, r));
+    }
     results.extend(run_batch(deletes).await);
+    results.extend(id_results);
     results.sort_by_key(|(i, _)| *i);
     let mut results: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
     if config.lifecycle {

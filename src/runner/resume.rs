@@ -55,7 +55,8 @@ impl Recorder {
     }
 }
 
-/// Every check a run plans, in report order: the matrix, then the lifecycle scenarios.
+/// Every check a run plans, in report order: the matrix, the id cells, then the lifecycle
+/// scenarios.
 pub fn planned(config: &CheckConfig, catalogue: &Catalogue) -> Vec<CheckKey> {
     let mut out: Vec<CheckKey> = planned_checks(catalogue, config.version, &config.filters)
         .into_iter()
@@ -64,6 +65,14 @@ pub fn planned(config: &CheckConfig, catalogue: &Catalogue) -> Vec<CheckKey> {
             principal,
         })
         .collect();
+    out.extend(
+        super::ids::planned_id_checks(catalogue, config.version, &config.filters)
+            .into_iter()
+            .map(|c| CheckKey {
+                operation: c.name(),
+                principal: c.principal,
+            }),
+    );
     if config.lifecycle {
         for sc in lifecycle::scenarios() {
             let name = format!("lifecycle:{}", sc.name);

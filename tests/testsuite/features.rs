@@ -79,6 +79,7 @@ feature_files!(
     api_version,
     app_clients,
     error_shapes,
+    ids,
     intruder,
     mandator_admin,
     shared_user_base,

@@ -470,3 +470,40 @@ async fn web_form_breaks_fail_exactly_their_scenarios() {
         assert_fails_exactly(v, &out, expected);
     }
 }
+
+#[tokio::test]
+async fn id_breaks_fail_exactly_their_scenarios() {
+    let cases: [(Violation, &[&str]); 2] = [
+        (
+            Violation::IdFiltersCrossUsers,
+            &[
+                "Ids in queries and bodies: another user finds nothing of a user's by naming its ids in a query or a body",
+                "Ids in queries and bodies: bob finds none of alice's transactions by naming her account",
+            ],
+        ),
+        (
+            Violation::BackgroundUpdateAnyConnection,
+            &[
+                "Ids in queries and bodies: another user finds nothing of a user's by naming its ids in a query or a body",
+                "Ids in queries and bodies: bob can neither update alice's bank connection nor pay from her account",
+            ],
+        ),
+    ];
+    for (v, expected) in cases {
+        let out = broken(v, None).await;
+        assert_fails_exactly(v, &out, expected);
+        // The failure names the cell and the field.
+        let detail = out
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed)
+            .map(|s| s.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cell = match v {
+            Violation::IdFiltersCrossUsers => "getAndSearchAllTransactions?accountIds",
+            _ => "createBankConnectionUpdateTask{bankConnectionId}",
+        };
+        assert!(detail.contains(cell), "{v}: {detail}");
+    }
+}

@@ -217,3 +217,36 @@ fn user_edits_profiles_shrinks_to_a_user_on_a_web_form_admin_operation() {
     assert_eq!(case.principal, Principal::User, "{case:?}");
     assert!(reason.contains("user-scope"), "{reason}");
 }
+
+/// The pair property draws the id cells too (`fixtures/ids.csv`): a list whose id filters
+/// find every user's items is found and shrunk to another user on one id filter.
+#[test]
+fn id_filters_cross_users_shrinks_to_another_user_on_an_id_filter() {
+    let (case, reason) = shrink_against(Violation::IdFiltersCrossUsers);
+    eprintln!("shrunk to: {case:?}\n  because: {reason}");
+    let field = case.field().expect("an id cell");
+    assert!(field.label().starts_with('?'), "{case:?}");
+    assert_eq!(case.op().method, http::Method::GET, "{case:?}");
+    assert_eq!(case.principal, Principal::OtherUser, "{case:?}");
+    assert!(reason.contains("own-data-only"), "{reason}");
+    assert!(
+        reason.contains(&field.label()),
+        "the failure names the field: {reason}"
+    );
+}
+
+/// A background update that acts on any user's connection shrinks to its one cell: another
+/// user naming the run user's bank connection in `bankConnectionId`.
+#[test]
+fn background_update_any_connection_shrinks_to_the_tasks_bank_connection_id() {
+    let (case, reason) = shrink_against(Violation::BackgroundUpdateAnyConnection);
+    eprintln!("shrunk to: {case:?}\n  because: {reason}");
+    assert_eq!(case.op().id, "createBankConnectionUpdateTask", "{case:?}");
+    assert_eq!(
+        case.field().map(|f| f.field.as_str()),
+        Some("bankConnectionId"),
+        "{case:?}"
+    );
+    assert_eq!(case.principal, Principal::OtherUser, "{case:?}");
+    assert!(reason.contains("{bankConnectionId}"), "{reason}");
+}

@@ -1,7 +1,7 @@
 //! The conformance runner end to end: the faithful mock passes, every deliberate break is
 //! reported, and runs against the in-process mock clean up after themselves.
 
-use finapi_conformance::model::{ApiVersion, Mode, Rule, Verdict};
+use finapi_conformance::model::{ApiVersion, Mode, Principal, Rule, Verdict};
 use finapi_conformance::runner::{self, CheckConfig, Filters, Target};
 use finapi_conformance::{Faults, Violation};
 
@@ -151,4 +151,93 @@ async fn the_run_removes_the_users_it_created() {
             .collect()
     });
     assert!(left.is_empty(), "users left behind: {left:?}");
+}
+
+/// The id cells (`fixtures/ids.csv`): another user, and another mandator's user, name the run
+/// user's resource in a query filter or a body field. Against the faithful mock none is a
+/// violation or inconclusive; each id break fails exactly its own cells of the whole V2 run,
+/// and nothing else.
+#[tokio::test]
+async fn each_id_break_fails_exactly_its_id_cells() {
+    use std::collections::BTreeSet;
+    let run = |faults: Faults| async move {
+        let mut c = config(ApiVersion::V2, Mode::Boundary, faults);
+        c.lifecycle = false;
+        runner::run(&c).await.unwrap()
+    };
+    let catalogue = finapi_conformance::Catalogue::embedded();
+    let planned: BTreeSet<(String, Principal)> =
+        runner::planned_id_checks(catalogue, ApiVersion::V2, &Filters::default())
+            .iter()
+            .map(|c| (c.name(), c.principal))
+            .collect();
+    let clean = run(Faults::none()).await;
+    let cells: Vec<_> = clean
+        .results
+        .iter()
+        .filter(|r| planned.contains(&(r.operation.clone(), r.principal)))
+        .collect();
+    assert_eq!(cells.len(), planned.len(), "every id cell is in the report");
+    let mut per_rule: std::collections::BTreeMap<(String, &str), usize> = Default::default();
+    for r in &cells {
+        assert!(
+            matches!(r.verdict, Verdict::Pass | Verdict::Skipped),
+            "{r:#?}"
+        );
+        assert!(
+            r.reason.starts_with(['?', '{']),
+            "the reason names the field: {r:?}"
+        );
+        *per_rule
+            .entry((r.rule.id().to_string(), r.verdict.name()))
+            .or_default() += 1;
+    }
+    eprintln!("V2 id cells against the faithful mock: {per_rule:?}");
+    for r in cells.iter().filter(|r| r.verdict == Verdict::Skipped) {
+        eprintln!("  skipped {} as {}: {}", r.operation, r.principal, r.reason);
+    }
+    let passed = |rule: Rule| {
+        cells
+            .iter()
+            .filter(|r| r.rule == rule && r.verdict == Verdict::Pass)
+            .count()
+    };
+    assert!(passed(Rule::OwnDataOnly) >= 20, "{per_rule:?}");
+    assert!(passed(Rule::MandatorIsolation) >= 20, "{per_rule:?}");
+
+    let cases: [(Violation, BTreeSet<(String, Principal)>); 2] = [
+        (
+            Violation::IdFiltersCrossUsers,
+            cells
+                .iter()
+                .filter(|r| {
+                    r.method == "GET"
+                        && r.principal == Principal::OtherUser
+                        && r.verdict == Verdict::Pass
+                })
+                .map(|r| (r.operation.clone(), r.principal))
+                .collect(),
+        ),
+        (
+            Violation::BackgroundUpdateAnyConnection,
+            [(
+                "createBankConnectionUpdateTask{bankConnectionId}".to_string(),
+                Principal::OtherUser,
+            )]
+            .into(),
+        ),
+    ];
+    for (violation, want) in cases {
+        let report = run(Faults::none().with(violation)).await;
+        let got: BTreeSet<(String, Principal)> = report
+            .violations()
+            .map(|r| (r.operation.clone(), r.principal))
+            .collect();
+        assert_eq!(
+            got, want,
+            "{violation}: the violations differ from its cells"
+        );
+        assert!(report.violations().all(|r| r.rule == Rule::OwnDataOnly));
+        eprintln!("{violation}: {} cells fail", got.len());
+    }
 }

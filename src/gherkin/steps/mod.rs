@@ -4,6 +4,7 @@
 
 mod answers;
 mod catalogue;
+mod ids;
 mod tokens;
 mod webform;
 

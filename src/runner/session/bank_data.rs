@@ -1,6 +1,7 @@
 //! Bank data for the run's main user: finAPI's test bank imported where the target allows it
 //! (or through a Web Form 2.0 import form), the data a user may create for itself, a
-//! background-update task, and one id of every kind the probes address.
+//! background-update task, one of its transactions labelled and categorized, and one id of
+//! every kind the probes address.
 
 use std::time::Duration;
 
@@ -69,22 +70,11 @@ impl Session {
             let resp = self
                 .send(&HttpRequest::new(http::Method::GET, path).bearer(Some(a_token.to_string())))
                 .await;
-            // The list field is named after the kind, except where finAPI names it otherwise
-            // (`GET /bankConnections` answers `connections`): then the body's one array.
-            let body = resp.json();
-            let list = body.get(&kind).and_then(Value::as_array).or_else(|| {
-                body.as_object()
-                    .and_then(|o| o.values().find_map(Value::as_array))
-            });
-            let first = list.and_then(|a| a.first().cloned());
-            if let Some(id) = first
-                .as_ref()
-                .and_then(|v| v.get("id"))
-                .and_then(Value::as_u64)
-            {
+            if let Some(id) = first_own_id(&resp.json(), &kind) {
                 self.fixtures.resources.insert(kind, id);
             }
         }
+        self.label_a_transaction(a_token).await;
         self.create_update_task(a_token).await;
         self.fixtures.no_data_reason = match (self.version, import_status) {
             (_, Ok(())) => None,
@@ -99,10 +89,10 @@ impl Session {
         };
     }
 
-    /// Import finAPI's test bank for user A (an owned request: it creates data only for the
-    /// run's own user) and wait, within a bound, until the target has finished the import.
-    /// `Err` describes the answer when no data came of it.
-    async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
+    /// Import finAPI's test bank for the user whose token is `a_token` (an owned request: it
+    /// creates data only for that user) and wait, within a bound, until the target has
+    /// finished the import. `Err` describes the answer when no data came of it.
+    pub async fn import_test_bank(&self, a_token: &str) -> Result<(), String> {
         let import = HttpRequest::new(http::Method::POST, self.path("importBankConnection"))
             .bearer(Some(a_token.to_string()))
             .json(self.valid_body("importBankConnection", import_params(self.version)));
@@ -191,6 +181,28 @@ impl Session {
                 .insert("webFormConnection".into(), connection);
         }
         Some(done)
+    }
+
+    /// Give one of user A's transactions user A's label and category (an edit of its own
+    /// data), so that lists filtered by them (`?labelIds=`, `?categoryIds=`) have an item a
+    /// leak would show.
+    async fn label_a_transaction(&self, a_token: &str) {
+        let fx = &self.fixtures.resources;
+        let (Some(tx), Some(label), Some(category)) = (
+            fx.get("transactions"),
+            fx.get("labels"),
+            fx.get("categories"),
+        ) else {
+            return;
+        };
+        let path = self.path("editTransaction");
+        if path.is_empty() {
+            return;
+        }
+        let req = HttpRequest::new(http::Method::PATCH, path.replace("{id}", &tx.to_string()))
+            .bearer(Some(a_token.to_string()))
+            .json(json!({ "labelIds": [label], "categoryId": category }));
+        let _ = self.send(&req).await;
     }
 
     /// A background-update task of one of user A's connections (the web form's, else any),
@@ -293,4 +305,23 @@ fn import_params(version: ApiVersion) -> Value {
         params["bankingInterface"] = json!("FINTS_SERVER");
     }
     params
+}
+
+/// The id of the first resource of a list answer of `kind` that is its user's own: the list
+/// field is named after the kind, except where finAPI names it otherwise (`GET
+/// /bankConnections` answers `connections`: then the body's one array); a custom category is
+/// preferred, and finAPI's own categories (`isCustom: false`), which are everyone's, are never
+/// taken (naming one shows nothing about another user's data).
+pub fn first_own_id(body: &Value, kind: &str) -> Option<u64> {
+    let list = body.get(kind).and_then(Value::as_array).or_else(|| {
+        body.as_object()
+            .and_then(|o| o.values().find_map(Value::as_array))
+    })?;
+    let own = |i: &&Value| i.get("isCustom") != Some(&Value::Bool(false));
+    let custom = |i: &&Value| i.get("isCustom") == Some(&Value::Bool(true));
+    list.iter()
+        .find(custom)
+        .or_else(|| list.iter().find(own))?
+        .get("id")?
+        .as_u64()
 }

@@ -9,4 +9,5 @@ mod bank_data;
 mod base;
 mod setup;
 
+pub(crate) use bank_data::first_own_id;
 pub use base::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};

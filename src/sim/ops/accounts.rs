@@ -11,23 +11,8 @@ use crate::sim::form::{single, Pair};
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::{page_of, page_refs, paging, Paging};
-use crate::sim::ops::resources::{collect, collect_refs, find, owner, parse_id, parse_ids};
+use crate::sim::ops::resources::{collect, collect_refs, find, id_filter, owner, parse_id};
 use crate::sim::state::{Owner, Record, State};
-
-/// Comma-separated ids of query key `key` (repeatable); `None` when absent.
-pub fn id_filter(query: &[Pair<'_>], key: &str) -> Result<Option<Vec<u64>>, ApiError> {
-    let raw: Vec<&str> = query
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_ref())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let parsed: Vec<Vec<u64>> = raw.into_iter().map(parse_ids).collect::<Result<_, _>>()?;
-    Ok(Some(parsed.concat()))
-}
 
 /// A date of the query (`YYYY-MM-DD`).
 pub fn date_filter(query: &[Pair<'_>], key: &str) -> Result<Option<NaiveDate>, ApiError> {

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::faults::Violation;
 use crate::model::CallerKind;
 use crate::sim::error::ApiError;
+use crate::sim::form::Pair;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::{page_of, paging};
@@ -46,9 +47,56 @@ pub fn reachable(ctx: &Ctx<'_>, state: &State, own: &Owner) -> Vec<Owner> {
         }
         if ctx.faults.has(Violation::OtherMandatorVisible) {
             out.extend(every.filter(|o| matches!(o, Owner::User(..))).cloned());
+        } else if ctx.faults.has(Violation::IdFiltersCrossUsers) && names_ids_in_query(ctx) {
+            for (o, _) in state.resources.keys() {
+                if matches!(o, Owner::User(om, _) if om == m) && !out.contains(o) {
+                    out.push(o.clone());
+                }
+            }
         }
     }
     out
+}
+
+/// True when the request's query gives a value to one of the operation's id filters
+/// (`fixtures/ids.csv`): what the `id-filters-cross-users` break looks at.
+fn names_ids_in_query(ctx: &Ctx<'_>) -> bool {
+    let Ok(query) = ctx.query() else {
+        return false;
+    };
+    ctx.op
+        .ids
+        .iter()
+        .filter(|f| f.place == crate::model::IdPlace::Query)
+        .any(|f| query.iter().any(|(k, v)| *k == f.field && !v.is_empty()))
+}
+
+/// The items of a generic list that pass the operation's id filters: `ids` selects by `id`,
+/// any other `...Ids` by the item's field of the same name in the singular (`accountIds` by
+/// `accountId`). Filters of other kinds are not applied.
+fn id_filtered(ctx: &Ctx<'_>, items: Vec<Value>) -> Result<Vec<Value>, ApiError> {
+    let query = ctx.query()?;
+    let mut items = items;
+    for field in ctx
+        .op
+        .ids
+        .iter()
+        .filter(|f| f.place == crate::model::IdPlace::Query)
+    {
+        let Some(wanted) = id_filter(query, &field.field)? else {
+            continue;
+        };
+        let key = match field.field.as_str() {
+            "ids" => "id".to_string(),
+            other => other.trim_end_matches('s').to_string(),
+        };
+        items.retain(|item| {
+            item.get(&key)
+                .and_then(Value::as_u64)
+                .is_some_and(|v| wanted.contains(&v))
+        });
+    }
+    Ok(items)
 }
 
 pub fn parse_id(raw: &str) -> Result<u64, ApiError> {
@@ -63,6 +111,21 @@ pub fn parse_ids(raw: &str) -> Result<Vec<u64>, ApiError> {
         return Err(ApiError::bad_request("at most 1000 ids").with_code("TOO_MANY_IDS"));
     }
     Ok(ids)
+}
+
+/// Comma-separated ids of query key `key` (repeatable); `None` when absent.
+pub fn id_filter(query: &[Pair<'_>], key: &str) -> Result<Option<Vec<u64>>, ApiError> {
+    let raw: Vec<&str> = query
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_ref())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let parsed: Vec<Vec<u64>> = raw.into_iter().map(parse_ids).collect::<Result<_, _>>()?;
+    Ok(Some(parsed.concat()))
 }
 
 /// Find resource `id` of `kind` among the owners the caller can reach.
@@ -97,6 +160,41 @@ fn merge(ctx: &Ctx<'_>, kind: &str, target: &mut Value, patch: Map<String, Value
     }
 }
 
+/// An edit of a transaction names its category and labels by id (`categoryId`, `labelIds`);
+/// the transaction shows them as objects (`category`, `labels`), taken from the owner's own
+/// categories and labels. 404 for one the owner does not have.
+fn transaction_refs(
+    state: &State,
+    owner: &Owner,
+    mut patch: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    let lookup = |kind: &str, id: &Value| -> Result<Value, ApiError> {
+        id.as_u64()
+            .and_then(|id| {
+                state
+                    .resources
+                    .get(&(owner.clone(), kind.to_string()))?
+                    .get(&id)
+                    .map(Record::to_value)
+            })
+            .ok_or_else(|| not_found(kind))
+    };
+    if let Some(id) = patch.remove("categoryId") {
+        let category = lookup("categories", &id)?;
+        patch.insert("category".into(), category);
+    }
+    if let Some(ids) = patch.remove("labelIds") {
+        let labels = ids
+            .as_array()
+            .ok_or_else(|| ApiError::illegal_field("`labelIds` must be an array"))?
+            .iter()
+            .map(|id| lookup("labels", id).map(|l| json!({ "id": l["id"], "name": l["name"] })))
+            .collect::<Result<Vec<_>, _>>()?;
+        patch.insert("labels".into(), Value::Array(labels));
+    }
+    Ok(patch)
+}
+
 /// Fields a client may set on a resource of `kind`; `None` for kinds without such a list,
 /// whose bodies are kept minus anything that looks like a credential.
 fn writable(kind: &str) -> &'static [&'static str] {
@@ -118,7 +216,7 @@ fn writable(kind: &str) -> &'static [&'static str] {
             "accountType",
         ],
         "bankConnections" => &["name"],
-        "transactions" => &["isNew", "isPotentialDuplicate", "categoryId", "labelIds"],
+        "transactions" => &["isNew", "isPotentialDuplicate", "category", "labels"],
         _ => &[],
     }
 }
@@ -316,7 +414,7 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
         ("GET", 1, None) => {
             let query = ctx.query()?;
             let (page, per_page) = paging(query)?;
-            let items = collect(ctx, state, &own, kind);
+            let items = id_filtered(ctx, collect(ctx, state, &own, kind))?;
             let (items, paging) = page_of(items, page, per_page);
             Ok(Reply::Json(
                 200,
@@ -386,13 +484,19 @@ pub fn generic(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                 // A read leaves the collection shared.
                 return Ok(Reply::Json(200, state.resources[&key][&id].to_value()));
             }
-            let store = state.existing_collection_mut(&key).expect("found");
             if method == "DELETE" {
+                let store = state.existing_collection_mut(&key).expect("found");
                 store.remove(&id);
                 return Ok(Reply::Empty(200));
             }
+            let mut patch = patch.unwrap_or_default();
+            if kind == "transactions" {
+                let owner = key.0.clone();
+                patch = transaction_refs(state, &owner, patch)?;
+            }
+            let store = state.existing_collection_mut(&key).expect("found");
             let item = store.get_mut(&id).expect("found");
-            merge(ctx, kind, item, patch.unwrap_or_default());
+            merge(ctx, kind, item, patch);
             Ok(Reply::Json(200, item.to_value()))
         }
         // Sub-resource or action of one resource: /kind/{id}/action

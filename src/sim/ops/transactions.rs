@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 use crate::sim::error::ApiError;
 use crate::sim::form::{single, Pair};
 use crate::sim::message::{Handled, Reply};
-use crate::sim::ops::accounts::{date_filter, id_filter, round2};
+use crate::sim::ops::accounts::{date_filter, round2};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::{page_refs, paging, Paging};
-use crate::sim::ops::resources::{collect_refs, owner};
+use crate::sim::ops::resources::{collect_refs, id_filter, owner};
 use crate::sim::state::{Facts, Record, State};
 
 fn number(query: &[Pair<'_>], key: &str) -> Result<Option<f64>, ApiError> {

@@ -1,6 +1,7 @@
 //! The pair property's parts: a random principal (every token state included) calling a random
 //! operation of the catalogue (V1 and V2, grant rows included) with random path parameters and
-//! bodies, the targets it runs against (the simulator without a socket, the wiremock mock over
+//! bodies, or naming the run user's resource in one of an operation's id fields (the id
+//! cells, `fixtures/ids.csv`), the targets it runs against (the simulator without a socket, the wiremock mock over
 //! real HTTP, a real finAPI from the environment), and the check of one case: the runner's own
 //! probe, varied, sent, and judged by the library's oracle (`model::expect` + `model::judge`).
 //! Against a real finAPI the runner finds its services as `check` does (`FINAPI_WEBFORM_URL`,
@@ -14,12 +15,12 @@ use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
 use finapi_conformance::model::{
-    expect, judge, ApiVersion, Catalogue, Expectation, Mode, Observed, Operation, Outcome,
-    Principal, ProbeStyle, Verdict,
+    cell_name, expect, expect_id, judge, ApiVersion, Catalogue, Expectation, IdField, Mode,
+    Observed, Operation, Outcome, Principal, ProbeStyle, Verdict,
 };
 use finapi_conformance::runner::{
-    self, access_token, build_probe, harmful_if_broken, Body, CheckConfig, Credentials, Http,
-    HttpRequest, Limits, Session, SessionOptions,
+    self, access_token, build_probe, check_id, harmful_if_broken, Body, CheckConfig, Credentials,
+    Http, HttpRequest, IdCheck, Limits, Session, SessionOptions,
 };
 use finapi_conformance::sim::SimRequest;
 use finapi_conformance::{Clock, Faults, FinapiMock, Simulator, World};
@@ -60,6 +61,9 @@ pub struct Case {
     pub principal: Principal,
     pub params: Params,
     pub body: BodyVar,
+    /// An id cell: the index of the operation's id field (`fixtures/ids.csv`) in which the
+    /// principal names the run user's resource (the runner's own id probe, not varied).
+    field: Option<usize>,
 }
 
 impl Case {
@@ -67,11 +71,29 @@ impl Case {
     pub fn op(&self) -> &'static Operation {
         Catalogue::embedded().by_index(self.op)
     }
+
+    /// The id field of an id cell.
+    pub fn field(&self) -> Option<&'static IdField> {
+        self.field.map(|i| &self.op().ids[i])
+    }
 }
 
 impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let op = self.op();
+        if let Some(field) = self.field() {
+            return write!(
+                f,
+                "{} {} ({} {}) as {}, naming the run user's {} in {}",
+                op.version,
+                cell_name(op, field),
+                op.method,
+                op.path,
+                self.principal,
+                field.names.words(),
+                field.label()
+            );
+        }
         let params = match &self.params {
             _ if op.path_params().next().is_none() => "none".to_string(),
             Params::Probe => "probe's".to_string(),
@@ -190,7 +212,7 @@ pub fn case_strategy(space: Space) -> BoxedStrategy<Case> {
         ));
     }
     let body = prop::strategy::Union::new_weighted(bodies);
-    (op, principal, params, body)
+    let pairs = (op, principal, params, body)
         .prop_map(move |(op, principal, params, body)| {
             let row = Catalogue::embedded().by_index(op);
             // Grant rows are judged on success alone, so they keep the probe's credentials;
@@ -205,12 +227,42 @@ pub fn case_strategy(space: Space) -> BoxedStrategy<Case> {
                 principal,
                 params,
                 body,
+                field: None,
             }
         })
         .prop_filter("the model calls the pair not applicable", |c| {
             expect(c.op(), c.principal).outcome != Outcome::NotApplicable
+        });
+    // Id cells: an id field of an operation, and a principal the model gives an id cell.
+    let cells: Vec<(usize, usize)> = Catalogue::embedded()
+        .all()
+        .iter()
+        .filter(|o| space.versions.contains(&o.version))
+        .flat_map(|o| (0..o.ids.len()).map(move |i| (o.index, i)))
+        .collect();
+    let id_principals: Vec<Principal> = Principal::ALL
+        .into_iter()
+        .filter(|p| {
+            Catalogue::embedded()
+                .all()
+                .iter()
+                .any(|o| !o.ids.is_empty() && expect_id(o, *p).outcome != Outcome::NotApplicable)
         })
-        .boxed()
+        .collect();
+    let ids = (
+        prop::sample::select(cells),
+        prop::sample::select(id_principals),
+    )
+        .prop_map(|((op, field), principal)| Case {
+            op,
+            principal,
+            params: Params::Probe,
+            body: BodyVar::Probe,
+            field: Some(field),
+        });
+    // About one case in six is an id cell: the ~100 cells of both versions are each met a
+    // few times in a run of 4,096.
+    prop_oneof![5 => pairs, 1 => ids].boxed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,8 +575,64 @@ fn send(
     }
 }
 
+/// An id cell: the runner's own id probe (`runner::check_id`), judged by the library's
+/// oracle (`model::judge_id`): strictly on the mock, at the boundary on a real target.
+fn check_id_cell(
+    target: &Target,
+    case: &Case,
+    field: &'static IdField,
+) -> Result<Checked, TestCaseError> {
+    let op = case.op();
+    let side = target.side(op.version);
+    let session = side.session.lock().unwrap();
+    let mut config = if target.remote {
+        CheckConfig::new(
+            runner::Target::Remote {
+                base_url: session.http.base().to_string(),
+            },
+            op.version,
+        )
+    } else {
+        CheckConfig::new(
+            runner::Target::InProcess {
+                faults: Faults::none(),
+            },
+            op.version,
+        )
+    };
+    config.allow_mutations = target.allow_mutations;
+    config.mode = if target.remote {
+        Mode::Boundary
+    } else {
+        Mode::Strict
+    };
+    let check = IdCheck {
+        op,
+        field,
+        principal: case.principal,
+    };
+    let r = rt().block_on(check_id(&config, &session, &check));
+    match r.verdict {
+        Verdict::Pass => Ok(Checked::Judged),
+        Verdict::Skipped => Ok(Checked::Skipped),
+        Verdict::Inconclusive if target.remote => Ok(Checked::Skipped),
+        verdict => Err(TestCaseError::fail(format!(
+            "{case:?}: {} expected {} (rule {}), observed {}: {}",
+            verdict.name(),
+            r.expected,
+            r.rule,
+            r.observed_status
+                .map_or("no answer".to_string(), |s| s.to_string()),
+            r.reason
+        ))),
+    }
+}
+
 /// Probe one case and judge it with the library's oracle.
 pub fn check(target: &Target, case: &Case) -> Result<Checked, TestCaseError> {
+    if let Some(field) = case.field() {
+        return check_id_cell(target, case, field);
+    }
     let op = case.op();
     let principal = case.principal;
     let expectation: Expectation = expect(op, principal);

@@ -96,3 +96,26 @@ pub fn has_connection(state: &State, m: MandatorIx, user: &str, id: u64) -> bool
         ))
         .is_some_and(|c| c.contains_key(&id))
 }
+
+/// The user of mandator `m` who has bank connection `id`, if any.
+pub fn holder_of_connection(state: &State, m: MandatorIx, id: u64) -> Option<String> {
+    state
+        .resources
+        .iter()
+        .find_map(|((owner, kind), records)| match owner {
+            Owner::User(om, user)
+                if *om == m && kind == "bankConnections" && records.contains_key(&id) =>
+            {
+                Some(user.clone())
+            }
+            _ => None,
+        })
+}
+
+/// The user's account `id`, if it exists.
+pub fn has_account(state: &State, m: MandatorIx, user: &str, id: u64) -> bool {
+    state
+        .resources
+        .get(&(Owner::User(m, user.to_string()), "accounts".to_string()))
+        .is_some_and(|c| c.contains_key(&id))
+}

@@ -7,7 +7,9 @@ use crate::faults::Violation;
 use crate::sim::error::ApiError;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
-use crate::sim::ops::webform::common::{form_value, has_connection, not_found, page, user_of};
+use crate::sim::ops::webform::common::{
+    form_value, has_account, has_connection, not_found, page, user_of,
+};
 use crate::sim::random::random_uuid;
 use crate::sim::state::webforms::{Form, PAGE_PREFIX};
 use crate::sim::state::{MandatorIx, State};
@@ -60,6 +62,26 @@ pub fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
                         format!("bank {id} is not supported (the mock offers finAPI's test banks)"),
                     ));
                 }
+            }
+        }
+        "PAYMENT_WITH_ACCOUNT_ID" | "DIRECT_DEBIT_WITH_ACCOUNT_ID" => {
+            // The account to pay from (or collect to) must be one of the user's own.
+            let holder = if kind == "PAYMENT_WITH_ACCOUNT_ID" {
+                "sender"
+            } else {
+                "receiver"
+            };
+            let id = details
+                .get(holder)
+                .and_then(|h| h.get("accountId"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if !has_account(state, m, &user, id) {
+                return Err(ApiError::new(
+                    404,
+                    "NOT_FOUND",
+                    format!("account {id} not found"),
+                ));
             }
         }
         "BANK_CONNECTION_UPDATE" => {

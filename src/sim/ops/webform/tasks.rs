@@ -3,11 +3,14 @@
 
 use serde_json::{json, Value};
 
+use crate::faults::Violation;
 use crate::sim::dates::moment;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::webform::callbacks;
-use crate::sim::ops::webform::common::{has_connection, not_found, page, task_value, user_of};
+use crate::sim::ops::webform::common::{
+    has_connection, holder_of_connection, not_found, page, task_value, user_of,
+};
 use crate::sim::random::random_uuid;
 use crate::sim::state::webforms::Task;
 use crate::sim::state::{Owner, State};
@@ -21,12 +24,21 @@ pub fn create_task(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled
         .get("bankConnectionId")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    if !has_connection(state, m, &user, id) {
+    // The user whose connection it is: the caller's own, or, under the
+    // `background-update-any-connection` break, any user's of the mandator.
+    let holder = if has_connection(state, m, &user, id) {
+        Some(user.clone())
+    } else if ctx.faults.has(Violation::BackgroundUpdateAnyConnection) {
+        holder_of_connection(state, m, id)
+    } else {
+        None
+    };
+    let Some(holder) = holder else {
         return Err(not_found("bank connection", &id.to_string()));
-    }
+    };
     let at = moment(ctx.op.version, ctx.now);
     if let Some(r) = state
-        .existing_collection_mut(&(Owner::User(m, user.clone()), "bankConnections".to_string()))
+        .existing_collection_mut(&(Owner::User(m, holder), "bankConnections".to_string()))
         .and_then(|c| c.get_mut(&id))
     {
         r["lastAutoUpdate"] = json!({ "result": "OK", "timestamp": at });
