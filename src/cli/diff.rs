@@ -50,7 +50,7 @@ pub async fn run(args: DiffArgs) -> Result<i32, Failure> {
     let mut not_compared = 0;
     for x in &ra.results {
         let service = catalogue
-            .get(a.version, &x.operation)
+            .get(a.version, x.operation_id())
             .map(|op| Service::of(op).name());
         if service.is_some_and(|s| unchecked.contains(&s.as_str())) {
             not_compared += 1;

@@ -59,6 +59,12 @@ pub fn cell_name(op: &Operation, field: &IdField) -> String {
     format!("{}{}", op.id, field.label())
 }
 
+/// The operation a cell is of: `getAndSearchAllTransactions?accountIds` ->
+/// `getAndSearchAllTransactions`; any other cell's name is its operation's.
+pub fn operation_of_cell(cell: &str) -> &str {
+    cell.split(['?', '{']).next().unwrap_or(cell)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The oracle
 

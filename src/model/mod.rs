@@ -45,7 +45,7 @@ pub use expect::{
     expect, judge, CheckOrder, Expectation, Judgement, Mode, Observed, Outcome, Verdict,
 };
 pub use id_fields::{IdField, IdPlace, Names};
-pub use ids::{cell_name, expect_id, judge_id, list_items, read_of, IdEvidence};
+pub use ids::{cell_name, expect_id, judge_id, list_items, operation_of_cell, read_of, IdEvidence};
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub use openapi::{import_file as import_openapi, parse_document as parse_openapi, OpenApiError};

@@ -320,5 +320,5 @@ pub async fn probe_id(
 /// The request a dry run shows for an id cell (placeholders for tokens and ids).
 pub fn dry_request(session: &Session, check: &IdCheck<'_>) -> Result<HttpRequest, Skip> {
     let parties = Parties::of_run(session, check.principal, check.field)?;
-    request(session, check.op, check.field, &parties.caller, &parties.id).map_err(Skip::from)
+    request(session, check.op, check.field, &parties.caller, &parties.id)
 }

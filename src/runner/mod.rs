@@ -236,7 +236,9 @@ impl CheckConfig {
 /// One judged check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
-    /// operationId, grant row (`getToken.password`) or `lifecycle:<scenario>`.
+    /// operationId, grant row (`getToken.password`), an id cell (`operationId?field`,
+    /// `operationId{field}`: [`CheckResult::operation_id`] is its operation) or
+    /// `lifecycle:<scenario>`.
     pub operation: String,
     #[serde(skip)]
     pub section: String,
@@ -252,6 +254,13 @@ pub struct CheckResult {
     /// The redacted request and response (matrix checks that sent a request).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<evidence::Evidence>,
+}
+
+impl CheckResult {
+    /// The operation the check is of: the cell's name without an id cell's field.
+    pub fn operation_id(&self) -> &str {
+        crate::model::operation_of_cell(&self.operation)
+    }
 }
 
 /// A finished run.

@@ -11,7 +11,7 @@ use finapi_conformance::model::ApiVersion;
 use finapi_conformance::runner::Credentials;
 use finapi_conformance::{FinapiMock, Violation};
 
-use crate::common::TempDir;
+use crate::common::{self, TempDir};
 
 fn features() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
@@ -287,7 +287,7 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
     // Every scenario either ran or was left out.
     assert_eq!(
         out.scenarios.len() + out.excluded.len(),
-        scenarios_in_files()
+        common::scenarios_in(&features())
     );
     // The scenarios removed the users they created (every id starts with `fc-`).
     let left: Vec<String> = target.simulator().with_state(|s| {
@@ -299,38 +299,6 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
             .collect()
     });
     assert!(left.is_empty(), "users left behind: {left:?}");
-}
-
-/// How many scenarios the feature files hold, read with the Gherkin parser: one per plain
-/// scenario, one per example row of an outline.
-fn scenarios_in_files() -> usize {
-    use cucumber::gherkin::{Feature, GherkinEnv};
-    let mut count = 0;
-    for entry in std::fs::read_dir(features()).expect("features/") {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().is_none_or(|e| e != "feature") {
-            continue;
-        }
-        let feature = Feature::parse_path(&path, GherkinEnv::default()).expect("it parses");
-        let scenarios = feature
-            .scenarios
-            .iter()
-            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
-        for sc in scenarios {
-            count += match sc.examples.as_slice() {
-                [] => 1,
-                examples => examples
-                    .iter()
-                    .map(|e| {
-                        e.table
-                            .as_ref()
-                            .map_or(0, |t| t.rows.len().saturating_sub(1))
-                    })
-                    .sum(),
-            };
-        }
-    }
-    count
 }
 
 /// Every one of the mock's deliberate breaks makes at least one scenario fail, and among the

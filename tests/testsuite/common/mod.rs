@@ -11,10 +11,44 @@ pub use finapi_conformance_test_support::client::*;
 pub use finapi_conformance_test_support::grant::*;
 pub use finapi_conformance_test_support::TempDir;
 
+use std::path::Path;
+
 /// A `serve` process for a test, and the binary's path for tests that run other commands.
 pub mod served {
     pub use finapi_conformance_test_support::Served;
 
     /// The crate's binary.
     pub const BIN: &str = env!("CARGO_BIN_EXE_finapi-conformance");
+}
+
+/// How many scenarios the feature files in `dir` hold, read with the Gherkin parser: one per plain
+/// scenario, one per example row of an outline.
+pub fn scenarios_in(dir: &Path) -> usize {
+    use cucumber::gherkin::{Feature, GherkinEnv};
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("a directory of feature files") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_none_or(|e| e != "feature") {
+            continue;
+        }
+        let feature = Feature::parse_path(&path, GherkinEnv::default()).expect("it parses");
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+        for sc in scenarios {
+            count += match sc.examples.as_slice() {
+                [] => 1,
+                examples => examples
+                    .iter()
+                    .map(|e| {
+                        e.table
+                            .as_ref()
+                            .map_or(0, |t| t.rows.len().saturating_sub(1))
+                    })
+                    .sum(),
+            };
+        }
+    }
+    count
 }
