@@ -90,6 +90,9 @@ pub struct SuiteOptions {
     pub name: Option<regex::Regex>,
     /// Scenarios run at once (`None`: 64 on the mock, 2 against a real target).
     pub concurrency: Option<usize>,
+    /// The world of every per-scenario mock (`None`: the demo world); the scenarios use its
+    /// clients ([`runner::Credentials::of_world`]) unless `credentials` says otherwise.
+    pub world: Option<crate::world::World>,
 }
 
 impl Default for SuiteOptions {
@@ -119,6 +122,7 @@ impl SuiteOptions {
             tags: None,
             name: None,
             concurrency: None,
+            world: None,
         }
     }
 

@@ -112,6 +112,9 @@ impl FinapiWorld {
             config.readings = suite.readings.clone();
             config.limits = suite.limits.clone();
             config.transport = suite.transport.clone();
+            if suite.base_url.is_none() {
+                config.world = suite.world.clone();
+            }
             if suite.strict {
                 config.mode = crate::model::Mode::Strict;
             }

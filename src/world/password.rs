@@ -1,0 +1,211 @@
+//! Salted password hashes a world file may give instead of a password in clear, so that a
+//! recorded user logs in with its real password and the file holds no usable secret.
+//!
+//! The format is PBKDF2-HMAC-SHA256 as a PHC string,
+//! `$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH` (salt and hash in unpadded standard base64), the
+//! format passlib and other password libraries write. PBKDF2 was chosen over Argon2 or scrypt
+//! because its crates are small and pure Rust (this module is in the core every test author
+//! compiles) and a check costs time, not memory; 600,000 rounds is OWASP's recommendation for
+//! PBKDF2-HMAC-SHA256.
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine as _;
+use parking_lot::Mutex;
+use subtle::ConstantTimeEq;
+
+/// The rounds [`PasswordHash::new`] uses: OWASP's recommendation for PBKDF2-HMAC-SHA256.
+pub const ROUNDS: u32 = 600_000;
+/// Fewest and most rounds a world file may ask for (below: no protection; above: a login
+/// that takes minutes).
+const MIN_ROUNDS: u32 = 1_000;
+const MAX_ROUNDS: u32 = 10_000_000;
+const PREFIX: &str = "$pbkdf2-sha256$";
+
+/// A parsed password hash. It remembers the last password that matched, so a user logging in
+/// again costs a comparison, not another derivation.
+pub struct PasswordHash {
+    text: String,
+    rounds: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+    known: Mutex<Option<String>>,
+}
+
+impl PasswordHash {
+    /// Hash `password` with `salt` and [`ROUNDS`].
+    pub fn new(password: &str, salt: &[u8]) -> PasswordHash {
+        PasswordHash::with_rounds(password, salt, ROUNDS)
+    }
+
+    /// Hash `password` with `salt` and `rounds` (tests use few).
+    pub fn with_rounds(password: &str, salt: &[u8], rounds: u32) -> PasswordHash {
+        let hash = derive(password, salt, rounds).to_vec();
+        let text = format!(
+            "{PREFIX}i={rounds},l={}${}${}",
+            hash.len(),
+            STANDARD_NO_PAD.encode(salt),
+            STANDARD_NO_PAD.encode(&hash)
+        );
+        PasswordHash {
+            text,
+            rounds,
+            salt: salt.to_vec(),
+            hash,
+            known: Mutex::new(Some(password.to_string())),
+        }
+    }
+
+    /// Read a PHC string; the error says what is wrong in one line.
+    pub fn parse(text: &str) -> Result<PasswordHash, String> {
+        let bad = |why: &str| Err(format!("password_hash: {why}"));
+        let Some(rest) = text.strip_prefix(PREFIX) else {
+            return bad("must start with `$pbkdf2-sha256$` (PBKDF2-HMAC-SHA256 as a PHC string)");
+        };
+        let parts: Vec<&str> = rest.split('$').collect();
+        let [params, salt, hash] = parts.as_slice() else {
+            return bad("expected `$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH`");
+        };
+        let mut rounds = None;
+        let mut length = None;
+        for p in params.split(',') {
+            match p.split_once('=') {
+                Some(("i", v)) => rounds = v.parse::<u32>().ok(),
+                Some(("l", v)) => length = v.parse::<usize>().ok(),
+                _ => return bad(&format!("unknown parameter `{p}`")),
+            }
+        }
+        let Some(rounds) = rounds.filter(|r| (MIN_ROUNDS..=MAX_ROUNDS).contains(r)) else {
+            return bad(&format!(
+                "`i` (rounds) must be a number from {MIN_ROUNDS} to {MAX_ROUNDS}"
+            ));
+        };
+        let (Ok(salt), Ok(hash)) = (STANDARD_NO_PAD.decode(salt), STANDARD_NO_PAD.decode(hash))
+        else {
+            return bad("salt and hash must be unpadded base64");
+        };
+        if salt.len() < 8 {
+            return bad("the salt must have at least 8 bytes");
+        }
+        if hash.len() != 32 || length.is_some_and(|l| l != 32) {
+            return bad("the hash must have 32 bytes (`l=32`)");
+        }
+        Ok(PasswordHash {
+            text: text.to_string(),
+            rounds,
+            salt,
+            hash,
+            known: Mutex::new(None),
+        })
+    }
+
+    /// Whether `presented` is the password (in constant time for the comparison).
+    pub fn verify(&self, presented: &str) -> bool {
+        let mut known = self.known.lock();
+        if let Some(k) = known.as_deref() {
+            if k.len() == presented.len() && bool::from(k.as_bytes().ct_eq(presented.as_bytes())) {
+                return true;
+            }
+        }
+        let derived = derive(presented, &self.salt, self.rounds);
+        let ok = bool::from(derived.as_slice().ct_eq(&self.hash));
+        if ok {
+            *known = Some(presented.to_string());
+        }
+        ok
+    }
+
+    /// The PHC string.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+fn derive(password: &str, salt: &[u8], rounds: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, rounds, &mut out);
+    out
+}
+
+/// A salt derived from what is not secret (a label and a user id): a world recorded twice
+/// gets the same hash for the same password, and every user its own salt.
+pub fn salt_for(label: &str, user: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"finapi-conformance password salt\0");
+    h.update(label.as_bytes());
+    h.update([0]);
+    h.update(user.to_lowercase().as_bytes());
+    let digest = h.finalize();
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&digest[..16]);
+    salt
+}
+
+impl Clone for PasswordHash {
+    fn clone(&self) -> Self {
+        PasswordHash {
+            text: self.text.clone(),
+            rounds: self.rounds,
+            salt: self.salt.clone(),
+            hash: self.hash.clone(),
+            known: Mutex::new(self.known.lock().clone()),
+        }
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash may be shown; a password it remembers never is.
+        f.debug_tuple("PasswordHash").field(&self.text).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only_and_survives_its_text() {
+        let salt = salt_for("m", "Anna");
+        assert_eq!(salt, salt_for("m", "anna"), "user ids are case-insensitive");
+        assert_ne!(salt, salt_for("m", "bert"));
+        let made = PasswordHash::with_rounds("anna-password", &salt, 1000);
+        let read = PasswordHash::parse(made.as_str()).unwrap();
+        assert!(!read.verify("anna-passwore"));
+        assert!(read.verify("anna-password"));
+        assert!(read.verify("anna-password"), "remembered");
+        assert!(!read.verify("anna-password "));
+        assert!(!format!("{read:?}").contains("anna-password"));
+    }
+
+    #[test]
+    fn a_known_vector_matches() {
+        // RFC 7914 section 11: PBKDF2-HMAC-SHA256, P="passwd", S="salt", c=1, dkLen=64; the
+        // first 32 bytes (our length), with the minimum rounds lifted for the check.
+        let out = derive("passwd", b"salt", 1);
+        assert_eq!(out[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
+    }
+
+    #[test]
+    fn bad_hashes_are_refused_in_one_line() {
+        let good = PasswordHash::with_rounds("pw-pw-pw", &[7; 16], 1000);
+        let text = good.as_str().to_string();
+        for (bad, needle) in [
+            (
+                "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA".to_string(),
+                "pbkdf2-sha256",
+            ),
+            (text.replace("i=1000", "i=10"), "rounds"),
+            (text.replace("i=1000", "x=1"), "unknown parameter"),
+            (text.replace("l=32", "l=16"), "32 bytes"),
+            (format!("{text}$more"), "expected"),
+            (format!("{text}!"), "base64"),
+        ] {
+            let err = PasswordHash::parse(&bad).unwrap_err();
+            assert!(err.contains(needle), "{bad}: {err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+}
