@@ -7,13 +7,16 @@
 //! - [`judge`]: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
 //! - [`replay`]: inert reads and token grants re-sent as other principals (`--replay reads`);
-//! - [`report`]: the report in `check`'s formats.
+//! - [`report`]: the report in `check`'s formats;
+//! - `record`: with `--record DIR`, the session kept as a world, a feature file and its
+//!   shape differences ([`Recorded`]).
 //!
 //! The answer's last chunk is released only once the call is judged (and, with replay, its
 //! replays are done), so a token the app receives is known before the app can use it, and the
 //! replays see the state the app saw.
 
 pub mod judge;
+mod record;
 pub mod replay;
 pub mod report;
 
@@ -36,6 +39,7 @@ use crate::runner::Credentials;
 use crate::serve::listener::{Listener, Serving};
 use crate::sim::router::Router;
 use judge::{Call, Judge, State};
+pub use record::{Recorded, RecordedFile};
 pub use report::ProxyReport;
 
 /// The most of each answer kept to judge it (and check its shape); the rest only streams.
@@ -84,6 +88,8 @@ pub struct ProxyConfig {
     /// Most replays in one run.
     pub max_replays: usize,
     pub lines: Option<LineSink>,
+    /// Keep the session in this directory when the proxy finishes (`--record DIR`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfig {
@@ -100,6 +106,7 @@ impl ProxyConfig {
             replay: ReplayMode::Off,
             max_replays: 1000,
             lines: None,
+            record: None,
         }
     }
 }
@@ -113,6 +120,7 @@ struct Shared {
     max_replays: usize,
     lines: Option<LineSink>,
     max_request_bytes: usize,
+    recorder: Option<record::Recorder>,
 }
 
 impl Shared {
@@ -178,6 +186,10 @@ impl Proxy {
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
+            recorder: config
+                .record
+                .as_deref()
+                .map(|dir| record::Recorder::new(dir, config.version, config.credentials.clone())),
         });
         let serving = listener.serve({
             let shared = shared.clone();
@@ -215,10 +227,22 @@ impl Proxy {
         )
     }
 
-    /// Stop accepting, let in-flight calls (and their replays) finish, and report.
+    /// Stop accepting, let in-flight calls (and their replays) finish, and report; with
+    /// [`ProxyConfig::record`], write the recording too ([`ProxyReport::recorded`]).
     pub async fn finish(mut self) -> ProxyReport {
         let _ = self.serving.shutdown().await;
-        self.report()
+        let mut report = self.report();
+        if let Some(recorder) = &self.shared.recorder {
+            let secrets: Vec<String> = {
+                let state = self.shared.state.lock();
+                let mut all: Vec<String> = state.seen_secrets.iter().cloned().collect();
+                all.extend(state.own_tokens.values().cloned());
+                all.extend(self.shared.judge.credentials.secrets());
+                all
+            };
+            report.recorded = Some(recorder.write(&report, &secrets));
+        }
+        report
     }
 }
 
@@ -383,6 +407,23 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
             ),
             _ => Vec::new(),
         };
+        if let Some(recorder) = &shared.recorder {
+            let params = call.params();
+            let caller = match &judged.caller {
+                judge::Caller::Known(p, user) => Some((*p, user.as_deref())),
+                judge::Caller::Unknown => None,
+            };
+            recorder.observe(&record::Seen {
+                op: judged.op.as_ref().map(|o| o.id.as_str()),
+                caller,
+                grant: judged.grant,
+                path: call.path(),
+                params: &params,
+                status,
+                answer: body,
+                complete,
+            });
+        }
         let line = state.redactor.scrub(&judged.line);
         (line, replays)
     };
