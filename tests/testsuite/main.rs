@@ -28,6 +28,7 @@ mod openapi_v1;
 mod profiles;
 mod properties;
 mod proxy;
+mod record;
 mod resume;
 mod runner;
 mod security;

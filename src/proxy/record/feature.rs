@@ -4,9 +4,10 @@
 //! what was a violation is stated as the documented rule, fails until the target holds it, and
 //! names the report's evidence. What stayed inconclusive is listed, not stated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::model::expect::refusal_status;
 use crate::model::{expect, ApiVersion, Catalogue, Grant, Outcome, Principal, Rule, Verdict};
 use crate::runner::CheckResult;
 
@@ -99,15 +100,52 @@ pub(crate) struct Stated {
     pub not_established: usize,
 }
 
+/// The refusals whose status and body the session saw as documented (one for a wrong role,
+/// one for a dead token): `(principal, operation, "a wrong role" | "a dead token")`.
+fn refusals(
+    catalogue: &Catalogue,
+    version: ApiVersion,
+    results: &[&CheckResult],
+    differ: &BTreeSet<(String, u16)>,
+) -> Vec<(Principal, String, &'static str)> {
+    let mut out = Vec::new();
+    for (outcome, what) in [
+        (Outcome::Forbidden, "a wrong role"),
+        (Outcome::Unauthenticated, "a dead token"),
+    ] {
+        let found = results.iter().find_map(|r| {
+            let op = catalogue.get(version, &r.operation)?;
+            let status = r.observed_status?;
+            let base = op.id.split('.').next().unwrap_or(&op.id).to_string();
+            let documented = r.verdict == Verdict::Pass
+                && op.grant.is_none()
+                && r.principal != Principal::ExpiredToken
+                && expect(op, r.principal).outcome == outcome
+                && status == refusal_status(op, outcome)
+                && !differ.contains(&(base, status));
+            documented.then(|| (r.principal, op.id.clone(), what))
+        });
+        out.extend(found);
+    }
+    out
+}
+
 /// The feature file of a session's results. `user` names the user the login facts create (a
-/// recorded user's id, or `user`).
-pub(crate) fn render(results: &[CheckResult], version: ApiVersion, user: &str) -> (String, Stated) {
+/// recorded user's id, or `user`); `differ` are the (operation, status) pairs whose answers
+/// differed from their documented shape.
+pub(crate) fn render(
+    results: &[CheckResult],
+    version: ApiVersion,
+    user: &str,
+    differ: &BTreeSet<(String, u16)>,
+) -> (String, Stated) {
     let catalogue = Catalogue::embedded();
     let mut scenarios: BTreeMap<Key, Scenario> = BTreeMap::new();
     let mut not_established = Vec::new();
     let mut stated = Stated::default();
     let mut sorted: Vec<&CheckResult> = results.iter().collect();
     sorted.sort_by(|a, b| (&a.operation, a.principal).cmp(&(&b.operation, b.principal)));
+    let refusals = refusals(catalogue, version, &sorted, differ);
     for r in sorted {
         if !matches!(r.verdict, Verdict::Pass | Verdict::Violation) {
             not_established.push(format!(
@@ -199,6 +237,23 @@ pub(crate) fn render(results: &[CheckResult], version: ApiVersion, user: &str) -
         for t in &s.thens {
             let _ = writeln!(out, "    {} {t}", if first { "Then" } else { "And" });
             first = false;
+        }
+    }
+    if !refusals.is_empty() {
+        stated.scenarios += 1;
+        stated.facts += refusals.len();
+        let _ = writeln!(out, "\n  @rule-{}", Rule::ErrorShape.id());
+        let _ = writeln!(
+            out,
+            "  Scenario: refusals, {}: their status and body as documented, as the session showed",
+            Rule::ErrorShape.id()
+        );
+        for (p, op, what) in &refusals {
+            let _ = writeln!(out, "    When {} calls \"{op}\"", phrase(*p));
+            let _ = writeln!(
+                out,
+                "    Then the answer is the refusal \"{op}\" documents for {what}"
+            );
         }
     }
     stated.not_established = not_established.len();

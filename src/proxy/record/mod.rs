@@ -95,7 +95,13 @@ impl Recorder {
             .users
             .first()
             .map_or("user".to_string(), |u| u.id.clone());
-        let (feature, stated) = feature::render(&report.report.results, self.version, &user);
+        let differ: BTreeSet<(String, u16)> = report
+            .shape_differences
+            .iter()
+            .map(|d| (d.operation.clone(), d.status))
+            .collect();
+        let (feature, stated) =
+            feature::render(&report.report.results, self.version, &user, &differ);
         let shapes = shapes::render(&report.shape_differences, &capture.examples);
         let readme = readme::render(
             &world,
