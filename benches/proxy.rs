@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use finapi_conformance::proxy::{Proxy, ProxyConfig};
-use finapi_conformance::runner::http::Limits;
 use finapi_conformance::runner::Credentials;
+use finapi_conformance::runner::Limits;
 use finapi_conformance::serve::Server;
 use finapi_conformance::sim::Simulator;
 use finapi_conformance::world::demo;

@@ -11,7 +11,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! use finapi_conformance::journal::CallerKind;
+//! use finapi_conformance::CallerKind;
 //! use finapi_conformance::world::demo;
 //! use finapi_conformance::FinapiMock;
 //!
@@ -440,6 +440,7 @@ impl IntoIterator for Calls {
 
 /// The filters of `GET /__finapi/journal`: `operation`, `caller_kind`, `status`; every one
 /// given must match.
+#[cfg(feature = "serve")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalFilter {
     pub operation: Option<String>,
@@ -447,6 +448,7 @@ pub struct JournalFilter {
     pub status: Option<u16>,
 }
 
+#[cfg(feature = "serve")]
 impl JournalFilter {
     /// Parse a query string such as `operation=createUser&caller_kind=app_client&status=201`.
     pub fn parse(query: Option<&str>) -> Result<JournalFilter, String> {
@@ -550,6 +552,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "serve")]
     #[test]
     fn filters_parse_and_match() {
         let f = JournalFilter::parse(Some(

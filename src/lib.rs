@@ -130,8 +130,9 @@
 //! ## Where things are
 //!
 //! - [`model`]: operations, principals, rules, the oracle, the shapes;
-//! - [`mock`]: [`FinapiMock`] on wiremock; [`journal`]: who called what;
-//! - [`world`]: mandators, clients and users a mock starts with; [`faults`]: deliberate breaks;
+//! - [`FinapiMock`] on wiremock (`mock.rs`); [`Journal`]: who called what (`journal.rs`);
+//! - [`world`]: mandators, clients and users a mock starts with; [`Violation`]: deliberate
+//!   breaks (`faults.rs`);
 //! - [`sim`]: the transport-free simulator both front doors use (clock, profiles);
 //! - [`serve`] (feature `serve`), [`runner`] and [`report`] (feature `runner`), [`gherkin`]
 //!   (feature `gherkin`).
@@ -139,9 +140,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub(crate) mod callbacks;
-pub mod faults;
-pub mod journal;
-pub mod mock;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod mock;
 pub mod model;
 pub mod sim;
 pub mod world;
@@ -163,7 +164,7 @@ pub mod runner;
 pub mod serve;
 
 pub use faults::{Faults, Violation};
-pub use journal::{CallerKind, Calls, Journal, JournalEntry};
+pub use journal::{CallerInfo, CallerKind, Calls, Journal, JournalEntry, JournalFinding};
 pub use mock::{FinapiMock, FinapiMockBuilder};
 pub use model::{ApiVersion, Catalogue, Principal, Readings, Rule};
 pub use sim::{Clock, Simulator};

@@ -98,7 +98,7 @@ impl FinapiMockBuilder {
         self
     }
 
-    /// Answer like a busy real deployment (see [`crate::sim::profile`]): validation before
+    /// Answer like a busy real deployment (see [`Profile`](crate::sim::Profile)): validation before
     /// the role check, rate limits, 503s, latency, long tokens, alternative error bodies.
     pub fn profile(mut self, profile: crate::sim::Profile) -> Self {
         self.config.profile = Some(profile);
@@ -112,7 +112,7 @@ impl FinapiMockBuilder {
     }
 
     /// How many recent requests the journal keeps (default
-    /// [`journal::DEFAULT_CAPACITY`]; 0 keeps none).
+    /// 1000; 0 keeps none).
     pub fn journal_capacity(mut self, capacity: usize) -> Self {
         self.journal_capacity = Some(capacity);
         self

@@ -1,14 +1,14 @@
 //! The standalone front door: the simulator behind a multi-threaded hyper server.
 //!
 //! It keeps nothing per request except an optional journal capped at a fixed number of entries
-//! (the role-aware [`crate::journal`]: no headers, no query strings, no bodies, so no secrets),
-//! and shuts down gracefully. A control API under `/__finapi/` (see [`control`]) lets tests in
+//! (the role-aware [`Journal`]: no headers, no query strings, no bodies, so no secrets),
+//! and shuts down gracefully. A control API under `/__finapi/` (`control.rs`) lets tests in
 //! any language read the journal, reset, load a world, switch breaks and move the clock.
 //! Connections are plain hyper HTTP/1.1 with half-closes allowed, so a client that closes its
 //! sending side after the request still gets its answer (the accept loop, shared with the
 //! proxy, is in `listener`).
 
-pub mod control;
+pub(crate) mod control;
 pub(crate) mod listener;
 
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ pub const MAX_BODY: usize = 1 << 20;
 
 pub use crate::journal::{Journal, JournalEntry};
 
-/// Who may use the control API under [`control::PREFIX`] (`/__finapi/`).
+/// Who may use the control API under `/__finapi/`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Control {
     /// No control API: `/__finapi/*` gets finAPI's usual 404.

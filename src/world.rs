@@ -2,10 +2,10 @@
 //!
 //! A world is built in code ([`World::demo`], [`World::mandator`]) or read from a TOML world
 //! file (`serve --world FILE`; see `fixtures/world.example.toml` and docs/serve.md). A user's
-//! password may be given as a salted hash ([`password`]), and its bank data as it was recorded
+//! password may be given as a salted hash ([`PasswordHash`]), and its bank data as it was recorded
 //! (connections, accounts and transactions with their ids).
 
-pub mod password;
+pub(crate) mod password;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::model::ApiVersion;
+pub use password::PasswordHash;
 
 /// Client configuration as finAPI keeps it per client (the parts the simulator acts on).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ pub struct UserSpec {
     /// The password in clear; empty when [`UserSpec::password_hash`] is given instead.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
-    /// The password as a salted hash ([`password::PasswordHash`], a PHC string
+    /// The password as a salted hash ([`PasswordHash`], a PHC string
     /// `$pbkdf2-sha256$i=...`): the user logs in with the password, and the file holds no
     /// usable secret. Exactly one of `password` and `password_hash` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]

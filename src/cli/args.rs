@@ -11,7 +11,7 @@ use clap::Args;
 
 use finapi_conformance::model::{ApiVersion, Mode, Readings};
 use finapi_conformance::report::Format;
-use finapi_conformance::runner::{self, http::Transport, Credentials};
+use finapi_conformance::runner::{self, Credentials, Transport};
 
 use super::failure::Failure;
 use super::process;
@@ -149,7 +149,7 @@ pub struct TransportArgs {
     /// Longest body read, in bytes: past it the connection is dropped and the check is
     /// inconclusive (in set-up: the run stops). In `proxy`: the longest request body passed on
     /// and replay answer read. Default 16 MiB.
-    #[arg(long, value_name = "BYTES", default_value_t = runner::http::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = runner::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
     /// PEM file of CA certificates to trust besides the system's and the bundled ones
     /// (repeatable; the variable takes a path list).

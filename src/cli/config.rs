@@ -1,12 +1,10 @@
 //! From the shared flags to what the library runs: a run's [`CheckConfig`], the deliberate
-//! breaks, the credentials a run uses and the secrets to scrub from what it prints.
+//! breaks.
 
 use std::time::Duration;
 
-use finapi_conformance::faults::{Faults, Violation};
-use finapi_conformance::runner::{
-    self, http::Limits, redact::Redactor, CheckConfig, Credentials, Filters, Target,
-};
+use finapi_conformance::runner::{self, CheckConfig, Filters, Limits, Target};
+use finapi_conformance::{Faults, Violation};
 
 use super::args::TargetArgs;
 use super::failure::Failure;
@@ -58,7 +56,7 @@ pub fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConf
     config.transport = args.transport.transport();
     if let Target::Remote { base_url } = &config.target {
         // Refused at once, before any other work, any connection or any name lookup.
-        runner::http::TargetUrl::parse(base_url, &config.transport).map_err(Failure::usage)?;
+        runner::TargetUrl::parse(base_url, &config.transport).map_err(Failure::usage)?;
     }
     config.credentials = args.judge.credentials_file()?;
     config.allow_mutations = args.allow_mutations;
@@ -68,30 +66,4 @@ pub fn config_for(base_url: Option<&str>, args: &TargetArgs) -> Result<CheckConf
     config.webform_url = args.webform_url.clone();
     config.webform_interactive = args.webform_interactive.map(Duration::from_secs);
     Ok(config)
-}
-
-/// The credentials a run of `config` uses when it names none: the demo world's in-process,
-/// the environment's against a remote target.
-pub fn credentials_of(config: &CheckConfig) -> Credentials {
-    config
-        .credentials
-        .clone()
-        .unwrap_or_else(|| match config.target {
-            Target::InProcess { .. } => Credentials::demo(),
-            Target::Remote { .. } => Credentials::from_env(),
-        })
-}
-
-/// Everything secret a run of `config` could print: its credentials and the tokens of its
-/// `--state` file.
-pub fn secrets_of(config: &CheckConfig) -> Redactor {
-    let mut secrets = credentials_of(config).secrets();
-    if let Some(path) = &config.state_file {
-        secrets.extend(
-            runner::state_file::State::load(path)
-                .map(|s| s.secrets())
-                .unwrap_or_default(),
-        );
-    }
-    Redactor::new(secrets)
 }

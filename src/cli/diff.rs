@@ -5,7 +5,7 @@ use clap::Args;
 use finapi_conformance::runner;
 
 use super::args::TargetArgs;
-use super::config::{config_for, secrets_of};
+use super::config::config_for;
 use super::failure::Failure;
 
 #[derive(Debug, Args)]
@@ -24,8 +24,8 @@ pub struct DiffArgs {
 pub async fn run(args: DiffArgs) -> Result<i32, Failure> {
     let a = config_for(Some(&args.base_url), &args.target)?;
     let b = config_for(Some(&args.against), &args.target)?;
-    let mut redactor = secrets_of(&a);
-    for s in secrets_of(&b).scrub_list() {
+    let mut redactor = a.secrets();
+    for s in b.secrets().scrub_list() {
         redactor.add(s);
     }
     let (ra, rb) = tokio::join!(runner::run(&a), runner::run(&b));

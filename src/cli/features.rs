@@ -12,7 +12,7 @@ use clap::Args;
 use finapi_conformance::gherkin::{self, Features, SuiteOptions};
 use finapi_conformance::model::Mode;
 use finapi_conformance::report::Format;
-use finapi_conformance::runner::{redact, Target};
+use finapi_conformance::runner::{url_for_display, Target};
 use finapi_conformance::world::World;
 
 use super::args::{OutputArgs, TargetArgs};
@@ -140,7 +140,7 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
 pub async fn run(args: FeaturesArgs) -> Result<i32, Failure> {
     let opts = options(&args)?;
     let target = match &opts.base_url {
-        Some(url) => redact::url_for_display(url),
+        Some(url) => url_for_display(url),
         None if opts.world.is_some() => {
             let path = args.world.as_ref().map(|p| p.display().to_string());
             let mut t = format!(

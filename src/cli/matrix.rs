@@ -33,10 +33,7 @@ pub fn run(args: MatrixArgs) -> Result<i32, Failure> {
         }
     } else {
         let catalogue = Catalogue::embedded().with_readings(&args.readings.readings()?);
-        print!(
-            "{}",
-            report::table::expected_matrix(&catalogue, args.api_version)
-        );
+        print!("{}", report::expected_matrix(&catalogue, args.api_version));
     }
     Ok(0)
 }

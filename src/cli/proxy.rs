@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ReplayMode};
-use finapi_conformance::runner::{self, http::Limits, redact::Redactor, Credentials};
+use finapi_conformance::runner::{self, Credentials, Limits, Redactor};
 
 use super::args::{JudgeArgs, OutputArgs, TransportArgs};
 use super::failure::Failure;
@@ -90,7 +90,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     process::write_stdout(&format!(
         "finapi-conformance proxy listening on {} -> {}{}\nPress Ctrl-C to stop and write the report.\n",
         proxy.uri(),
-        runner::redact::url_for_display(&args.upstream),
+        runner::url_for_display(&args.upstream),
         if args.replay == ReplayMode::Reads {
             " (replaying reads and token grants)"
         } else {

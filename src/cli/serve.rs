@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use finapi_conformance::faults::Violation;
 use finapi_conformance::serve::{Control, ServeOptions, Server};
 use finapi_conformance::sim::{Profile, SimConfig, Simulator};
 use finapi_conformance::world::World;
+use finapi_conformance::Violation;
 
 use super::args::ReadingArgs;
 use super::config::faults;

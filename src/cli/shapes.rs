@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use finapi_conformance::model::{openapi, ApiVersion};
+use finapi_conformance::model::{import_openapi, ApiVersion};
 
 use super::args::parse_version;
 use super::failure::Failure;
@@ -29,7 +29,7 @@ pub struct ImportOpenapiArgs {
 pub fn run(command: ShapesCommand) -> Result<i32, Failure> {
     match command {
         ShapesCommand::ImportOpenapi(args) => {
-            let shapes = openapi::import_file(&args.spec, args.api_version)
+            let shapes = import_openapi(&args.spec, args.api_version)
                 .map_err(|e| Failure::usage(e.to_string()))?;
             print!("{}", shapes.to_json_pretty());
             Ok(0)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use finapi_conformance::model::{openapi, spec_diff as sd, ApiVersion, Catalogue};
+use finapi_conformance::model::{ApiVersion, SpecDiff};
 
 use super::args::parse_version;
 use super::failure::Failure;
@@ -21,22 +21,12 @@ pub struct SpecDiffArgs {
 
 /// Run the command; returns the exit code (0 no difference, 1 some).
 pub fn run(args: SpecDiffArgs) -> Result<i32, Failure> {
-    let unreadable =
-        |e: openapi::OpenApiError| Failure::usage(format!("{}: {e}", args.spec.display()));
-    // The version is not known before the document is read; convert, then relabel.
-    let mut spec = openapi::import_file(&args.spec, ApiVersion::V1).map_err(unreadable)?;
-    let version = args.api_version.unwrap_or_else(|| sd::guess_version(&spec));
-    spec.version = version;
-    let differences = sd::spec_diff(
-        &spec,
-        Catalogue::embedded(),
-        sd::shapes_for(sd::guess_api(&spec), version),
-        version,
-    );
+    let diff = SpecDiff::of_file(&args.spec, args.api_version)
+        .map_err(|e| Failure::usage(format!("{}: {e}", args.spec.display())))?;
     let name = args.spec.file_name().map_or_else(
         || args.spec.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    print!("{}", sd::render(&differences, &name, version));
-    Ok(if differences.is_empty() { 0 } else { 1 })
+    print!("{}", diff.render(&name));
+    Ok(if diff.is_empty() { 0 } else { 1 })
 }

@@ -262,7 +262,7 @@ pub fn needs_evidence(op: &Operation, expectation: &Expectation, status: u16) ->
 
 /// Compare an observed response with the expectation for `op`, assuming the target checks
 /// the role before it looks at the request (as the faithful mock does). Against a target
-/// whose order is not known, calibrate it and use [`judge_with`].
+/// whose order is not known, calibrate it and judge with the calibrated order (`judge_with`).
 ///
 /// `allowed_statuses` is what the probe itself documents for a caller that passes the boundary
 /// (for example 404 for a probe that names an unknown id); empty means "any 2xx". Only strict

@@ -14,6 +14,48 @@ use serde_json::Value;
 use crate::model::catalogue::{Api, ApiVersion, Catalogue, Source};
 use crate::model::shapes::{Kind, OperationShape, ParamIn, Schema, Shapes};
 
+/// An OpenAPI document compared with the catalogue and the embedded shapes of its service and
+/// API version: what `finapi-conformance spec-diff` prints.
+#[derive(Debug, Clone)]
+pub struct SpecDiff {
+    /// The API version compared with (given, or guessed from the document's paths).
+    pub version: ApiVersion,
+    pub differences: Vec<Difference>,
+}
+
+impl SpecDiff {
+    /// Read the document at `path` (YAML or JSON) and compare it with the embedded catalogue and
+    /// shapes; `version` is guessed from its paths when `None`.
+    pub fn of_file(
+        path: &std::path::Path,
+        version: Option<ApiVersion>,
+    ) -> Result<SpecDiff, crate::model::openapi::OpenApiError> {
+        // The version is not known before the document is read; convert, then relabel.
+        let mut spec = crate::model::openapi::import_file(path, ApiVersion::V1)?;
+        let version = version.unwrap_or_else(|| guess_version(&spec));
+        spec.version = version;
+        let differences = spec_diff(
+            &spec,
+            Catalogue::embedded(),
+            shapes_for(guess_api(&spec), version),
+            version,
+        );
+        Ok(SpecDiff {
+            version,
+            differences,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.differences.is_empty()
+    }
+
+    /// The readable report of the document named `spec_name`.
+    pub fn render(&self, spec_name: &str) -> String {
+        render(&self.differences, spec_name, self.version)
+    }
+}
+
 /// What a difference is about; the output is grouped by it, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Group {

@@ -4,21 +4,21 @@
 //! - forward: every request and answer passes byte for byte, except hop-by-hop headers; answers
 //!   stream (only the first [`CAPTURE_BYTES`] of each are kept, to judge it), under the
 //!   runner's transport rules (no redirects followed, https for credentials except loopback);
-//! - [`judge`]: who is calling (from the token traffic it sees), which operation (the
+//! - `judge.rs`: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
-//! - [`replay`]: inert reads and token grants re-sent as other principals (`--replay reads`);
-//! - [`report`]: the report in `check`'s formats;
-//! - `record`: with `--record DIR`, the session kept as a world, a feature file and its
+//! - `replay.rs`: inert reads and token grants re-sent as other principals (`--replay reads`);
+//! - `report.rs`: the [`ProxyReport`] in `check`'s formats;
+//! - `record/`: with `--record DIR`, the session kept as a world, a feature file and its
 //!   shape differences ([`Recorded`]).
 //!
 //! The answer's last chunk is released only once the call is judged (and, with replay, its
 //! replays are done), so a token the app receives is known before the app can use it, and the
 //! replays see the state the app saw.
 
-pub mod judge;
+pub(crate) mod judge;
 mod record;
-pub mod replay;
-pub mod report;
+pub(crate) mod replay;
+pub(crate) mod report;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

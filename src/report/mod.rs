@@ -1,14 +1,17 @@
 //! Report formats for a run: the terminal matrix, JSON, JUnit, Markdown and a self-contained
 //! HTML page; the progress display of long runs.
 
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod progress;
-pub mod table;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod progress;
+pub(crate) mod table;
 
 use std::str::FromStr;
+
+pub use progress::for_stderr as progress_for_stderr;
+pub use table::expected_matrix;
 
 /// Escape text for the markup formats (HTML and JUnit XML), in content and attribute values
 /// alike. Control characters XML cannot carry (below U+0020 except tab, newline and carriage

@@ -137,7 +137,7 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a target may be reached. [`Transport::default`]: bodies up to
-/// [`DEFAULT_MAX_BODY_BYTES`], a [`DEFAULT_CONNECT_TIMEOUT`], the bundled and the operating
+/// [`DEFAULT_MAX_BODY_BYTES`], a 10 s connect timeout, the bundled and the operating
 /// system's CA certificates, plain http only to loopback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -295,6 +295,7 @@ fn load_ca_certs(files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, String>
 /// loopback names never go to DNS, `--ca-cert` files are trusted, the system's roots only for
 /// https. No total timeout (a large answer may take its time); `read_timeout` between chunks.
 /// Check the base URL with [`TargetUrl::parse`] first.
+#[cfg(feature = "proxy")]
 pub fn passthrough_client(
     target: &TargetUrl,
     transport: &Transport,

@@ -1,25 +1,30 @@
 //! The conformance runner: probes every operation x principal of the role model against a
 //! target and judges each response with the model's oracle.
 //!
-//! - [`Credentials`]: client credentials from the environment or a file;
-//! - [`http`]: the HTTP client with concurrency, rate limit, timeouts and retries;
-//! - [`session`]: tokens per principal, the run's own users and data, clean-up;
-//! - [`probe`]: one inert request per operation x principal;
-//! - [`lifecycle`]: token lifecycle scenarios;
-//! - [`redact`]: scrubs secrets from anything printed;
-//! - `evidence`: the redacted request and response behind each verdict;
-//! - [`state_file`]: tokens kept between runs (`--state`), reused once expired;
-//! - [`resume`]: re-running what a previous report left failed or unfinished (`--resume`).
+//! - [`run`] with a [`CheckConfig`] gives a [`Report`]; [`dry_run`] lists what it would send;
+//! - [`Credentials`]: client credentials from the environment or a file (`credentials.rs`);
+//! - [`Http`]: the hardened HTTP client with concurrency, rate limit, timeouts, retries and
+//!   its [`Transport`] rules (`http.rs`);
+//! - [`Session`]: tokens per principal, the run's own users and data, clean-up (`session/`);
+//! - [`build_probe`]: one inert request per operation x principal (`probe.rs`);
+//! - [`scenarios`]: the token lifecycle scenarios (`lifecycle.rs`);
+//! - [`Redactor`]: scrubs secrets from anything printed (`redact.rs`);
+//! - the redacted request and response behind each verdict (`evidence.rs`);
+//! - [`TokenState`]: tokens kept between runs (`--state`), reused once expired
+//!   (`state_file.rs`);
+//! - [`Previous`]: re-running what a previous report left failed or unfinished (`--resume`,
+//!   `resume.rs`).
 
-mod credentials;
+pub(crate) mod credentials;
+mod dry_run;
 pub(crate) mod evidence;
-pub mod http;
-pub mod lifecycle;
-pub mod probe;
-pub mod redact;
-pub mod resume;
-pub mod session;
-pub mod state_file;
+pub(crate) mod http;
+pub(crate) mod lifecycle;
+pub(crate) mod probe;
+pub(crate) mod redact;
+pub(crate) mod resume;
+pub(crate) mod session;
+pub(crate) mod state_file;
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +40,16 @@ use crate::model::{
 };
 use crate::world::World;
 pub use credentials::{ClientCredentials, Credentials};
-pub use session::{Session, SessionOptions, SetupError};
+pub use dry_run::dry_run;
+pub use http::{
+    Body, Http, HttpRequest, HttpResponse, Limits, TargetUrl, Transport, DEFAULT_MAX_BODY_BYTES,
+};
+pub use lifecycle::{scenarios, Scenario};
+pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
+pub use redact::{url_for_display, Redactor};
+pub use resume::{checkpoint, write_checkpoints, Previous, Recorder};
+pub use session::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};
+pub use state_file::State as TokenState;
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -146,6 +160,31 @@ impl std::fmt::Debug for Progress {
 }
 
 impl CheckConfig {
+    /// The client credentials a run of this config presents: the given ones, else the demo
+    /// world's in-process and the environment's (`FINAPI_*`) for a remote target.
+    pub fn credentials_or_default(&self) -> Credentials {
+        self.credentials
+            .clone()
+            .unwrap_or_else(|| match self.target {
+                Target::InProcess { .. } => Credentials::demo(),
+                Target::Remote { .. } => Credentials::from_env(),
+            })
+    }
+
+    /// Everything secret a run of this config could print: its credentials and the tokens of
+    /// its `--state` file.
+    pub fn secrets(&self) -> Redactor {
+        let mut secrets = self.credentials_or_default().secrets();
+        if let Some(path) = &self.state_file {
+            secrets.extend(
+                state_file::State::load(path)
+                    .map(|s| s.secrets())
+                    .unwrap_or_default(),
+            );
+        }
+        Redactor::new(secrets)
+    }
+
     pub fn new(target: Target, version: ApiVersion) -> Self {
         CheckConfig {
             target,

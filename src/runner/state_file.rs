@@ -128,7 +128,7 @@ impl State {
     }
 
     /// Add the tokens a run obtained, dropping duplicates and the oldest beyond
-    /// [`KEEP_PER_SCOPE`]. In-process runs keep nothing.
+    /// the newest 20 per scope. In-process runs keep nothing.
     pub fn record(&mut self, scope: &Scope, obtained: Vec<Obtained>) {
         if scope.target == "in-process mock" {
             return;

@@ -1,7 +1,6 @@
 //! The transport-free finAPI simulator: a request in, a response out, with what the front door
 //! does besides answering as data on the response (delays and timeouts in [`Hints`], Web Form
-//! callbacks to send). Both front doors ([`crate::mock`] on wiremock and [`crate::serve`] on
-//! hyper) call [`Simulator::handle`].
+//! callbacks to send). Both front doors ([`crate::FinapiMock`] on wiremock and `serve` on hyper) call [`Simulator::handle`].
 //!
 //! Its rooms stand on floors; each imports only the floors below it (commands dispatch down,
 //! the store never imports a command):
@@ -20,18 +19,18 @@
 //!   `banks.rs`, `error.rs`, `conform.rs`, `router.rs`, `dates.rs`, `clock.rs`, `random.rs`.
 
 pub(crate) mod banks;
-pub mod clock;
+pub(crate) mod clock;
 pub(crate) mod conform;
 pub(crate) mod dates;
 pub(crate) mod error;
 pub(crate) mod form;
 pub(crate) mod guard;
 pub(crate) mod headers;
-pub mod message;
+pub(crate) mod message;
 pub(crate) mod ops;
 pub(crate) mod pages;
 pub(crate) mod pipeline;
-pub mod profile;
+pub(crate) mod profile;
 pub(crate) mod random;
 pub(crate) mod respond;
 pub(crate) mod router;
@@ -45,8 +44,7 @@ use http::{HeaderMap, Method};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-/// Moved to [`crate::model::paths`]; kept here for callers of its old path.
-pub use crate::model::paths::version_of_path;
+pub use crate::journal::Served;
 pub use clock::Clock;
 pub use error::ApiError;
 pub use headers::{fresh_request_id, REQUEST_ID, REQUEST_ID_HEADER};
@@ -54,7 +52,7 @@ pub use message::{
     Callback, CallbackTarget, Handled, Hints, Reply, SimRequest, SimResponse, WithCallbacks,
 };
 pub use ops::webform::completion::CompleteError;
-pub use profile::Profile;
+pub use profile::{not_observable, Profile, RateLimit, KNOBS};
 pub use state::UNKNOWN_ID;
 
 use crate::faults::{Faults, SwitchableFaults, Violation};

@@ -10,8 +10,8 @@ use crate::traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use finapi_conformance::model::shapes::Shapes;
 use finapi_conformance::model::ApiVersion;
+use finapi_conformance::model::Shapes;
 use finapi_conformance::{Faults, Violation};
 use traffic::Exchange;
 

@@ -258,7 +258,7 @@ async fn against_a_real_target_mock_only_scenarios_are_left_out_with_a_reason() 
     let mut opts = SuiteOptions::mock(features());
     opts.base_url = Some(target.uri());
     opts.credentials = Some(Credentials::demo());
-    opts.limits = Some(finapi_conformance::runner::http::Limits::local());
+    opts.limits = Some(finapi_conformance::runner::Limits::local());
     // A local mock: more scenarios at once than the two a real target gets.
     opts.concurrency = Some(16);
     let out = run_suite(opts).await;

@@ -168,7 +168,7 @@ fn the_normalisers_fix_what_moves() {
 async fn html_page_of_a_small_run() {
     let (report, secrets) = small_run(broken()).await;
     assert_eq!(report.summary().violations, 3);
-    let page = report::html::render(&stable(report));
+    let page = report::render(&stable(report), report::Format::Html, false);
     for s in &secrets {
         assert!(!page.contains(s.as_str()), "the page holds a secret");
     }
@@ -178,7 +178,7 @@ async fn html_page_of_a_small_run() {
 #[tokio::test]
 async fn the_faithful_runs_page_marks_no_violation() {
     let (report, _) = small_run(Faults::none()).await;
-    let page = report::html::render(&report);
+    let page = report::render(&report, report::Format::Html, false);
     assert!(!page.contains("cell v-violation"));
     assert!(page.contains("cell v-pass"));
 }
@@ -202,7 +202,7 @@ async fn the_page_works_in_a_headless_browser() {
     let (report, secrets) = small_run(broken()).await;
     let dir = TempDir::new("html");
     let file = dir.join("report.html");
-    std::fs::write(&file, report::html::render(&report)).unwrap();
+    std::fs::write(&file, report::render(&report, report::Format::Html, false)).unwrap();
 
     let (mut child, client) = browser::session(&chromium, &driver).await;
     let outcome = async {

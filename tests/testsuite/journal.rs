@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::*;
-use finapi_conformance::journal::Served;
+use finapi_conformance::sim::Served;
 use finapi_conformance::world::demo;
 use finapi_conformance::{ApiVersion, CallerKind, FinapiMock, Rule, Violation};
 use serde_json::json;

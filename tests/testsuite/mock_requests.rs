@@ -512,7 +512,7 @@ async fn an_empty_request_id_is_no_request_id() {
 // notification rules, TPP certificates and credentials, edits): checked against the request
 // shapes like every other JSON body.
 
-use finapi_conformance::model::shapes::Shapes;
+use finapi_conformance::model::Shapes;
 use serde_json::Value;
 
 /// An id that exists nowhere in the demo world.

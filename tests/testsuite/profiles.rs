@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use finapi_conformance::model::{ApiVersion, Mode, Rule, Verdict};
 use finapi_conformance::report::{self, Format};
-use finapi_conformance::runner::http::Limits;
+use finapi_conformance::runner::Limits;
 use finapi_conformance::runner::{self, CheckConfig, Credentials, Filters, Report, Target};
 use finapi_conformance::serve::Server;
-use finapi_conformance::sim::profile::{not_observable, KNOBS};
+use finapi_conformance::sim::{not_observable, KNOBS};
 use finapi_conformance::sim::{Clock, Profile, SimConfig, Simulator};
 use finapi_conformance::world::World;
 use finapi_conformance::{Faults, Violation};
@@ -298,7 +298,7 @@ fn rate_limit_answers_429_with_retry_after_until_the_clock_moves() {
     let statuses: Vec<u16> = (0..60)
         .map(|_| sim_grant(&sim, ApiVersion::V2, Grant::Client(demo::APP_CLIENT)).status)
         .collect();
-    let limit = finapi_conformance::sim::profile::RateLimit::STAGING;
+    let limit = finapi_conformance::sim::RateLimit::STAGING;
     assert!(statuses[..limit.burst as usize].iter().all(|s| *s == 200));
     assert!(statuses[limit.burst as usize..].iter().all(|s| *s == 429));
     let refused = sim.call("GET", "/api/v2/banks", &[], b"");
@@ -412,10 +412,10 @@ async fn assuming_the_role_first_turns_validation_answers_into_false_violations(
     )
     .await
     .unwrap();
-    let calibration = runner::probe::calibrate(&session).await;
+    let calibration = runner::calibrate(&session).await;
     assert_eq!(
         calibration.order,
-        finapi_conformance::model::expect::CheckOrder::ValidationFirst,
+        finapi_conformance::model::CheckOrder::ValidationFirst,
         "{}",
         calibration.reason
     );

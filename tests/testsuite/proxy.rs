@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 
 use finapi_conformance::model::{ApiVersion, Principal, Verdict};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ProxyReport, ReplayMode};
-use finapi_conformance::runner::http::Limits;
 use finapi_conformance::runner::Credentials;
+use finapi_conformance::runner::Limits;
 use finapi_conformance::world::demo;
 use serde_json::{json, Value};
 
@@ -537,7 +537,7 @@ const UNREACHABLE: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn every_break_traffic_or_replay_can_show_is_reported_under_its_rule() {
-    use finapi_conformance::faults::Violation;
+    use finapi_conformance::Violation;
     use futures::StreamExt;
     // Every break is in exactly one list.
     for v in Violation::ALL {

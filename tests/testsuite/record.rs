@@ -9,13 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use finapi_conformance::faults::Violation;
 use finapi_conformance::gherkin::{run_suite, SuiteOptions};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ReplayMode};
-use finapi_conformance::runner::http::Limits;
 use finapi_conformance::runner::Credentials;
+use finapi_conformance::runner::Limits;
 use finapi_conformance::world::{demo, World};
 use finapi_conformance::Faults;
+use finapi_conformance::Violation;
 use serde_json::{json, Value};
 
 use crate::common::served::{Served, BIN};

@@ -17,9 +17,7 @@ use common::served::{Served, BIN};
 use common::TempDir;
 use finapi_conformance::model::{Catalogue, Principal, Verdict};
 use finapi_conformance::report;
-use finapi_conformance::runner::{
-    self, http::Limits, resume, CheckConfig, Credentials, Filters, Target,
-};
+use finapi_conformance::runner::{self, CheckConfig, Credentials, Filters, Limits, Target};
 use finapi_conformance::serve::Server;
 use finapi_conformance::sim::{SimConfig, Simulator};
 use finapi_conformance::{ApiVersion, Clock, Faults, Violation, World};
@@ -48,15 +46,15 @@ async fn resume_reruns_only_what_failed_and_merges_the_rest() {
     .unwrap();
     let s = first.summary();
     assert_eq!(s.violations, 3);
-    let json = report::json::render(&first);
+    let json = report::render(&first, report::Format::Json, false);
 
     // Second run against the repaired mock, resuming the first report.
     let mut config = in_process(Faults::none());
-    let previous = resume::Previous::from_json(&json, &config).unwrap();
+    let previous = runner::Previous::from_json(&json, &config).unwrap();
     assert_eq!(previous.rerun, 3);
     assert_eq!(previous.kept(), s.total - 3);
     config.resume = Some(Arc::new(previous));
-    let recorder = resume::Recorder::default();
+    let recorder = runner::Recorder::default();
     config.recorder = Some(recorder.clone());
     let second = runner::run(&config).await.unwrap();
     assert_eq!(recorder.len(), 3, "only the three violations ran again");
@@ -79,10 +77,14 @@ async fn resume_reruns_only_what_failed_and_merges_the_rest() {
 
     // Resuming the repaired report has nothing left to run.
     let mut config = in_process(Faults::none());
-    let previous = resume::Previous::from_json(&report::json::render(&second), &config).unwrap();
+    let previous = runner::Previous::from_json(
+        &report::render(&second, report::Format::Json, false),
+        &config,
+    )
+    .unwrap();
     assert_eq!(previous.rerun, 0);
     config.resume = Some(Arc::new(previous));
-    let recorder = resume::Recorder::default();
+    let recorder = runner::Recorder::default();
     config.recorder = Some(recorder.clone());
     let third = runner::run(&config).await.unwrap();
     assert!(recorder.is_empty());
@@ -95,16 +97,16 @@ async fn a_checkpoint_lists_the_unfinished_checks_and_resume_runs_them() {
     let full = runner::run(&config).await.unwrap();
     let total = full.results.len();
     // A run that got through the first five checks only.
-    let recorder = resume::Recorder::default();
+    let recorder = runner::Recorder::default();
     for r in full.results.iter().take(5) {
         recorder.push(r);
     }
     let catalogue = Catalogue::embedded().clone();
-    let checkpoint = resume::checkpoint(&config, &catalogue, &recorder, Duration::ZERO);
+    let checkpoint = runner::checkpoint(&config, &catalogue, &recorder, Duration::ZERO);
     assert_eq!(checkpoint.unfinished.len(), total - 5);
     assert_eq!(checkpoint.summary().possible, total);
     assert_eq!(checkpoint.summary().run, 5);
-    let json = report::json::render(&checkpoint);
+    let json = report::render(&checkpoint, report::Format::Json, false);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["complete"], false);
     assert_eq!(
@@ -115,10 +117,10 @@ async fn a_checkpoint_lists_the_unfinished_checks_and_resume_runs_them() {
     assert!(report::summary_line(&checkpoint).contains(&format!("checks run 5/{total}")));
 
     let mut config = in_process(Faults::none());
-    let previous = resume::Previous::from_json(&json, &config).unwrap();
+    let previous = runner::Previous::from_json(&json, &config).unwrap();
     assert_eq!(previous.rerun, total - 5);
     config.resume = Some(Arc::new(previous));
-    let recorder = resume::Recorder::default();
+    let recorder = runner::Recorder::default();
     config.recorder = Some(recorder.clone());
     let finished = runner::run(&config).await.unwrap();
     assert_eq!(recorder.len(), total - 5, "only the unfinished checks ran");
@@ -129,13 +131,13 @@ async fn a_checkpoint_lists_the_unfinished_checks_and_resume_runs_them() {
 #[test]
 fn resume_refuses_other_reports_with_one_line() {
     let config = in_process(Faults::none());
-    let err = resume::Previous::from_json("<junit/>", &config).unwrap_err();
+    let err = runner::Previous::from_json("<junit/>", &config).unwrap_err();
     assert!(err.contains("--format json"), "{err}");
     let v1 = r#"{"api_version":"v1","results":[]}"#;
-    let err = resume::Previous::from_json(v1, &config).unwrap_err();
+    let err = runner::Previous::from_json(v1, &config).unwrap_err();
     assert!(err.contains("API"), "{err}");
     let odd = r#"{"api_version":"v2","results":[{"operation":"noSuchOp","principal":"user","verdict":"pass","rule":"token-required"}]}"#;
-    assert!(resume::Previous::from_json(odd, &config).is_err());
+    assert!(runner::Previous::from_json(odd, &config).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -446,12 +446,12 @@ async fn state_file_tokens_stay_out_of_reports_and_logs() {
         },
         V2,
     );
-    config.limits = Some(runner::http::Limits::local());
+    config.limits = Some(runner::Limits::local());
     config.credentials = Some(runner::Credentials::demo());
     config.state_file = Some(path.clone());
     config.filters.only = vec!["Authorization".into(), "expired-token".into()];
     let first = runner::run(&config).await.expect("a run");
-    let state = runner::state_file::State::load(&path).unwrap();
+    let state = runner::TokenState::load(&path).unwrap();
     let tokens = state.secrets();
     assert!(!tokens.is_empty(), "the run kept its client tokens");
     // The same file again: the tokens are still valid, so none is used as expired, and the

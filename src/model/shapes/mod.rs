@@ -25,8 +25,5 @@ mod schema;
 mod validate;
 
 pub(crate) use formats::{format_ymd, parse_ymd};
-pub use schema::{
-    BodyShape, Kind, OperationShape, Param, ParamIn, Schema, Shapes, ShapesError, MAX_DEPTH,
-    V1_JSON, V2_JSON, WEBFORM2_JSON, WEBFORM2_PREFIX,
-};
+pub use schema::{BodyShape, Kind, OperationShape, Param, ParamIn, Schema, Shapes, ShapesError};
 pub use validate::{FieldProblem, Problem, ShapeProblem};

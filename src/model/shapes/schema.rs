@@ -296,7 +296,7 @@ impl Shapes {
     }
 
     /// These shapes plus Web Form 2.0's. A Web Form model whose name Access already uses is
-    /// renamed with [`WEBFORM2_PREFIX`] (and every reference to it), so both keep their own
+    /// renamed with a `WebForm2` prefix (and every reference to it), so both keep their own
     /// definition. Operation ids do not collide (tested).
     pub fn merged_with_webform2(&self, webform: &Shapes) -> Shapes {
         let renamed = |name: &str| -> String {
@@ -387,7 +387,7 @@ impl Shapes {
         self.models.get(name)
     }
 
-    /// Follow `ref`s to the schema that describes the value (a chain of at most [`MAX_DEPTH`]).
+    /// Follow `ref`s to the schema that describes the value (a chain of bounded length).
     pub fn resolve<'a>(&'a self, mut schema: &'a Schema) -> &'a Schema {
         for _ in 0..MAX_DEPTH {
             match schema.reference.as_deref().and_then(|r| self.models.get(r)) {

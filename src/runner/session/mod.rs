@@ -9,8 +9,4 @@ mod bank_data;
 mod base;
 mod setup;
 
-pub use bank_data::TEST_BANK_ID;
-pub use base::{
-    access_token, run_prefix, Fixtures, RunUser, Session, SessionOptions, SetupError,
-    WebFormCompletion,
-};
+pub use base::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};

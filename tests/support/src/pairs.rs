@@ -14,9 +14,10 @@ use finapi_conformance::model::{
     expect, judge, ApiVersion, Catalogue, Expectation, Mode, Observed, Operation, Outcome,
     Principal, ProbeStyle, Verdict,
 };
-use finapi_conformance::runner::http::{Body, Http, HttpRequest, Limits};
-use finapi_conformance::runner::session::access_token;
-use finapi_conformance::runner::{self, probe, CheckConfig, Credentials, Session, SessionOptions};
+use finapi_conformance::runner::{
+    self, access_token, build_probe, harmful_if_broken, Body, CheckConfig, Credentials, Http,
+    HttpRequest, Limits, Session, SessionOptions,
+};
 use finapi_conformance::sim::SimRequest;
 use finapi_conformance::{Clock, Faults, FinapiMock, Simulator, World};
 use proptest::prelude::*;
@@ -306,8 +307,8 @@ impl Target {
             .expect("FINAPI_API_VERSION is v1 or v2");
         let mut config = CheckConfig::new(runner::Target::Remote { base_url: base }, version);
         // The CLI's transport settings, from FINAPI_CA_CERT and friends.
-        config.transport = runner::http::Transport::from_env()
-            .unwrap_or_else(|e| panic!("transport settings: {e}"));
+        config.transport =
+            runner::Transport::from_env().unwrap_or_else(|e| panic!("transport settings: {e}"));
         let connected = rt()
             .block_on(runner::connect(&config))
             .unwrap_or_else(|e| panic!("cannot reach FINAPI_BASE_URL: {e}"));
@@ -494,10 +495,10 @@ pub fn check(target: &Target, case: &Case) -> Result<Checked, TestCaseError> {
     let expectation: Expectation = expect(op, principal);
     let side = target.side(op.version);
     let mut session = side.session.lock().unwrap();
-    if target.remote && !target.allow_mutations && probe::harmful_if_broken(op, principal) {
+    if target.remote && !target.allow_mutations && harmful_if_broken(op, principal) {
         return Ok(Checked::Skipped);
     }
-    let probe = match probe::build(&session, op, principal) {
+    let probe = match build_probe(&session, op, principal) {
         Ok(p) => p,
         // As in the runner: a principal the credentials cannot play, or data the target did
         // not give the run's user (V1 web forms), makes the check a skip.

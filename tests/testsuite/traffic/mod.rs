@@ -17,11 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use finapi_conformance::model::shapes::Shapes;
+use finapi_conformance::model::Shapes;
 use finapi_conformance::model::{ApiVersion, CallerKind, Catalogue, Operation, Principal};
-use finapi_conformance::runner::http::{Http, HttpRequest, HttpResponse};
-use finapi_conformance::runner::session::{access_token, RunUser};
-use finapi_conformance::runner::{self, probe, CheckConfig, Session, SessionOptions, Target};
+use finapi_conformance::runner::{
+    self, access_token, CheckConfig, Http, HttpRequest, HttpResponse, RunUser, Session,
+    SessionOptions, Target,
+};
 use finapi_conformance::Faults;
 use serde_json::{json, Value};
 
@@ -73,7 +74,7 @@ pub async fn record(version: ApiVersion, faults: Faults) -> Vec<Exchange> {
     let mut out = Vec::new();
     for op in catalogue.checks(version) {
         for principal in Principal::ALL {
-            let Ok(p) = probe::build(&session, op, principal) else {
+            let Ok(p) = runner::build_probe(&session, op, principal) else {
                 continue;
             };
             let resp = session.http.send(&p.request).await;
