@@ -99,6 +99,25 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getAuthorizedUser, intruder-admin: as the session showed
     Then "getAuthorizedUser" is forbidden to the admin client
 
+  @rule-token-required
+  Scenario: getClientConfiguration, token-required: as the session showed
+    Then "getClientConfiguration" is unauthenticated to no-token
+    And "getClientConfiguration" is unauthenticated to malformed-token
+
+  @rule-app-client-services
+  Scenario: getClientConfiguration, app-client-services: as the session showed
+    Then "getClientConfiguration" is allowed to the app client
+    And "getClientConfiguration" is allowed to the second app client
+    And "getClientConfiguration" is allowed to another mandator's app client
+
+  @rule-admin-sections-only
+  Scenario: getClientConfiguration, admin-sections-only: as the session showed
+    Then "getClientConfiguration" is forbidden to the admin client
+
+  @rule-user-scope
+  Scenario: getClientConfiguration, user-scope: as the session showed
+    Then "getClientConfiguration" is forbidden to the user
+
   @rule-admin-sections-only
   Scenario: getToken.client_credentials, admin-sections-only: as the session showed
     Then "getToken.client_credentials" is allowed to the app client
@@ -153,6 +172,31 @@ Feature: The boundaries the recorded session showed (v2)
     And "getUserList" is forbidden to another mandator's app client
 
   @rule-token-required
+  Scenario: getVerificationStatus, token-required: as the session showed
+    Then "getVerificationStatus" is unauthenticated to no-token
+    And "getVerificationStatus" is unauthenticated to malformed-token
+
+  @rule-app-client-services
+  Scenario: getVerificationStatus, app-client-services: as the session showed
+    Then "getVerificationStatus" is allowed to the app client
+
+  @rule-admin-sections-only
+  Scenario: getVerificationStatus, admin-sections-only: as the session showed
+    Then "getVerificationStatus" is forbidden to the admin client
+
+  @rule-user-scope
+  Scenario: getVerificationStatus, user-scope: as the session showed
+    Then "getVerificationStatus" is forbidden to the user
+
+  @rule-shared-user-base
+  Scenario: getVerificationStatus, shared-user-base: as the session showed
+    Then "getVerificationStatus" is allowed to the second app client
+
+  @rule-mandator-isolation
+  Scenario: getVerificationStatus, mandator-isolation: as the session showed
+    Then "getVerificationStatus" is hidden to another mandator's app client
+
+  @rule-token-required
   Scenario: getWebForm, token-required: as the session showed
     Then "getWebForm" is unauthenticated to no-token
     And "getWebForm" is unauthenticated to malformed-token
@@ -180,3 +224,10 @@ Feature: The boundaries the recorded session showed (v2)
   @rule-app-client-services
   Scenario: verifyUser, app-client-services: as the session showed
     Then "verifyUser" is allowed to the app client
+
+  @rule-error-shape
+  Scenario: refusals, error-shape: their status and body as documented, as the session showed
+    When the app client calls "getAccount"
+    Then the answer is the refusal "getAccount" documents for a wrong role
+    When no-token calls "getAccount"
+    Then the answer is the refusal "getAccount" documents for a dead token

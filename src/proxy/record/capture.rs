@@ -234,12 +234,11 @@ impl Capture {
         }
         for problem in shapes.validate(answer, schema) {
             let key = (id.to_string(), seen.status, problem.path.clone());
-            if !self.examples.contains_key(&key) {
-                let value = at_path(answer, &problem.path)
+            self.examples.entry(key).or_insert_with(|| {
+                at_path(answer, &problem.path)
                     .cloned()
-                    .unwrap_or(Value::Null);
-                self.examples.insert(key, value);
-            }
+                    .unwrap_or(Value::Null)
+            });
         }
     }
 }

@@ -10,7 +10,7 @@ use super::capture::{Capture, UserSeen};
 use super::scrub::Scrubber;
 use crate::model::{ApiVersion, Principal};
 use crate::runner::Credentials;
-use crate::world::password::{salt_for, PasswordHash};
+use crate::world::PasswordHash;
 use crate::world::{
     AccountSpec, ClientSettings, ClientSpec, ConnectionSpec, MandatorSpec, TransactionSpec,
     UserSpec, World,
@@ -38,6 +38,21 @@ pub(crate) struct LeftOut {
     /// Users deleted in the session, or whose password the session never showed.
     pub users: Vec<String>,
     pub dropped_transactions: usize,
+}
+
+/// A salt derived from what is not secret (a label and a user id): a world recorded twice
+/// gets the same hash for the same password, and every user its own salt.
+pub(crate) fn salt_for(label: &str, user: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"finapi-conformance password salt\0");
+    h.update(label.as_bytes());
+    h.update([0]);
+    h.update(user.to_lowercase().as_bytes());
+    let digest = h.finalize();
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&digest[..16]);
+    salt
 }
 
 /// A secret for the mock, made from the client id: it guards nothing but the recorded world,
@@ -376,5 +391,13 @@ mod tests {
         assert_eq!(a, fresh_secret("acme-web"));
         assert_ne!(a, fresh_secret("acme-mobile"));
         assert_eq!(a.len(), 36);
+    }
+
+    #[test]
+    fn salts_are_per_user_and_stable() {
+        let salt = salt_for("m", "Anna");
+        assert_eq!(salt, salt_for("m", "anna"), "user ids are case-insensitive");
+        assert_ne!(salt, salt_for("m", "bert"));
+        assert_ne!(salt, salt_for("n", "anna"));
     }
 }
