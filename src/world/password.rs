@@ -4,9 +4,9 @@
 //! The format is PBKDF2-HMAC-SHA256 as a PHC string,
 //! `$pbkdf2-sha256$i=ROUNDS,l=32$SALT$HASH` (salt and hash in unpadded standard base64), the
 //! format passlib and other password libraries write. PBKDF2 was chosen over Argon2 or scrypt
-//! because its crates are small and pure Rust (this module is in the core every test author
-//! compiles) and a check costs time, not memory; 600,000 rounds is OWASP's recommendation for
-//! PBKDF2-HMAC-SHA256.
+//! because it needs only RustCrypto's small, pure-Rust `sha2` (this module is in the core every
+//! test author compiles) and a check costs time, not memory; 600,000 rounds is OWASP's
+//! recommendation for PBKDF2-HMAC-SHA256.
 
 use std::fmt;
 
@@ -34,7 +34,7 @@ pub struct PasswordHash {
 }
 
 impl PasswordHash {
-    /// Hash `password` with `salt` and [`ROUNDS`].
+    /// Hash `password` with `salt` and 600,000 rounds (OWASP's recommendation).
     pub fn new(password: &str, salt: &[u8]) -> PasswordHash {
         PasswordHash::with_rounds(password, salt, ROUNDS)
     }
@@ -122,11 +122,82 @@ impl PasswordHash {
     }
 }
 
+/// PBKDF2-HMAC-SHA256 (RFC 8018) with a 32-byte output: one block, `rounds` iterations.
+///
+/// The iterations run on SHA-256's compression function with the HMAC key's inner and outer
+/// states computed once (the standard shortcut), so a check costs two compressions per round
+/// and little else even in a debug build; the tests hold it to the `pbkdf2` crate's output.
 fn derive(password: &str, salt: &[u8], rounds: u32) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, rounds, &mut out);
+    use sha2::Digest as _;
+    // The HMAC key: the password, hashed when longer than a block.
+    let mut key = [0u8; 64];
+    if password.len() > 64 {
+        key[..32].copy_from_slice(&sha2::Sha256::digest(password.as_bytes()));
+    } else {
+        key[..password.len()].copy_from_slice(password.as_bytes());
+    }
+    let padded = |pad: u8| {
+        let mut block = [0u8; 64];
+        for (b, k) in block.iter_mut().zip(key) {
+            *b = k ^ pad;
+        }
+        block
+    };
+    let (ipad, opad) = (padded(0x36), padded(0x5c));
+    // U1 = HMAC(P, salt || INT(1)), the plain way.
+    let inner = sha2::Sha256::new()
+        .chain_update(ipad)
+        .chain_update(salt)
+        .chain_update(1u32.to_be_bytes())
+        .finalize();
+    let first = sha2::Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize();
+    // The states after the key's block, for every later round.
+    let state_after = |block: [u8; 64]| {
+        let mut state = SHA256_INIT;
+        sha2::compress256(&mut state, &[block.into()]);
+        state
+    };
+    let (inner_state, outer_state) = (state_after(ipad), state_after(opad));
+    let mut u = [0u8; 32];
+    u.copy_from_slice(&first);
+    let mut out = u;
+    // A 32-byte message after a 64-byte key block: 0x80, zeros, and 768 bits of length.
+    let mut block = [0u8; 64];
+    block[32] = 0x80;
+    block[62] = 0x03;
+    for _ in 1..rounds {
+        block[..32].copy_from_slice(&u);
+        let mut state = inner_state;
+        sha2::compress256(&mut state, &[block.into()]);
+        for (chunk, word) in block[..32].chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        let mut state = outer_state;
+        sha2::compress256(&mut state, &[block.into()]);
+        for (chunk, word) in u.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        for (o, x) in out.iter_mut().zip(u) {
+            *o ^= x;
+        }
+    }
     out
 }
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_INIT: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
 
 impl Clone for PasswordHash {
     fn clone(&self) -> Self {
@@ -169,6 +240,27 @@ mod tests {
         // first 32 bytes (our length), with the minimum rounds lifted for the check.
         let out = derive("passwd", b"salt", 1);
         assert_eq!(out[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
+    }
+
+    #[test]
+    fn the_fast_rounds_give_what_the_pbkdf2_crate_gives() {
+        let long = "p".repeat(100);
+        for (password, salt, rounds) in [
+            ("anna-password", &b"0123456789abcdef"[..], 1u32),
+            ("anna-password", &b"0123456789abcdef"[..], 2),
+            ("anna-password", &b"0123456789abcdef"[..], 1000),
+            ("", &b"salt-salt"[..], 3),
+            (long.as_str(), &[9u8; 40][..], 17),
+            ("ä-unicode-€", &[0u8; 8][..], 64),
+        ] {
+            let mut want = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, rounds, &mut want);
+            assert_eq!(
+                derive(password, salt, rounds),
+                want,
+                "{password:?} {rounds}"
+            );
+        }
     }
 
     #[test]
