@@ -9,6 +9,7 @@ mod diff;
 mod failure;
 #[cfg(feature = "gherkin")]
 mod features;
+mod health;
 mod matrix;
 mod process;
 mod proxy;
@@ -50,6 +51,8 @@ pub enum Command {
     /// Sit between your app and finAPI (or the mock): pass every call through, judge each
     /// with the role model, optionally replay reads and token grants as other principals.
     Proxy(proxy::ProxyArgs),
+    /// Ask a running mock whether it is up (GET /__finapi/health); exit 0 if it is, 1 if not.
+    Health(health::HealthArgs),
     /// Run Gherkin feature files (default: the built-in suite) with the built-in steps.
     #[cfg(feature = "gherkin")]
     Features(features::FeaturesArgs),
@@ -65,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Shapes(command) => shapes::run(command),
         Command::SpecDiff(args) => spec_diff::run(args),
         Command::Proxy(args) => proxy::run(args).await,
+        Command::Health(args) => health::run(args).await,
         #[cfg(feature = "gherkin")]
         Command::Features(args) => features::run(args).await,
     }

@@ -86,7 +86,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, Failure> {
         (false, Some(_)) => return Err(Failure::usage("--control-token must not be empty")),
         (false, None) if !args.addr.ip().is_loopback() => {
             return Err(Failure::usage(format!(
-                "listening on {} (not loopback): the control API needs --control-token, or pass --no-control",
+                "listening on {} (not loopback): the control API needs a token: set FINAPI_CONTROL_TOKEN (or --control-token), or pass --no-control",
                 args.addr
             )))
         }

@@ -314,6 +314,44 @@ fn serve_stops_cleanly_on_sigterm() {
     assert_eq!(exit.code(), Some(0), "serve did not exit cleanly: {exit:?}");
 }
 
+/// `health` (the container image's health check): exit 0 with one line when a mock answers
+/// `/__finapi/health`, 1 when nothing does or something else answers.
+#[test]
+fn health_says_whether_a_mock_is_up() {
+    let served = Served::start(&[]);
+    let ask = |url: &str| {
+        Command::new(BIN)
+            .args(["health", "--url", url, "--timeout", "5"])
+            .output()
+            .unwrap()
+    };
+    let up = ask(&format!("{}/__finapi/health", served.url));
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up));
+    assert!(text(&up).starts_with("ok:"), "{}", text(&up));
+    // A finAPI path answers, but not as the health endpoint does.
+    let other = ask(&format!("{}/api/v2/banks", served.url));
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    drop(served);
+    let down = ask("http://127.0.0.1:1/__finapi/health");
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down));
+    assert!(text(&down).starts_with("unhealthy:"), "{}", text(&down));
+}
+
+/// Beyond loopback the control API needs a token: without one `serve` does not start, and its
+/// one line names the variable a container sets (`FINAPI_CONTROL_TOKEN`).
+#[test]
+fn serve_beyond_loopback_without_a_token_does_not_start() {
+    let out = Command::new(BIN)
+        .args(["serve", "--addr", "0.0.0.0:0"])
+        .env_remove("FINAPI_CONTROL_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("FINAPI_CONTROL_TOKEN"), "{stderr}");
+    assert!(stderr.contains("--no-control"), "{stderr}");
+}
+
 #[test]
 fn matrix_prints_the_expected_role_matrix() {
     let out = Command::new(BIN)
