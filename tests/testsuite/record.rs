@@ -593,3 +593,19 @@ fn the_binary_records_when_stopped() {
     let names: Vec<String> = files(&recording).into_keys().collect();
     assert_eq!(names, ["README.md", "session.feature", "world.toml"]);
 }
+
+/// The same feature file runs unchanged against the recorded target itself (here the faithful
+/// `serve` the session went to), with its real credentials.
+#[tokio::test]
+async fn the_recorded_facts_run_against_the_recorded_target() {
+    let dir = TempDir::new("record-remote");
+    record(dir.path()).await;
+    let served = Served::start(&[]);
+    let mut opts = SuiteOptions::mock(dir.path());
+    opts.base_url = Some(served.url.clone());
+    opts.credentials = Some(Credentials::demo());
+    opts.limits = Some(Limits::local());
+    opts.concurrency = Some(8);
+    let outcome = run_suite(opts).await;
+    assert_eq!(outcome.exit_code(), 0, "{}", outcome.report());
+}

@@ -265,3 +265,72 @@ pub(crate) fn render(
     }
     (out, stated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(op: &str, p: Principal, verdict: Verdict, status: u16) -> CheckResult {
+        let catalogue = Catalogue::embedded();
+        let o = catalogue.get(ApiVersion::V2, op).unwrap();
+        let e = expect(o, p);
+        CheckResult {
+            operation: op.into(),
+            section: o.section.clone(),
+            method: o.method.to_string(),
+            path: o.path.clone(),
+            principal: p,
+            expected: e.outcome.name().into(),
+            observed_status: Some(status),
+            verdict,
+            reason: "as judged".into(),
+            rule: e.rule,
+            latency_ms: 0,
+            evidence: None,
+        }
+    }
+
+    #[test]
+    fn passes_are_facts_violations_state_the_rule_and_the_rest_is_listed() {
+        let results = vec![
+            result("getAccount", Principal::AdminClient, Verdict::Pass, 403),
+            result("getAccount", Principal::OtherUser, Verdict::Violation, 200),
+            result("getAccount", Principal::ExpiredToken, Verdict::Pass, 401),
+            result("getAccount", Principal::NoToken, Verdict::Inconclusive, 400),
+            result(
+                "getToken.password",
+                Principal::AdminClient,
+                Verdict::Pass,
+                403,
+            ),
+        ];
+        let (text, stated) = render(&results, ApiVersion::V2, "anna", &BTreeSet::new());
+        assert!(
+            text.contains("Then \"getAccount\" is forbidden to the admin client"),
+            "{text}"
+        );
+        assert!(
+            text.contains("@rule-own-data-only @session-violation"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# The session saw a violation: GET /api/v2/accounts/{id} as other-user got 200"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("@mock-only"), "{text}");
+        assert!(text.contains("Given a verified user \"anna\" created through the app client"));
+        assert!(text.contains("Then \"anna\" cannot log in through the admin client"));
+        assert!(text.contains("When the admin client calls \"getAccount\"\n    Then the answer is the refusal \"getAccount\" documents for a wrong role"), "{text}");
+        assert!(
+            text.contains("#   getAccount as no-token [token-required]: inconclusive"),
+            "{text}"
+        );
+        assert_eq!((stated.violations, stated.not_established), (1, 1));
+        // A refusal whose shape differed is no fact of its shape.
+        let differ = BTreeSet::from([("getAccount".to_string(), 403)]);
+        let (text, _) = render(&results, ApiVersion::V2, "anna", &differ);
+        assert!(!text.contains("documents for a wrong role"), "{text}");
+    }
+}
