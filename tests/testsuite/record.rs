@@ -467,10 +467,11 @@ async fn a_recorded_session_replays_on_its_world_and_pins_its_boundaries() {
     println!("{}", outcome.summary_line());
     // ... and fail under each break they cover, under its rule.
     use futures::StreamExt as _;
+    let path = dir.path();
     let wrong: Vec<String> = futures::stream::iter(CAUGHT)
         .map(|(name, rule)| async move {
             let v: Violation = name.parse().unwrap();
-            let outcome = features(dir.path(), Faults::none().with(v)).await;
+            let outcome = features(path, Faults::none().with(v)).await;
             let rules = failed_rules(&outcome);
             (!rules.contains(*rule))
                 .then(|| format!("{name}: expected a failure under {rule}, got {rules:?}"))
