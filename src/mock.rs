@@ -394,6 +394,11 @@ impl Respond for SimResponder {
         if let Some(seconds) = response.hints.retry_after {
             template = template.insert_header(http::header::RETRY_AFTER, seconds.to_string());
         }
+        // The simulator's time, moved clock included (the server would stamp its own).
+        template = template.insert_header(
+            http::header::DATE,
+            crate::sim::http_date(self.simulator.clock().now()),
+        );
         // wiremock cannot drop a connection: a timed-out request is held for HANG, then 503.
         let delay = if response.hints.close {
             Some(crate::sim::profile::HANG)

@@ -180,12 +180,9 @@ async fn handle(
     let body = Limited::new(body, MAX_BODY).collect().await;
     if let Some(control) = &app.control {
         if path.starts_with(control::PREFIX) {
-            return Ok(control::handle(
-                control,
-                app,
-                &parts,
-                body.map(|b| b.to_bytes()),
-            ));
+            let mut out = control::handle(control, app, &parts, body.map(|b| b.to_bytes()));
+            stamp_date(&mut out, &app.sim);
+            return Ok(out);
         }
     }
     let mut response = match body {
@@ -239,7 +236,15 @@ async fn handle(
         out.headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
+    stamp_date(&mut out, &app.sim);
     Ok(out)
+}
+
+/// `Date` from the simulator's clock (a moved clock included), instead of hyper's system time.
+fn stamp_date<B>(out: &mut Response<B>, sim: &Simulator) {
+    if let Ok(v) = HeaderValue::from_str(&crate::sim::http_date(sim.clock().now())) {
+        out.headers_mut().insert(http::header::DATE, v);
+    }
 }
 
 /// The finAPI-shaped answer to a body `serve` could not read: 400 for a body over

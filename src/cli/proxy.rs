@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ReplayMode};
-use finapi_conformance::runner::{self, Credentials, Limits, Redactor};
+use finapi_conformance::runner::{Credentials, Limits, Redactor};
 
 use super::args::{JudgeArgs, OutputArgs, TransportArgs};
 use super::failure::Failure;
@@ -16,9 +16,14 @@ use super::process;
 
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// Base URL of finAPI (sandbox/staging) or of a `serve` process the calls go to.
+    /// Base URL of finAPI Access (sandbox/staging) or of a `serve` process the calls go to.
     #[arg(long, value_name = "URL")]
     pub upstream: String,
+    /// Base URL of finAPI Web Form 2.0. Default: derived from --upstream
+    /// (`sandbox.finapi.io` -> `webform-sandbox.finapi.io`, `live.finapi.io` ->
+    /// `webform-live.finapi.io`), else the upstream itself (a mock serves both).
+    #[arg(long, value_name = "URL")]
+    pub webform_upstream: Option<String>,
     /// Address to listen on (loopback unless you name another; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub addr: SocketAddr,
@@ -69,6 +74,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
         eprintln!("warning: no client credentials (FINAPI_APP_CLIENT_ID, FINAPI_ADMIN_CLIENT_ID, ... or --credentials): the proxy cannot tell whose tokens it sees, so no call gets a role verdict");
     }
     let mut config = ProxyConfig::new(args.upstream.clone(), credentials);
+    config.webform_upstream = args.webform_upstream.clone();
     config.addr = args.addr;
     config.version = args.judge.api_version;
     config.mode = args.judge.mode();
@@ -87,15 +93,21 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let proxy = Proxy::start(config)
         .await
         .map_err(|e| Failure::usage(redactor.scrub(&e)))?;
+    let services = proxy.services();
     process::write_stdout(&format!(
-        "finapi-conformance proxy listening on {} -> {}{}\nPress Ctrl-C to stop and write the report.\n",
+        "finapi-conformance proxy listening on {} -> {}{}\n\
+         Web Form 2.0 -> {} ({}): {}\n\
+         Set both of your app's finAPI base URLs (Access and Web Form) to the proxy. Press Ctrl-C to stop and write the report.\n",
         proxy.uri(),
-        runner::url_for_display(&args.upstream),
+        services.access,
         if args.replay == ReplayMode::Reads {
             " (replaying reads and token grants)"
         } else {
             ""
-        }
+        },
+        services.web_form,
+        services.web_form_source,
+        services.web_form_status,
     ));
     stop.await;
     eprintln!("stopping...");

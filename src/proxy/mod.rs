@@ -4,10 +4,16 @@
 //! - forward: every request and answer passes byte for byte, except hop-by-hop headers; answers
 //!   stream (only the first [`CAPTURE_BYTES`] of each are kept, to judge it), under the
 //!   runner's transport rules (no redirects followed, https for credentials except loopback);
+//! - `upstream.rs`: the two services it fronts on one address (Access and Web Form 2.0, each
+//!   at its own upstream, routed by path), and whether the Web Form service answers;
+//! - `call.rs`: one request as the app sent it, and what the proxy reads from it;
 //! - `judge.rs`: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
+//! - `tokens.rs`: tokens and their holders, what may have ended them, token reuse;
+//!   `clock.rs`: the upstream's own time, which decides expiry;
+//! - `logins.rs` and `controls.rs`: the controls behind verdicts on refused grants and tokens;
 //! - `replay.rs`: inert reads and token grants re-sent as other principals (`--replay reads`);
-//! - `report.rs`: the [`ProxyReport`] in `check`'s formats;
+//! - `state.rs`: everything seen so far; `report.rs`: the [`ProxyReport`] in `check`'s formats;
 //! - `record/`: with `--record DIR`, the session kept as a world, a feature file and its
 //!   shape differences ([`Recorded`]).
 //!
@@ -15,10 +21,17 @@
 //! replays are done), so a token the app receives is known before the app can use it, and the
 //! replays see the state the app saw.
 
+pub(crate) mod call;
+pub(crate) mod clock;
+pub(crate) mod controls;
 pub(crate) mod judge;
+pub(crate) mod logins;
 mod record;
 pub(crate) mod replay;
 pub(crate) mod report;
+pub(crate) mod state;
+pub(crate) mod tokens;
+pub(crate) mod upstream;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,15 +45,19 @@ use hyper::body::{Frame, Incoming};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
-use crate::model::{ApiVersion, Catalogue, Mode, Readings};
-use crate::runner::http::{passthrough_client, Http, Limits, TargetUrl, Transport};
+use crate::model::{Api, ApiVersion, Catalogue, Mode, Principal, Readings};
+use crate::runner::http::{Http, Limits, Transport};
 use crate::runner::redact::Redactor;
 use crate::runner::Credentials;
 use crate::serve::listener::{Listener, Serving};
 use crate::sim::router::Router;
-use judge::{Call, Judge, State};
+use call::Call;
+use judge::Judge;
 pub use record::{Recorded, RecordedFile};
-pub use report::ProxyReport;
+pub use report::{LoginFailure, ProxyReport, Services};
+use state::State;
+use upstream::Upstreams;
+pub use upstream::{derive_webform, Presence};
 
 /// The most of each answer kept to judge it (and check its shape); the rest only streams.
 pub const CAPTURE_BYTES: usize = 2 * 1024 * 1024;
@@ -71,8 +88,10 @@ pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 /// Everything a proxy needs.
 #[derive(Clone)]
 pub struct ProxyConfig {
-    /// finAPI (or a `serve` process).
+    /// finAPI Access (or a `serve` process).
     pub upstream: String,
+    /// finAPI Web Form 2.0; `None`: derived from `upstream` ([`derive_webform`]).
+    pub webform_upstream: Option<String>,
     /// Where to listen: loopback unless told otherwise.
     pub addr: SocketAddr,
     /// The API version of the mandator (for the proxy's own token requests and the report).
@@ -96,6 +115,7 @@ impl ProxyConfig {
     pub fn new(upstream: impl Into<String>, credentials: Credentials) -> ProxyConfig {
         ProxyConfig {
             upstream: upstream.into(),
+            webform_upstream: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             version: ApiVersion::V2,
             mode: Mode::Boundary,
@@ -114,8 +134,7 @@ impl ProxyConfig {
 struct Shared {
     judge: Judge,
     state: Mutex<State>,
-    client: reqwest::Client,
-    base: String,
+    upstreams: Upstreams,
     replayer: Option<Http>,
     max_replays: usize,
     lines: Option<LineSink>,
@@ -143,22 +162,34 @@ impl Proxy {
     /// Check the upstream against the transport rules, bind `config.addr` and start serving.
     /// Errors are one line.
     pub async fn start(config: ProxyConfig) -> Result<Proxy, String> {
-        let target = TargetUrl::parse(&config.upstream, &config.transport)?;
-        let client = passthrough_client(&target, &config.transport, config.limits.timeout)?;
+        let upstreams = Upstreams::new(
+            &config.upstream,
+            config.webform_upstream.as_deref(),
+            &config.transport,
+            config.limits.timeout,
+        )?;
         let replayer = match config.replay {
             ReplayMode::Off => None,
-            ReplayMode::Reads => Some(Http::with_transport(
-                target.as_str(),
-                config.limits.clone(),
-                &config.transport,
-            )?),
+            ReplayMode::Reads => {
+                let http = Http::with_transport(
+                    &upstreams.access.base,
+                    config.limits.clone(),
+                    &config.transport,
+                )?;
+                // Replays of Web Form calls may go to the Web Form host, and nowhere else.
+                Some(if upstreams.one_address() {
+                    http
+                } else {
+                    http.allow_origin(&upstreams.webform.base, &config.transport)?
+                })
+            }
         };
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
         let listener = Listener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        let mut state = State {
+        let state = State {
             redactor: Redactor::new(config.credentials.secrets()),
             ..State::default()
         };
@@ -169,18 +200,25 @@ impl Proxy {
             mode: config.mode,
             credentials: config.credentials.clone(),
         };
+        let state = Mutex::new(state);
         if let Some(http) = &replayer {
-            // The clients' own tokens for replays, obtained once with the given credentials.
-            for (p, t) in replay::own_tokens(&judge, http).await {
-                state.secret(&t);
-                state.own_tokens.insert(p, t);
+            // The clients' own tokens for replays, with the given credentials (renewed when
+            // they expire or are refused).
+            for p in [
+                Principal::AppClient,
+                Principal::SecondAppClient,
+                Principal::AdminClient,
+                Principal::OtherMandatorAppClient,
+            ] {
+                replay::own_token(&judge, http, &state, p, true).await;
             }
         }
+        let presence = upstream::calibrate(&upstreams, &judge.catalogue, replayer.as_ref()).await;
+        state.lock().webform = presence;
         let shared = Arc::new(Shared {
             judge,
-            state: Mutex::new(state),
-            client,
-            base: target.as_str().to_string(),
+            state,
+            upstreams,
             replayer,
             max_replays: config.max_replays,
             lines: config.lines.clone(),
@@ -200,10 +238,15 @@ impl Proxy {
         });
         Ok(Proxy {
             serving,
+            target: crate::runner::redact::url_for_display(&shared.upstreams.access.base),
             shared,
-            target: crate::runner::redact::url_for_display(&config.upstream),
             started: Instant::now(),
         })
+    }
+
+    /// Where each service goes, and whether the Web Form service answers there.
+    pub fn services(&self) -> Services {
+        report::services(&self.shared.upstreams, &self.shared.state.lock())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -221,6 +264,7 @@ impl Proxy {
         report::build(
             &state,
             &self.target,
+            report::services(&self.shared.upstreams, &state),
             self.shared.judge.version,
             self.shared.judge.mode,
             self.started.elapsed(),
@@ -236,7 +280,7 @@ impl Proxy {
             let secrets: Vec<String> = {
                 let state = self.shared.state.lock();
                 let mut all: Vec<String> = state.seen_secrets.iter().cloned().collect();
-                all.extend(state.own_tokens.values().cloned());
+                all.extend(state.own_tokens.values().map(|t| t.token.clone()));
                 all.extend(self.shared.judge.credentials.secrets());
                 all
             };
@@ -310,11 +354,12 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     headers.remove(http::header::HOST);
     headers.remove(http::header::CONTENT_LENGTH);
     let started = Instant::now();
-    let sent = shared
+    let upstream = shared.upstreams.for_path(parts.uri.path());
+    let sent = upstream
         .client
         .request(
             parts.method.clone(),
-            format!("{}{path_and_query}", shared.base),
+            format!("{}{path_and_query}", upstream.base),
         )
         .headers(headers)
         .body(body.clone())
@@ -326,6 +371,7 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
         headers: parts.headers,
         body,
         latency: started.elapsed(),
+        date: None,
     };
     let mut upstream = match sent {
         Ok(r) => r,
@@ -339,6 +385,11 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
         }
     };
     let status = upstream.status();
+    call.date = upstream
+        .headers()
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(clock::parse_http_date);
     let mut response_headers = upstream.headers().clone();
     strip_hop_by_hop(&mut response_headers);
     let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
@@ -391,6 +442,17 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
 
 /// Judge a finished call, print its line, and run its replays.
 async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], complete: bool) {
+    let unknown = shared.state.lock().webform == Presence::Unknown;
+    if unknown && Api::of_path(call.path()) == Api::WebForm2 {
+        // The Web Form service did not answer at start: ask again before judging its call.
+        let presence = upstream::calibrate(
+            &shared.upstreams,
+            &shared.judge.catalogue,
+            shared.replayer.as_ref(),
+        )
+        .await;
+        shared.state.lock().webform = presence;
+    }
     let (judged, replays) = {
         let mut state = shared.state.lock();
         let judged = shared
@@ -405,7 +467,11 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
                 status,
                 shared.max_replays,
             ),
-            _ => Vec::new(),
+            _ => {
+                // No replayer, no controls: the refusals stay inconclusive.
+                state.wanted_controls.clear();
+                Vec::new()
+            }
         };
         if let Some(recorder) = &shared.recorder {
             let params = call.params();
@@ -434,7 +500,15 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
     if replays.is_empty() {
         return;
     }
-    for line in replay::run(&shared.judge, http, &shared.state, replays).await {
+    for line in replay::run(
+        &shared.judge,
+        http,
+        &shared.upstreams,
+        &shared.state,
+        replays,
+    )
+    .await
+    {
         let line = shared.state.lock().redactor.scrub(&line);
         shared.say(&format!("proxy: {line}"));
     }

@@ -1,14 +1,29 @@
 //! Replay, Autorize-style: each inert read the app sends is re-sent once per other principal
 //! the proxy can form, and each password or refresh grant with every other client it has
 //! credentials for; each replay is judged by the oracle. Writes are never replayed.
+//!
+//! Each verdict a replay can give needs its control:
+//!
+//! - a replay as another user or mandator ("not visible") is sent only when the app's own call
+//!   was shown the resource (a 2xx for that very request);
+//! - a grant is replayed only when the app's own grant succeeded, and with a client whose
+//!   credentials the session showed good;
+//! - a replay presents a live token: a seen token alive in the upstream's time with nothing
+//!   seen that may have ended it, or the proxy's own client token, renewed when expired or
+//!   refused (and the replay sent again once); a principal without one gives no verdict;
+//! - a refused token the proxy saw alive gets a liveness control (`controls.rs`).
 
 use std::time::Instant;
 
 use serde_json::Value;
 
-use super::judge::{
-    record_cell, replayable, shown_request, Call, Caller, Judge, Judged, ReplayNote, State,
-};
+use super::call::{param, shown_request, Call};
+use super::clock::{expiry, life, Life};
+use super::controls;
+use super::judge::{refused_alive_token, replayable, Caller, Judge, Judged};
+use super::state::{record_cell, result_of, OwnToken, Pending, ReplayNote, State};
+use super::tokens::live;
+use super::upstream::Upstreams;
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
 use crate::model::{expect, Grant, Observed, Operation, Outcome, Principal};
 use crate::runner::http::{Body, Http, HttpRequest};
@@ -16,15 +31,38 @@ use crate::runner::http::{Body, Http, HttpRequest};
 /// A bearer value no finAPI ever issued (the `malformed-token` principal).
 const MALFORMED: &str = "finapi-conformance-proxy-malformed-token";
 
-/// Replays of one call, planned under the state lock and sent without it.
+/// The token a replay presents.
+#[derive(Debug, Clone)]
+pub(crate) enum Token {
+    /// No `Authorization` header.
+    None,
+    /// A value: a token seen in traffic, given, or the malformed one.
+    Value(String),
+    /// The proxy's own token of a client: taken (renewed if expired) when the replay is sent.
+    Own(Principal),
+}
+
+/// What a replay is for.
+#[derive(Debug, Clone)]
+pub(crate) enum Purpose {
+    /// Judged by the oracle as its principal.
+    Judge,
+    /// A liveness control of a refused token: whether the upstream still accepts it.
+    Liveness(String),
+}
+
+/// One replay, planned under the state lock and sent without it.
 pub(crate) struct Replay {
     pub principal: Principal,
+    /// The request, its path as the app sent it (the upstream is chosen when it is sent).
     pub request: HttpRequest,
     pub op: Operation,
     /// The grant, for a token request.
     pub grant: Option<Grant>,
     /// What the app's own, allowed call got for the very same request (`check`'s control).
     pub control: Option<u16>,
+    pub token: Token,
+    pub purpose: Purpose,
 }
 
 fn note<'a>(state: &'a mut State, op: &str) -> &'a mut ReplayNote {
@@ -37,21 +75,26 @@ fn note<'a>(state: &'a mut State, op: &str) -> &'a mut ReplayNote {
         })
 }
 
-/// Note an operation that was seen and not replayed.
+/// Note an operation that was seen and not replayed (or whose replay gave no verdict).
 pub(crate) fn not_replayed(state: &mut State, op: &str, why: &str) {
     note(state, op).not_replayed.insert(why.to_string());
 }
 
-/// The principals to form for a read, with the token each presents (`None`: no header).
+/// The principals to form for a read, with the token each presents, and the ones that
+/// cannot be formed, with why.
 fn read_principals(
     judge: &Judge,
     state: &State,
     original: Principal,
     original_user: Option<&str>,
-) -> (Vec<(Principal, Option<String>)>, Vec<String>) {
-    let mut out: Vec<(Principal, Option<String>)> = vec![
-        (Principal::NoToken, None),
-        (Principal::MalformedToken, Some(MALFORMED.to_string())),
+) -> (Vec<(Principal, Token)>, Vec<String>) {
+    let now = state.clock.now();
+    let mut out: Vec<(Principal, Token)> = vec![
+        (Principal::NoToken, Token::None),
+        (
+            Principal::MalformedToken,
+            Token::Value(MALFORMED.to_string()),
+        ),
     ];
     let mut missing = Vec::new();
     // A revoked token of the same user first: its answer then cannot be "not yours".
@@ -61,19 +104,28 @@ fn read_principals(
         .filter(|(_, h)| h.revoked && !h.refresh)
         .min_by_key(|(t, h)| (h.user.as_deref() != original_user, (*t).clone()));
     match revoked {
-        Some((t, _)) => out.push((Principal::RevokedToken, Some(t.clone()))),
+        Some((t, _)) => out.push((Principal::RevokedToken, Token::Value(t.clone()))),
         None => missing.push("revoked-token: no revoked token seen yet".to_string()),
     }
-    match &judge.credentials.expired_token {
-        Some(t) => out.push((Principal::ExpiredToken, Some(t.clone()))),
-        None => missing.push("expired-token: none given (FINAPI_EXPIRED_TOKEN)".to_string()),
+    // An expired token: the one given, else one seen that expired in the upstream's time.
+    let seen_expired = state
+        .tokens
+        .iter()
+        .filter(|(_, h)| !h.revoked && !h.refresh && life(h.expires, now) == Life::Expired)
+        .min_by_key(|(t, _)| (*t).clone())
+        .map(|(t, _)| t.clone());
+    match judge.credentials.expired_token.clone().or(seen_expired) {
+        Some(t) => out.push((Principal::ExpiredToken, Token::Value(t))),
+        None => missing.push(
+            "expired-token: none given (FINAPI_EXPIRED_TOKEN) and none seen expire".to_string(),
+        ),
     }
     // Another user's live token: `other-user` for a user's read, `user` for a client's.
     let other_user = state
         .tokens
         .iter()
         .filter(|(_, h)| {
-            !h.revoked
+            live(h, now)
                 && !h.refresh
                 && h.principal == Principal::User
                 && h.user.is_some()
@@ -82,27 +134,196 @@ fn read_principals(
         .min_by(|a, b| a.1.user.cmp(&b.1.user).then(a.0.cmp(b.0)));
     match other_user {
         Some((t, _)) if original == Principal::User => {
-            out.push((Principal::OtherUser, Some(t.clone())))
+            out.push((Principal::OtherUser, Token::Value(t.clone())))
         }
-        Some((t, _)) => out.push((Principal::User, Some(t.clone()))),
-        None => missing.push("other users: no other user's token seen yet".to_string()),
+        Some((t, _)) => out.push((Principal::User, Token::Value(t.clone()))),
+        None => missing.push("other users: no other user's live token seen".to_string()),
     }
-    for p in [
-        Principal::AppClient,
-        Principal::SecondAppClient,
-        Principal::AdminClient,
-        Principal::OtherMandatorAppClient,
-    ] {
-        match state.own_tokens.get(&p) {
-            Some(t) => out.push((p, Some(t.clone()))),
-            None => missing.push(format!("{p}: no credentials, or no token for them")),
+    for (p, cred) in clients(judge) {
+        match cred {
+            Some(_) => out.push((p, Token::Own(p))),
+            None => missing.push(format!("{p}: no credentials")),
         }
     }
     out.retain(|(p, _)| *p != original);
     (out, missing)
 }
 
-/// Plan the replays of a judged call (reads and password/refresh grants).
+/// The clients the proxy may have credentials for, with them.
+fn clients(judge: &Judge) -> [(Principal, Option<&crate::runner::ClientCredentials>); 4] {
+    let c = &judge.credentials;
+    [
+        (Principal::AppClient, c.app.as_ref()),
+        (Principal::SecondAppClient, c.app2.as_ref()),
+        (Principal::AdminClient, c.admin.as_ref()),
+        (Principal::OtherMandatorAppClient, c.other_app.as_ref()),
+    ]
+}
+
+/// The liveness controls asked for since the last call, as replays.
+fn liveness_controls(judge: &Judge, state: &mut State) -> Vec<Replay> {
+    let wanted = std::mem::take(&mut state.wanted_controls);
+    let mut out = Vec::new();
+    for (token, p) in wanted {
+        let Some(op) = controls::control_op(&judge.catalogue, judge.version, p) else {
+            continue;
+        };
+        let mut request = HttpRequest::new(op.method.clone(), op.path.clone());
+        request.bearer = Some(token.clone());
+        out.push(Replay {
+            principal: p,
+            request,
+            op: op.clone(),
+            grant: None,
+            control: None,
+            token: Token::Value(token.clone()),
+            purpose: Purpose::Liveness(token),
+        });
+    }
+    out
+}
+
+/// The replays of a grant the app made: with every other client, when the app's own grant
+/// succeeded.
+fn grant_replays(
+    judge: &Judge,
+    state: &mut State,
+    call: &Call,
+    op: &Operation,
+    (grant, client): (Grant, Principal),
+    status: u16,
+) -> Vec<Replay> {
+    if !(200..300).contains(&status) {
+        not_replayed(
+            state,
+            &op.id,
+            &format!("the app's own grant was refused ({status}): another client's answer would show nothing"),
+        );
+        return Vec::new();
+    }
+    let params = call.params();
+    let mut out = Vec::new();
+    for (p, cred) in clients(judge) {
+        if p == client {
+            continue;
+        }
+        let Some(cred) = cred else {
+            not_replayed(state, &op.id, &format!("{p}: no credentials"));
+            continue;
+        };
+        let e = expect(op, p);
+        if grant == Grant::RefreshToken && e.outcome == Outcome::Allowed {
+            // A refresh token belongs to the client it was issued to; another app client's
+            // refresh could end or rotate the app's grant.
+            not_replayed(
+                state,
+                &op.id,
+                &format!("{p}: a refresh by another app client could change the app's grant"),
+            );
+            continue;
+        }
+        if e.outcome == Outcome::Allowed
+            && state
+                .logins
+                .secret_shown_good(p, Some(&cred.secret))
+                .is_err()
+        {
+            not_replayed(
+                state,
+                &op.id,
+                &format!("{p}: its credentials were not shown good (no token for them)"),
+            );
+            continue;
+        }
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "client_id" => (k.clone(), cred.id.clone()),
+                "client_secret" => (k.clone(), cred.secret.clone()),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect();
+        let mut request = HttpRequest::new(op.method.clone(), call.path_and_query.clone());
+        request.body = Body::Form(pairs);
+        out.push(Replay {
+            principal: p,
+            request,
+            op: op.clone(),
+            grant: Some(grant),
+            control: None,
+            token: Token::None,
+            purpose: Purpose::Judge,
+        });
+    }
+    out
+}
+
+/// The replays of a read the app made: as every other principal the proxy can form.
+fn read_replays(
+    judge: &Judge,
+    state: &mut State,
+    call: &Call,
+    op: &Operation,
+    caller: &Caller,
+    status: u16,
+) -> Vec<Replay> {
+    let Caller::Known(original, user) = caller else {
+        not_replayed(
+            state,
+            &op.id,
+            "a call by an unknown token: whose it was is unknown",
+        );
+        return Vec::new();
+    };
+    let control = (expect(op, *original).outcome == Outcome::Allowed).then_some(status);
+    let shown = control.is_some_and(|s| (200..300).contains(&s));
+    let (principals, missing) = read_principals(judge, state, *original, user.as_deref());
+    for why in missing {
+        not_replayed(state, &op.id, &why);
+    }
+    let mut out = Vec::new();
+    for (p, token) in principals {
+        match expect(op, p).outcome {
+            Outcome::NotApplicable => {
+                not_replayed(
+                    state,
+                    &op.id,
+                    &format!("{p}: not applicable (the request names no resource of a user)"),
+                );
+                continue;
+            }
+            Outcome::NotVisible if !shown => {
+                not_replayed(
+                    state,
+                    &op.id,
+                    &format!("{p}: the app's own call was not shown the resource, so a replay cannot show whose it is"),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        let mut request = HttpRequest::new(op.method.clone(), call.path_and_query.clone());
+        if !call.body.is_empty() {
+            request.body = match serde_json::from_slice::<Value>(&call.body) {
+                Ok(v) => Body::Json(v),
+                Err(_) => Body::Form(form_urlencoded::parse(&call.body).into_owned().collect()),
+            };
+        }
+        out.push(Replay {
+            principal: p,
+            request,
+            op: op.clone(),
+            grant: None,
+            control,
+            token,
+            purpose: Purpose::Judge,
+        });
+    }
+    out
+}
+
+/// Plan the replays of a judged call (reads and password/refresh grants), and the liveness
+/// controls it asked for.
 pub(crate) fn plan(
     judge: &Judge,
     state: &mut State,
@@ -111,117 +332,23 @@ pub(crate) fn plan(
     status: u16,
     max: usize,
 ) -> Vec<Replay> {
-    let Some(op) = &judged.op else {
-        return Vec::new();
-    };
-    let (caller, grant) = (&judged.caller, judged.grant);
-    let control = match caller {
-        Caller::Known(p, _) if expect(op, *p).outcome == Outcome::Allowed => Some(status),
-        _ => None,
-    };
-    if let Err(why) = replayable(op) {
-        not_replayed(state, &op.id, why);
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    if let Some((grant, client)) = grant {
-        let params = call.params();
-        for (p, cred) in [
-            (Principal::AppClient, &judge.credentials.app),
-            (Principal::SecondAppClient, &judge.credentials.app2),
-            (Principal::AdminClient, &judge.credentials.admin),
-            (
-                Principal::OtherMandatorAppClient,
-                &judge.credentials.other_app,
-            ),
-        ] {
-            if p == client {
-                continue;
-            }
-            let Some(cred) = cred else {
-                not_replayed(state, &op.id, &format!("{p}: no credentials"));
-                continue;
-            };
-            let e = expect(op, p);
-            if grant == Grant::RefreshToken && e.outcome == Outcome::Allowed {
-                // A refresh token belongs to the client it was issued to; another app client's
-                // refresh could end or rotate the app's grant.
-                not_replayed(
-                    state,
-                    &op.id,
-                    &format!("{p}: a refresh by another app client could change the app's grant"),
-                );
-                continue;
-            }
-            let pairs: Vec<(String, String)> = params
-                .iter()
-                .map(|(k, v)| match k.as_str() {
-                    "client_id" => (k.clone(), cred.id.clone()),
-                    "client_secret" => (k.clone(), cred.secret.clone()),
-                    _ => (k.clone(), v.clone()),
-                })
-                .collect();
-            let mut request = HttpRequest::new(op.method.clone(), call.path_and_query.clone());
-            request.body = Body::Form(pairs);
-            out.push(Replay {
-                principal: p,
-                request,
-                op: op.clone(),
-                grant: Some(grant),
-                control: None,
-            });
-        }
-    } else {
-        let Caller::Known(original, user) = caller else {
-            not_replayed(
-                state,
-                &op.id,
-                "a call by an unknown token: whose it was is unknown",
-            );
-            return Vec::new();
-        };
-        let (principals, missing) = read_principals(judge, state, *original, user.as_deref());
-        for why in missing {
-            not_replayed(state, &op.id, &why);
-        }
-        for (p, token) in principals {
-            if expect(op, p).outcome == Outcome::NotApplicable {
-                not_replayed(
-                    state,
-                    &op.id,
-                    &format!("{p}: not applicable (the request names no resource of a user)"),
-                );
-                continue;
-            }
-            let mut request = HttpRequest::new(op.method.clone(), call.path_and_query.clone());
-            request.bearer = token;
-            if !call.body.is_empty() {
-                request.body = match serde_json::from_slice::<Value>(&call.body) {
-                    Ok(v) => Body::Json(v),
-                    Err(_) => Body::Form(form_urlencoded::parse(&call.body).into_owned().collect()),
-                };
-            }
-            out.push(Replay {
-                principal: p,
-                request,
-                op: op.clone(),
-                grant: None,
-                control,
-            });
+    let mut out = liveness_controls(judge, state);
+    if let (Some(op), true) = (&judged.op, judged.judged) {
+        match replayable(op) {
+            Err(why) => not_replayed(state, &op.id, why),
+            Ok(()) => out.extend(match judged.grant {
+                Some(g) => grant_replays(judge, state, call, op, g, status),
+                None => read_replays(judge, state, call, op, &judged.caller, status),
+            }),
         }
     }
     // Each request is replayed once per principal, within the budget; a grant is the same
     // request when it names the same user (or refresh token). The key is never shown.
-    let what = match grant {
-        Some((g, _)) => {
+    let what = |r: &Replay| match (&r.purpose, judged.grant) {
+        (Purpose::Liveness(t), _) => format!("control {t}"),
+        (Purpose::Judge, Some((g, _))) => {
             let params = call.params();
-            let find = |n: &str| {
-                params
-                    .iter()
-                    .find(|(k, _)| k == n)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let find = |n: &str| param(&params, n).unwrap_or("").to_string();
             format!(
                 "{} {} {}{}",
                 call.path_and_query,
@@ -230,15 +357,19 @@ pub(crate) fn plan(
                 find("refresh_token")
             )
         }
-        None => call.path_and_query.clone(),
+        (Purpose::Judge, None) => call.path_and_query.clone(),
     };
     out.retain(|r| {
-        let key = (r.request.method.to_string(), what.clone(), r.principal);
+        let key = (r.request.method.to_string(), what(r), r.principal);
         if state.replayed.contains(&key) {
             return false;
         }
         if state.replays >= max {
-            not_replayed(state, &op.id, "the replay budget (--max-replays) was spent");
+            not_replayed(
+                state,
+                &r.op.id,
+                "the replay budget (--max-replays) was spent",
+            );
             return false;
         }
         state.replayed.insert(key);
@@ -248,51 +379,116 @@ pub(crate) fn plan(
     out
 }
 
-/// Client tokens of the proxy's own, for replays as the clients (obtained once, by the
-/// client_credentials grant with the given credentials).
-pub(crate) async fn own_tokens(judge: &Judge, http: &Http) -> Vec<(Principal, String)> {
+/// The proxy's own token of client `p`: the one it holds while alive in the upstream's time,
+/// else (or when `renew`) a new one from a client_credentials grant with the given
+/// credentials. `None`: no credentials, or the grant got no token.
+pub(crate) async fn own_token(
+    judge: &Judge,
+    http: &Http,
+    state: &parking_lot::Mutex<State>,
+    p: Principal,
+    renew: bool,
+) -> Option<String> {
+    if !renew {
+        let s = state.lock();
+        if let Some(t) = s.own_tokens.get(&p) {
+            if life(t.expires, s.clock.now()) == Life::Alive {
+                return Some(t.token.clone());
+            }
+        }
+    }
+    let cred = clients(judge).into_iter().find(|(c, _)| *c == p)?.1?;
     let path = judge
         .catalogue
         .get(judge.version, "getToken")
         .map(|o| o.path.clone())
         .unwrap_or_default();
-    let mut out = Vec::new();
-    for (p, cred) in [
-        (Principal::AppClient, &judge.credentials.app),
-        (Principal::SecondAppClient, &judge.credentials.app2),
-        (Principal::AdminClient, &judge.credentials.admin),
-        (
-            Principal::OtherMandatorAppClient,
-            &judge.credentials.other_app,
-        ),
-    ] {
-        let Some(cred) = cred else { continue };
-        let req = HttpRequest::new(http::Method::POST, path.clone()).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &cred.id),
-            ("client_secret", &cred.secret),
-        ]);
-        let resp = http.send(&req).await;
-        if let Some(t) = crate::runner::session::access_token(&resp) {
-            out.push((p, t));
-        }
-    }
-    out
+    let req = HttpRequest::new(http::Method::POST, path).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", &cred.id),
+        ("client_secret", &cred.secret),
+    ]);
+    let resp = http.send(&req).await;
+    let token = crate::runner::session::access_token(&resp)?;
+    let seconds = resp.json().get("expires_in").and_then(Value::as_u64);
+    let mut s = state.lock();
+    let expires = expiry(s.clock.now(), seconds);
+    s.secret(&token);
+    s.logins.client_succeeded(p, &cred.secret);
+    s.own_tokens.insert(
+        p,
+        OwnToken {
+            token: token.clone(),
+            expires,
+        },
+    );
+    Some(token)
 }
 
 /// Send the planned replays and judge each; returns the verdict lines.
 pub(crate) async fn run(
     judge: &Judge,
     http: &Http,
+    upstreams: &Upstreams,
     state: &parking_lot::Mutex<State>,
     replays: Vec<Replay>,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     for r in replays {
         let started = Instant::now();
-        let resp = http.send(&r.request).await;
+        let mut request = r.request.clone();
+        request.path = upstreams.replay_path(&r.request.path);
+        request.bearer = match &r.token {
+            Token::None => None,
+            Token::Value(t) => Some(t.clone()),
+            Token::Own(p) => match own_token(judge, http, state, *p, false).await {
+                Some(t) => Some(t),
+                None => {
+                    no_verdict(
+                        state,
+                        &r,
+                        "no live token (its client_credentials grant got none)",
+                    );
+                    continue;
+                }
+            },
+        };
+        let mut resp = http.send(&request).await;
+        let mut renewed = false;
+        if let (Token::Own(p), 401) = (&r.token, resp.status) {
+            // The proxy's own token was refused: renew it and send once more.
+            match own_token(judge, http, state, *p, true).await {
+                Some(t) => {
+                    request.bearer = Some(t);
+                    resp = http.send(&request).await;
+                    renewed = true;
+                }
+                None => {
+                    no_verdict(state, &r, "its token was refused and renewing it got none");
+                    continue;
+                }
+            }
+        }
+        if let Purpose::Liveness(token) = &r.purpose {
+            let mut state = state.lock();
+            state.controls += 1;
+            match resp.status {
+                200..=299 => controls::shown_alive(
+                    &mut state,
+                    token,
+                    &format!("to a control read ({}) right after", r.op.id),
+                ),
+                401 => controls::shown_dead(&mut state, token, &r.op.id, 401),
+                _ => {}
+            }
+            lines.push(format!(
+                "control {} {} as {}: {}",
+                r.op.method, r.op.path, r.principal, resp.status
+            ));
+            continue;
+        }
         let e = expect(&r.op, r.principal);
-        let judgement = judge_with(
+        let mut judgement = judge_with(
             &r.op,
             &e,
             Observed {
@@ -307,13 +503,58 @@ pub(crate) async fn run(
                 proof: None,
             },
         );
+        if renewed {
+            judgement.reason = format!("{} (with a token issued just before)", judgement.reason);
+        }
         let mut state = state.lock();
         if resp.status != 0 {
             judge.check_shape(&mut state, &r.op, resp.status, &resp.body);
         }
         if let Some(grant) = r.grant {
             // Tokens a replayed grant obtained are secrets too (never used, never shown).
-            judge.learn_tokens(&mut state, grant, r.principal, &[], &resp.body, 0);
+            let now = state.clock.now();
+            super::tokens::learn_grant(
+                &mut state,
+                grant,
+                r.principal,
+                &[],
+                None,
+                &resp.body,
+                0,
+                now,
+            );
+        }
+        // The evidence shows the path as the app sent it, whichever host it went to.
+        let shown_req = HttpRequest {
+            path: r.request.path.clone(),
+            ..request.clone()
+        };
+        if let Token::Value(t) = &r.token {
+            if (200..300).contains(&resp.status) {
+                controls::shown_alive(&mut state, t, &format!("later (a replay of {})", r.op.id));
+            }
+            if refused_alive_token(&judgement, &e, resp.status) && r.token_is_seen() {
+                let violation = result_of(
+                    &state,
+                    &r.op,
+                    r.principal,
+                    &e,
+                    judgement.clone(),
+                    &shown_req,
+                    &resp,
+                );
+                judgement.verdict = crate::model::Verdict::Inconclusive;
+                judgement.reason = "401 on a token the proxy saw alive: it may have ended for a reason the proxy did not see; a violation only once the upstream shows it alive".into();
+                controls::defer(
+                    &mut state,
+                    t,
+                    Pending {
+                        result: violation,
+                        login: None,
+                    },
+                    Some(r.principal),
+                );
+            }
         }
         let shown = shown_request(
             &state,
@@ -323,6 +564,7 @@ pub(crate) async fn run(
                 headers: http::HeaderMap::new(),
                 body: bytes::Bytes::new(),
                 latency: started.elapsed(),
+                date: None,
             },
         );
         lines.push(format!(
@@ -343,9 +585,25 @@ pub(crate) async fn run(
             r.principal,
             &e,
             judgement,
-            &r.request,
+            &shown_req,
             &resp,
         );
     }
     lines
+}
+
+impl Replay {
+    /// A token seen in traffic (not the malformed one, not a given expired one).
+    fn token_is_seen(&self) -> bool {
+        matches!(self.principal, Principal::User | Principal::OtherUser)
+    }
+}
+
+/// A replay that could not be judged: noted with why.
+fn no_verdict(state: &parking_lot::Mutex<State>, r: &Replay, why: &str) {
+    not_replayed(
+        &mut state.lock(),
+        &r.op.id,
+        &format!("{}: {why}", r.principal),
+    );
 }

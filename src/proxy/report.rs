@@ -1,33 +1,77 @@
 //! The proxy's report: the operations x principals the traffic and the replays covered, in
-//! `check`'s formats, followed by the app's own findings, the shape differences and what was
-//! (not) replayed.
+//! `check`'s formats (with `check`'s `summary` object in JSON), followed by the services it
+//! fronted, the app's own findings, its login failures, the shape differences and what was
+//! (not) replayed: tables in Markdown and HTML, lines in the terminal.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::judge::{Finding, ReplayNote, ShapeDifference, State};
+pub use super::state::LoginFailure;
+use super::state::{Finding, ReplayNote, ShapeDifference, State};
+use super::upstream::{Presence, Upstreams};
 use crate::model::{ApiVersion, Mode};
 use crate::report::{self, escape, Format};
-use crate::runner::redact::Redactor;
-use crate::runner::Report;
+use crate::runner::redact::{url_for_display, Redactor};
+use crate::runner::{Report, Summary};
+
+/// Where the proxy sent each service's calls.
+#[derive(Debug, Clone, Serialize)]
+pub struct Services {
+    /// finAPI Access (`--upstream`).
+    pub access: String,
+    /// finAPI Web Form 2.0 (`--webform-upstream`, or derived).
+    pub web_form: String,
+    /// How the Web Form address was found.
+    pub web_form_source: String,
+    /// Whether the Web Form service answered there (`serves`), and if not, why its calls are
+    /// not judged.
+    pub web_form_status: String,
+    /// Web Form 2.0 calls the app sent, and how many got a role verdict.
+    pub web_form_calls: usize,
+    pub web_form_judged: usize,
+}
+
+pub(crate) fn services(upstreams: &Upstreams, state: &State) -> Services {
+    Services {
+        access: url_for_display(&upstreams.access.base),
+        web_form: url_for_display(&upstreams.webform.base),
+        web_form_source: upstreams.webform_source.to_string(),
+        web_form_status: match &state.webform {
+            Presence::Serves => "serves".into(),
+            Presence::Unknown => "not known (no answer to the calibration yet)".into(),
+            Presence::Absent(why) => why.clone(),
+        },
+        web_form_calls: state.webform_calls,
+        web_form_judged: state.webform_judged,
+    }
+}
 
 /// What a proxy run saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProxyReport {
+    /// Totals by verdict, as `check`'s JSON report has them.
+    pub summary: Summary,
     /// One result per operation x principal (the worst verdict seen, with its evidence).
     pub report: Report,
+    /// Where each service's calls went.
+    pub services: Services,
     /// Calls the app sent through the proxy.
     pub calls: usize,
-    /// Replays sent.
+    /// Replays sent (liveness controls included).
     pub replays: usize,
+    /// Liveness controls sent: a read with a refused token, to see whether it still works.
+    pub controls: usize,
     /// Calls with a token the proxy never saw issued (judged by shapes only).
     pub unknown_callers: usize,
     /// Calls to paths the catalogue does not know (passed through, not judged).
     pub not_in_catalogue: usize,
     /// The app's own misuse (not finAPI's verdicts; they do not change the exit code).
     pub findings: Vec<Finding>,
+    /// The app's refused grants that the session cannot tell from the user's own state (not
+    /// finAPI's verdicts; they do not change the exit code).
+    pub login_failures: Vec<LoginFailure>,
     /// Answers that do not conform to the documented shape.
     pub shape_differences: Vec<ShapeDifference>,
     /// Per operation seen: how often and as whom it was replayed, and what was not, and why.
@@ -43,6 +87,7 @@ pub struct ProxyReport {
 pub(crate) fn build(
     state: &State,
     target: &str,
+    services: Services,
     version: ApiVersion,
     mode: Mode,
     elapsed: Duration,
@@ -58,22 +103,27 @@ pub(crate) fn build(
             r
         })
         .collect();
+    let report = Report {
+        target: format!("proxy to {target}"),
+        api_version: version,
+        mode,
+        duration_ms: elapsed.as_millis() as u64,
+        results,
+        leftover_users: 0,
+        interrupted: false,
+        unfinished: Vec::new(),
+    };
     ProxyReport {
-        report: Report {
-            target: format!("proxy to {target}"),
-            api_version: version,
-            mode,
-            duration_ms: elapsed.as_millis() as u64,
-            results,
-            leftover_users: 0,
-            interrupted: false,
-            unfinished: Vec::new(),
-        },
+        summary: report.summary(),
+        report,
+        services,
         calls: state.calls,
         replays: state.replays,
+        controls: state.controls,
         unknown_callers: state.unknown_callers,
         not_in_catalogue: state.not_in_catalogue,
         findings: state.findings.values().cloned().collect(),
+        login_failures: state.login_failures.values().cloned().collect(),
         shape_differences: state.shapes.values().cloned().collect(),
         replay: state.replay_notes.values().cloned().collect(),
         redactor: state.redactor.clone(),
@@ -81,86 +131,273 @@ pub(crate) fn build(
     }
 }
 
+/// One section of the report after the matrix: a title, the table's header, its rows, and
+/// what to say when it has none.
+struct Section {
+    id: &'static str,
+    title: &'static str,
+    header: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+    empty: &'static str,
+}
+
 impl ProxyReport {
-    /// 0: no violation; 1: a violation (the app's findings do not count).
+    /// 0: no violation; 1: a violation (the app's findings and login failures do not count).
     pub fn exit_code(&self) -> i32 {
         self.report.exit_code()
     }
 
-    /// One line: calls, replays, verdicts, findings.
+    /// One line: verdicts, calls, replays, findings, login failures.
     pub fn summary_line(&self) -> String {
         let line = format!(
-            "{}; {} calls, {} replays, {} app findings, {} shape differences",
+            "{}; {} calls ({} Web Form 2.0, {} judged), {} replays, {} app findings, {} login failures, {} shape differences",
             report::summary_line(&self.report),
             self.calls,
+            self.services.web_form_calls,
+            self.services.web_form_judged,
             self.replays,
             self.findings.len(),
+            self.login_failures.len(),
             self.shape_differences.len()
         );
         self.redactor.scrub(&line)
     }
 
-    /// The extra sections as plain text (table and Markdown).
-    fn sections(&self, markdown: bool) -> String {
+    /// The sections after the matrix, as rows of text.
+    fn sections(&self) -> Vec<Section> {
+        let s = &self.services;
+        let services = vec![
+            vec![
+                "Access".into(),
+                s.access.clone(),
+                "given (--upstream)".into(),
+                "-".into(),
+            ],
+            vec![
+                "Web Form 2.0".into(),
+                s.web_form.clone(),
+                s.web_form_source.clone(),
+                format!(
+                    "{}; {} calls, {} judged",
+                    s.web_form_status, s.web_form_calls, s.web_form_judged
+                ),
+            ],
+        ];
+        let traffic = vec![vec![
+            self.calls.to_string(),
+            self.replays.to_string(),
+            self.controls.to_string(),
+            self.unknown_callers.to_string(),
+            self.not_in_catalogue.to_string(),
+        ]];
+        let findings = self
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.kind.to_string(),
+                    f.operation.clone(),
+                    f.caller.clone(),
+                    f.calls.to_string(),
+                    f.detail.clone(),
+                    f.example.clone(),
+                ]
+            })
+            .collect();
+        let logins = self
+            .login_failures
+            .iter()
+            .map(|f| {
+                vec![
+                    f.operation.clone(),
+                    f.client.name().to_string(),
+                    f.user.clone(),
+                    f.status.to_string(),
+                    f.calls.to_string(),
+                    f.reason.clone(),
+                ]
+            })
+            .collect();
+        let shapes = self
+            .shape_differences
+            .iter()
+            .map(|d| {
+                vec![
+                    d.operation.clone(),
+                    d.status.to_string(),
+                    d.path.clone(),
+                    d.problem.clone(),
+                    d.answers.to_string(),
+                ]
+            })
+            .collect();
+        let replay = self
+            .replay
+            .iter()
+            .map(|n| {
+                let who: Vec<&str> = n.principals.iter().map(|p| p.name()).collect();
+                let why: Vec<&str> = n.not_replayed.iter().map(String::as_str).collect();
+                vec![
+                    n.operation.clone(),
+                    n.replays.to_string(),
+                    who.join(", "),
+                    why.join("; "),
+                ]
+            })
+            .collect();
+        vec![
+            Section {
+                id: "services",
+                title: "Services",
+                header: &["service", "upstream", "how found", "status"],
+                rows: services,
+                empty: "",
+            },
+            Section {
+                id: "traffic",
+                title: "Traffic",
+                header: &[
+                    "calls",
+                    "replays",
+                    "liveness controls",
+                    "by unknown tokens (not judged)",
+                    "not in the catalogue",
+                ],
+                rows: traffic,
+                empty: "",
+            },
+            Section {
+                id: "findings",
+                title: "The app's own findings (not finAPI's verdicts)",
+                header: &[
+                    "finding",
+                    "operation",
+                    "caller",
+                    "calls",
+                    "detail",
+                    "example",
+                ],
+                rows: findings,
+                empty: "none",
+            },
+            Section {
+                id: "login-failures",
+                title: "The app's login failures (not finAPI's verdicts)",
+                header: &[
+                    "grant",
+                    "client",
+                    "user",
+                    "status",
+                    "calls",
+                    "why not judged",
+                ],
+                rows: logins,
+                empty: "none",
+            },
+            Section {
+                id: "shapes",
+                title: "Shape differences (answers that differ from the documented shape)",
+                header: &["operation", "status", "path", "difference", "answers"],
+                rows: shapes,
+                empty: "none",
+            },
+            Section {
+                id: "replay",
+                title: "Replay",
+                header: &[
+                    "operation",
+                    "replays",
+                    "as",
+                    "not replayed, or no verdict, because",
+                ],
+                rows: replay,
+                empty: "nothing replayed (--replay off)",
+            },
+        ]
+    }
+
+    /// The sections as terminal text.
+    fn text_sections(&self) -> String {
         let mut out = String::new();
-        let h = |out: &mut String, title: &str| {
-            if markdown {
-                let _ = writeln!(out, "\n## {title}\n");
-            } else {
-                let _ = writeln!(out, "\n{title}");
+        for s in self.sections() {
+            let _ = writeln!(out, "\n{}", s.title);
+            if s.rows.is_empty() {
+                let _ = writeln!(out, "  {}", s.empty);
             }
-        };
-        let item = if markdown { "- " } else { "  " };
-        h(&mut out, "Traffic");
-        let _ = writeln!(
-            out,
-            "{item}{} calls, {} replays, {} by unknown tokens (not judged), {} not in the catalogue",
-            self.calls, self.replays, self.unknown_callers, self.not_in_catalogue
+            for row in &s.rows {
+                let cells: Vec<String> = s
+                    .header
+                    .iter()
+                    .zip(row)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(h, v)| format!("{h}: {v}"))
+                    .collect();
+                let _ = writeln!(out, "  {}", cells.join(" | "));
+            }
+        }
+        out
+    }
+
+    /// The sections as Markdown tables.
+    fn markdown_sections(&self) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let mut out = String::new();
+        for s in self.sections() {
+            let _ = writeln!(out, "\n### {}\n", s.title);
+            if s.rows.is_empty() {
+                let _ = writeln!(out, "{}", s.empty);
+                continue;
+            }
+            let _ = writeln!(out, "| {} |", s.header.join(" | "));
+            let _ = writeln!(out, "|{}", "---|".repeat(s.header.len()));
+            for row in &s.rows {
+                let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+        }
+        out
+    }
+
+    /// The sections as HTML tables that wrap to the page's width.
+    fn html_sections(&self) -> String {
+        let mut out = String::from(
+            "<section id=\"proxy\">\n<style>\
+             #proxy table{border-collapse:collapse;width:100%;table-layout:auto;font-size:13px;margin:.3em 0 1.2em}\
+             #proxy th,#proxy td{border:1px solid #d7dbe2;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}\
+             #proxy thead th{background:#eef1f5;font-weight:600}\
+             #proxy td.num{text-align:right;white-space:nowrap}\
+             #proxy code{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere;word-break:break-all}\
+             #proxy h2{font-size:1.15em;margin:1.2em 0 .3em}\
+             </style>\n",
         );
-        h(&mut out, "The app's own findings (not finAPI's verdicts)");
-        if self.findings.is_empty() {
-            let _ = writeln!(out, "{item}none");
+        for s in self.sections() {
+            let _ = writeln!(out, "<h2 id=\"{}-title\">{}</h2>", s.id, escape(s.title));
+            if s.rows.is_empty() {
+                let _ = writeln!(out, "<p id=\"{}\">{}</p>", s.id, escape(s.empty));
+                continue;
+            }
+            let _ = write!(out, "<table id=\"{}\"><thead><tr>", s.id);
+            for h in s.header {
+                let _ = write!(out, "<th>{}</th>", escape(h));
+            }
+            out.push_str("</tr></thead><tbody>\n");
+            for row in &s.rows {
+                out.push_str("<tr>");
+                for v in row {
+                    let numeric = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+                    if numeric {
+                        let _ = write!(out, "<td class=\"num\">{v}</td>");
+                    } else if v.starts_with('/') || v.contains(" /") || v.starts_with('$') {
+                        let _ = write!(out, "<td><code>{}</code></td>", escape(v));
+                    } else {
+                        let _ = write!(out, "<td>{}</td>", escape(v));
+                    }
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</tbody></table>\n");
         }
-        for f in &self.findings {
-            let _ = writeln!(
-                out,
-                "{item}{}: {} by {} ({} calls): {}; e.g. {}",
-                f.kind, f.operation, f.caller, f.calls, f.detail, f.example
-            );
-        }
-        h(
-            &mut out,
-            "Shape differences (answers that differ from the documented shape)",
-        );
-        if self.shape_differences.is_empty() {
-            let _ = writeln!(out, "{item}none");
-        }
-        for d in &self.shape_differences {
-            let _ = writeln!(
-                out,
-                "{item}{} {}: {}: {} ({} answers)",
-                d.operation, d.status, d.path, d.problem, d.answers
-            );
-        }
-        h(&mut out, "Replay");
-        if self.replay.is_empty() {
-            let _ = writeln!(out, "{item}nothing replayed (--replay off)");
-        }
-        for n in &self.replay {
-            let who: Vec<&str> = n.principals.iter().map(|p| p.name()).collect();
-            let replayed = if n.replays == 0 {
-                "not replayed".to_string()
-            } else {
-                format!("replayed {} times as {}", n.replays, who.join(", "))
-            };
-            let why: Vec<&str> = n.not_replayed.iter().map(String::as_str).collect();
-            let why = if why.is_empty() {
-                String::new()
-            } else {
-                format!("; not: {}", why.join("; "))
-            };
-            let _ = writeln!(out, "{item}{}: {replayed}{why}", n.operation);
-        }
+        out.push_str("</section>\n");
         out
     }
 
@@ -172,8 +409,10 @@ impl ProxyReport {
     fn render_unscrubbed(&self, format: Format, color: bool) -> String {
         match format {
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
-            Format::Table => report::render(&self.report, format, color) + &self.sections(false),
-            Format::Markdown => report::render(&self.report, format, false) + &self.sections(true),
+            Format::Table => report::render(&self.report, format, color) + &self.text_sections(),
+            Format::Markdown => {
+                report::render(&self.report, format, false) + &self.markdown_sections()
+            }
             Format::Junit => {
                 let base = report::render(&self.report, format, false);
                 let mut suite = format!(
@@ -198,10 +437,7 @@ impl ProxyReport {
             }
             Format::Html => {
                 let base = report::render(&self.report, format, false);
-                let section = format!(
-                    "<section id=\"proxy\"><pre>{}</pre></section>\n",
-                    escape(&self.sections(false))
-                );
+                let section = self.html_sections();
                 match base.rfind("<script type=\"application/json\"") {
                     Some(at) => format!("{}{section}{}", &base[..at], &base[at..]),
                     None => base + &section,

@@ -1,5 +1,6 @@
 //! What the simulator reads from a request's headers before anything else: the request id it
-//! echoes (or makes up), and the method a POST overrides itself with.
+//! echoes (or makes up), and the method a POST overrides itself with; and the `Date` both front
+//! doors stamp on every answer, from the simulator's clock.
 
 use http::{HeaderMap, Method};
 
@@ -11,6 +12,13 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// [`REQUEST_ID`] as a header name, for lookups and inserts that skip parsing the name.
 pub const REQUEST_ID_HEADER: http::HeaderName = http::HeaderName::from_static(REQUEST_ID);
+
+/// An HTTP date (RFC 9110 5.6.7, IMF-fixdate) of the simulator's time, for the `Date` header
+/// of every answer: a client (the proxy) reads the mock's own time from it, moved clock
+/// included.
+pub fn http_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
 
 /// The header that turns a POST into a PATCH or DELETE.
 const METHOD_OVERRIDE: http::HeaderName = http::HeaderName::from_static("x-http-method-override");

@@ -47,7 +47,7 @@ use serde_json::Value;
 pub use crate::journal::Served;
 pub use clock::Clock;
 pub use error::ApiError;
-pub use headers::{fresh_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+pub use headers::{fresh_request_id, http_date, REQUEST_ID, REQUEST_ID_HEADER};
 pub use message::{
     Callback, CallbackTarget, Handled, Hints, Reply, SimRequest, SimResponse, WithCallbacks,
 };

@@ -295,3 +295,92 @@ async fn the_page_works_in_a_headless_browser() {
         std::panic::resume_unwind(panic);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The proxy's page
+
+/// The proxy's HTML report of an app whose users fail to log in, in front of a mock whose
+/// error bodies drift from the documented shape, with an admin token sent to a user service:
+/// every section after the matrix has rows.
+async fn proxy_page() -> String {
+    use crate::common::served::Served;
+    use crate::traffic::apps::{self, Bases};
+    use finapi_conformance::proxy::{Proxy, ProxyConfig, ReplayMode};
+    use finapi_conformance::runner::{Credentials, Limits};
+    use finapi_conformance::world::demo;
+    let served = Served::start(&["--violate", "shape-drift"]);
+    let mut config = ProxyConfig::new(&served.url, Credentials::demo());
+    config.replay = ReplayMode::Reads;
+    config.limits = Limits::local();
+    let proxy = Proxy::start(config).await.unwrap();
+    let mut client = apps::failing_logins_app(Bases::one(&proxy.uri()), true).await;
+    let (admin, _) = client
+        .grant(
+            "admin token",
+            crate::common::Grant::Client(demo::ADMIN_CLIENT),
+        )
+        .await;
+    client
+        .get("admin reads accounts", "/api/v2/accounts", admin.as_deref())
+        .await;
+    let report = proxy.finish().await;
+    assert!(!report.findings.is_empty() && !report.login_failures.is_empty());
+    assert!(!report.shape_differences.is_empty() && !report.replay.is_empty());
+    report.render(report::Format::Html, false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxys_page_fits_a_1400_pixel_window() {
+    let (chromium, driver) = match browser::find() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and the browser test cannot run: {why}"
+            );
+            eprintln!("skipped the_proxys_page_fits_a_1400_pixel_window: {why}");
+            return;
+        }
+    };
+    let page = proxy_page().await;
+    let dir = TempDir::new("proxy-html");
+    let file = dir.join("proxy.html");
+    std::fs::write(&file, &page).unwrap();
+    let (mut child, client) = browser::session(&chromium, &driver).await;
+    let outcome = async {
+        client.set_window_size(1400, 900).await.unwrap();
+        client
+            .goto(&format!("file://{}", file.display()))
+            .await
+            .unwrap();
+        // The matrix as in check's page, then the proxy's sections as tables.
+        assert!(client.find(Locator::Id("grid")).await.is_ok());
+        for id in ["services", "findings", "login-failures", "shapes", "replay"] {
+            let table = client
+                .find(Locator::Css(&format!("table#{id}")))
+                .await
+                .unwrap_or_else(|_| panic!("no table #{id}"));
+            assert!(table.is_displayed().await.unwrap(), "#{id}");
+        }
+        // Nothing runs off the right edge: the page is no wider than the window, and every
+        // table of the proxy's sections ends inside it.
+        let widths = client
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth,
+                  Math.max.apply(null, Array.from(document.querySelectorAll('#proxy table'))
+                    .map(function(t){ return t.getBoundingClientRect().right; }))];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let w: Vec<f64> = serde_json::from_value(widths).unwrap();
+        assert!(w[0] <= w[1], "the page scrolls sideways: {w:?}");
+        assert!(w[2] <= w[1], "a table runs off the right edge: {w:?}");
+    };
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    let _ = client.close().await;
+    let _ = child.kill().await;
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

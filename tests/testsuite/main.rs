@@ -28,6 +28,7 @@ mod openapi_v1;
 mod profiles;
 mod properties;
 mod proxy;
+mod proxy_truth;
 mod record;
 mod resume;
 mod runner;

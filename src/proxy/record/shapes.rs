@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::proxy::judge::ShapeDifference;
+use crate::proxy::state::ShapeDifference;
 
 #[derive(Serialize)]
 struct Entry<'a> {

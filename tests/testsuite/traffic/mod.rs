@@ -12,8 +12,11 @@
 //!   an out-of-range client configuration value, a wrong password-change token, a connection
 //!   or consent that does not exist.
 //!
-//! It records what came back; the tests decide what conforms.
+//! It records what came back; the tests decide what conforms. Apps that behave like real ones,
+//! for the proxy's truth tests, are in [`apps`].
 #![allow(dead_code)]
+
+pub mod apps;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,230 @@
+//! The two services the proxy fronts, finAPI Access and Web Form 2.0, each at its own upstream
+//! and both on the proxy's one address, routed by path with the catalogue's [`Api`]; and
+//! whether the Web Form service answers where the proxy sends its calls.
+//!
+//! finAPI serves Web Form 2.0 on hosts of its own (`webform-sandbox.finapi.io`,
+//! `webform-live.finapi.io`); a mock serves both services on one address. Without
+//! `--webform-upstream` the Web Form host is derived from `--upstream`: finAPI's Access hosts
+//! map to their Web Form hosts, any other upstream is taken to serve both.
+
+use crate::model::{Api, Catalogue, Safety};
+use crate::runner::http::{passthrough_client, Http, HttpRequest, TargetUrl, Transport};
+
+/// finAPI's Access hosts and the Web Form 2.0 host beside each (FACTS.md (g), (h)).
+const FINAPI_HOSTS: [(&str, &str); 2] = [
+    ("sandbox.finapi.io", "webform-sandbox.finapi.io"),
+    ("live.finapi.io", "webform-live.finapi.io"),
+];
+
+/// The Web Form 2.0 address for an Access upstream, and how it was found: finAPI's Web Form
+/// host for finAPI's Access hosts, else the upstream itself (a mock serves both).
+pub fn derive_webform(upstream: &str) -> (String, &'static str) {
+    if let Ok(mut url) = reqwest::Url::parse(upstream.trim()) {
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        if let Some((_, webform)) = FINAPI_HOSTS.iter().find(|(access, _)| *access == host) {
+            if url.set_host(Some(webform)).is_ok() {
+                url.set_path("");
+                return (
+                    url.as_str().trim_end_matches('/').to_string(),
+                    "derived from --upstream (finAPI's Web Form host)",
+                );
+            }
+        }
+    }
+    (
+        upstream.trim().trim_end_matches('/').to_string(),
+        "the upstream itself (a mock serves both; else set --webform-upstream)",
+    )
+}
+
+/// Whether the Web Form service answers at its upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Presence {
+    /// Not asked yet, or no answer yet: asked again at the next Web Form call.
+    #[default]
+    Unknown,
+    /// A no-token list call got 401, as from a real Web Form service.
+    Serves,
+    /// It does not: why, with the address and the flag to set. Web Form calls pass through
+    /// unjudged.
+    Absent(String),
+}
+
+/// One upstream: its base URL and the pass-through client for it.
+pub(crate) struct Upstream {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// Both upstreams.
+pub(crate) struct Upstreams {
+    pub access: Upstream,
+    pub webform: Upstream,
+    /// How the Web Form address was found (given, or derived and how).
+    pub webform_source: &'static str,
+}
+
+impl Upstreams {
+    /// Both upstreams under the transport rules (https except loopback, no redirects followed);
+    /// errors are one line.
+    pub fn new(
+        access: &str,
+        webform: Option<&str>,
+        transport: &Transport,
+        timeout: std::time::Duration,
+    ) -> Result<Upstreams, String> {
+        let access_url = TargetUrl::parse(access, transport)?;
+        let (webform, source) = match webform {
+            Some(w) => (w.trim().to_string(), "given (--webform-upstream)"),
+            None => derive_webform(access),
+        };
+        let webform_url = TargetUrl::parse(&webform, transport)
+            .map_err(|e| format!("the Web Form 2.0 upstream: {e}"))?;
+        Ok(Upstreams {
+            access: Upstream {
+                base: access_url.as_str().to_string(),
+                client: passthrough_client(&access_url, transport, timeout)?,
+            },
+            webform: Upstream {
+                base: webform_url.as_str().to_string(),
+                client: passthrough_client(&webform_url, transport, timeout)?,
+            },
+            webform_source: source,
+        })
+    }
+
+    /// The upstream a request path goes to.
+    pub fn for_path(&self, path: &str) -> &Upstream {
+        match Api::of_path(path) {
+            Api::Access => &self.access,
+            Api::WebForm2 => &self.webform,
+        }
+    }
+
+    /// True when both services are at one address.
+    pub fn one_address(&self) -> bool {
+        self.access.base == self.webform.base
+    }
+
+    /// The URL a replay of a call to `path` goes to: relative for Access (the replayer's base),
+    /// absolute for Web Form 2.0 on a host of its own.
+    pub fn replay_path(&self, path_and_query: &str) -> String {
+        let path = path_and_query.split('?').next().unwrap_or("");
+        if Api::of_path(path) == Api::WebForm2 && !self.one_address() {
+            format!("{}{path_and_query}", self.webform.base)
+        } else {
+            path_and_query.to_string()
+        }
+    }
+}
+
+/// The catalogue's Web Form list call (a read without path parameters): a real Web Form
+/// service answers it without a token with 401.
+fn calibration_path(catalogue: &Catalogue) -> Option<String> {
+    catalogue
+        .all()
+        .iter()
+        .filter(|o| {
+            o.is_webform()
+                && o.method == http::Method::GET
+                && o.safety == Safety::Read
+                && o.path_params().next().is_none()
+        })
+        .map(|o| o.path.clone())
+        .min_by_key(|p| p.len())
+}
+
+/// Ask whether the Web Form service answers at its upstream: a no-token list call, sent by
+/// the replayer when there is one (it may go to the Web Form origin), else by a plain client.
+pub(crate) async fn calibrate(
+    upstreams: &Upstreams,
+    catalogue: &Catalogue,
+    replayer: Option<&Http>,
+) -> Presence {
+    let Some(path) = calibration_path(catalogue) else {
+        return Presence::Absent("the catalogue has no Web Form list call".into());
+    };
+    let url = format!("{}{path}", upstreams.webform.base);
+    let status = match replayer {
+        Some(http) => {
+            let sent = http
+                .send(&HttpRequest::new(
+                    http::Method::GET,
+                    upstreams.replay_path(&path),
+                ))
+                .await;
+            sent.status
+        }
+        None => match upstreams.webform.client.get(&url).send().await {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        },
+    };
+    let shown = crate::runner::redact::url_for_display(&upstreams.webform.base);
+    match status {
+        0 => Presence::Unknown,
+        401 => Presence::Serves,
+        s => Presence::Absent(format!(
+            "the Web Form 2.0 service does not answer at {shown} (GET {path} without a token got {s}, not 401): set --webform-upstream"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finapi_hosts_map_to_their_web_form_hosts_and_others_serve_both() {
+        assert_eq!(
+            derive_webform("https://sandbox.finapi.io").0,
+            "https://webform-sandbox.finapi.io"
+        );
+        assert_eq!(
+            derive_webform("https://live.finapi.io/").0,
+            "https://webform-live.finapi.io"
+        );
+        assert_eq!(
+            derive_webform("http://127.0.0.1:8080/").0,
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            derive_webform("https://staging.example.org").0,
+            "https://staging.example.org"
+        );
+    }
+
+    #[test]
+    fn routing_follows_the_catalogues_services() {
+        let up = Upstreams::new(
+            "http://127.0.0.1:1",
+            Some("http://127.0.0.1:2"),
+            &Transport::default(),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(up.for_path("/api/webForms/7").base, "http://127.0.0.1:2");
+        assert_eq!(up.for_path("/api/tasks").base, "http://127.0.0.1:2");
+        assert_eq!(up.for_path("/api/v2/accounts").base, "http://127.0.0.1:1");
+        assert_eq!(up.for_path("/__finapi/clock").base, "http://127.0.0.1:1");
+        assert_eq!(
+            up.replay_path("/api/webForms/7?x=1"),
+            "http://127.0.0.1:2/api/webForms/7?x=1"
+        );
+        assert_eq!(up.replay_path("/api/v2/users"), "/api/v2/users");
+        assert!(Upstreams::new(
+            "http://127.0.0.1:1",
+            Some("http://example.com"),
+            &Transport::default(),
+            std::time::Duration::from_secs(1)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_calibration_call_comes_from_the_catalogue() {
+        let path = calibration_path(Catalogue::embedded()).unwrap();
+        assert_eq!(Api::of_path(&path), Api::WebForm2);
+        assert!(!path.contains('{'), "{path}");
+    }
+}
