@@ -1,14 +1,19 @@
 //! The world a simulator starts from: mandators, their clients and users.
 //!
 //! A world is built in code ([`World::demo`], [`World::mandator`]) or read from a TOML world
-//! file (`serve --world FILE`; see `fixtures/world.example.toml` and docs/serve.md).
+//! file (`serve --world FILE`; see `fixtures/world.example.toml` and docs/serve.md). A user's
+//! password may be given as a salted hash ([`PasswordHash`]), and its bank data as it was recorded
+//! (connections, accounts and transactions with their ids).
 
-use std::collections::HashSet;
+pub(crate) mod password;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::ApiVersion;
+pub use password::PasswordHash;
 
 /// Client configuration as finAPI keeps it per client (the parts the simulator acts on).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,12 +80,19 @@ impl ClientSpec {
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub id: String,
+    /// The password in clear; empty when [`UserSpec::password_hash`] is given instead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
-    #[serde(default)]
+    /// The password as a salted hash ([`PasswordHash`], a PHC string
+    /// `$pbkdf2-sha256$i=...`): the user logs in with the password, and the file holds no
+    /// usable secret. Exactly one of `password` and `password_hash` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub verified: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub locked: bool,
     /// Give the user realistic demo data: an import of the finAPI Test Bank (a connection with
     /// a checking, a savings and a securities account, two months of transactions, securities)
@@ -88,25 +100,53 @@ pub struct UserSpec {
     #[serde(default = "yes")]
     pub sample_data: bool,
     /// Accounts of the user's own, on a connection to the finAPI Test Bank.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountSpec>,
+    /// Bank connections of the user's own, each with its accounts (as a recording keeps what
+    /// finAPI answered, ids included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bank_connections: Vec<ConnectionSpec>,
+}
+
+/// A bank connection a world file declares for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSpec {
+    /// The connection's id (default: the simulator picks one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// A test bank of the mock's bank catalogue (default: the finAPI Test Bank, 280001).
+    #[serde(default = "test_bank")]
+    pub bank_id: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSpec>,
+}
+
+fn test_bank() -> u64 {
+    280001
 }
 
 /// An account a world file declares for a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSpec {
+    /// The account's id (default: the simulator picks one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     pub name: String,
     /// finAPI's account type: `Checking` (default), `Savings`, `CreditCard`, `Security`,
     /// `Loan`, `Pocket`, `Membership` or `Bausparen`.
     #[serde(default = "checking", rename = "type")]
     pub kind: String,
     /// The account number (up to 10 digits); the IBAN is derived from it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// The IBAN, when it is not to be derived from the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iban: Option<String>,
     #[serde(default)]
     pub balance: f64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transactions: Vec<TransactionSpec>,
 }
 
@@ -118,36 +158,98 @@ fn checking() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionSpec {
+    /// The transaction's id (default: the simulator picks one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     /// Booking date, `YYYY-MM-DD`.
     pub date: String,
+    /// Value date, `YYYY-MM-DD` (default: the booking date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_date: Option<String>,
     /// Negative for spending.
     pub amount: f64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub purpose: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterpart: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterpart_iban: Option<String>,
+    /// finAPI's transaction type, e.g. `Lastschrift` (default: `Überweisung` for spending,
+    /// `Gutschrift` otherwise).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// A category name; created as the user's category when it is not one of finAPI's.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// The category's id (with `category`); the same name has the same id for one user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<u64>,
 }
 
 fn yes() -> bool {
     true
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The highest id a world may give a record: ids from here on address nothing (the runner's
+/// probes use them).
+pub const MAX_GIVEN_ID: u64 = 8_999_999_999_999;
+
 impl UserSpec {
     pub fn new(id: impl Into<String>, password: impl Into<String>) -> Self {
         UserSpec {
             id: id.into(),
             password: password.into(),
+            password_hash: None,
             email: None,
             verified: true,
             locked: false,
             sample_data: true,
             accounts: Vec::new(),
+            bank_connections: Vec::new(),
         }
+    }
+
+    /// Every account of the user: its own (`accounts`) and those of its bank connections.
+    pub fn all_accounts(&self) -> impl Iterator<Item = &AccountSpec> {
+        self.accounts
+            .iter()
+            .chain(self.bank_connections.iter().flat_map(|c| c.accounts.iter()))
+    }
+
+    /// The password check the simulator runs: the clear password, or the hash.
+    fn check_password(&self) -> Result<(), String> {
+        match (&self.password_hash, self.password.is_empty()) {
+            (Some(_), false) => Err("give either password or password_hash, not both".into()),
+            (Some(h), true) => password::PasswordHash::parse(h).map(|_| ()),
+            (None, _) => crate::model::user_fields::check_password(&self.password),
+        }
+    }
+
+    /// Category ids the user's transactions give, by category name; two ids for one name (or
+    /// one id for two names) is an error.
+    pub fn category_ids(&self) -> Result<BTreeMap<String, u64>, String> {
+        let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_id: HashMap<u64, &str> = HashMap::new();
+        for t in self.all_accounts().flat_map(|a| a.transactions.iter()) {
+            let (Some(name), Some(id)) = (&t.category, t.category_id) else {
+                continue;
+            };
+            if *by_name.entry(name.clone()).or_insert(id) != id {
+                return Err(format!("category `{name}` has two ids"));
+            }
+            if *by_id.entry(id).or_insert(name) != name.as_str() {
+                return Err(format!("category id {id} names two categories"));
+            }
+        }
+        Ok(by_name)
     }
 }
 
@@ -174,12 +276,22 @@ impl AccountSpec {
                 return Err("number has 1 to 10 digits".into());
             }
         }
+        if let Some(iban) = &self.iban {
+            let ok = (15..=34).contains(&iban.len())
+                && iban.chars().take(2).all(|c| c.is_ascii_uppercase())
+                && iban.chars().all(|c| c.is_ascii_alphanumeric());
+            if !ok {
+                return Err(format!("iban `{iban}` is not an IBAN"));
+            }
+        }
         if !self.balance.is_finite() {
             return Err("balance must be a number".into());
         }
         for t in &self.transactions {
-            if chrono::NaiveDate::parse_from_str(&t.date, "%Y-%m-%d").is_err() {
-                return Err(format!("transaction date `{}` is not YYYY-MM-DD", t.date));
+            for date in std::iter::once(&t.date).chain(t.value_date.as_ref()) {
+                if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+                    return Err(format!("transaction date `{date}` is not YYYY-MM-DD"));
+                }
             }
             if !t.amount.is_finite() || t.amount == 0.0 {
                 return Err("a transaction amount is a non-zero number".into());
@@ -420,16 +532,27 @@ impl World {
                 if let Err(why) = crate::model::user_fields::check_user_id(&u.id) {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
-                if let Err(why) = crate::model::user_fields::check_password(&u.password) {
+                if let Err(why) = u.check_password() {
                     return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
-                for a in &u.accounts {
+                for a in u.all_accounts() {
                     if let Err(why) = a.check() {
                         return bad(format!(
                             "mandator `{}`: user `{}`: account `{}`: {why}",
                             m.id, u.id, a.name
                         ));
                     }
+                }
+                for c in &u.bank_connections {
+                    if crate::sim::banks::test_bank(c.bank_id).is_none() {
+                        return bad(format!(
+                            "mandator `{}`: user `{}`: bank {} is not a test bank of the mock",
+                            m.id, u.id, c.bank_id
+                        ));
+                    }
+                }
+                if let Err(why) = u.category_ids() {
+                    return bad(format!("mandator `{}`: user `{}`: {why}", m.id, u.id));
                 }
                 if !users.insert(u.id.to_lowercase()) {
                     return bad(format!(
@@ -439,7 +562,62 @@ impl World {
                 }
             }
         }
-        Ok(())
+        self.given_ids().map(|_| ())
+    }
+
+    /// Every record id the world gives (connections, accounts, transactions, categories), so
+    /// the simulator hands out no other record the same id. Connection, account and
+    /// transaction ids are unique in the world, as finAPI's are; an id must be at most
+    /// [`MAX_GIVEN_ID`].
+    pub fn given_ids(&self) -> Result<Vec<u64>, WorldError> {
+        let mut seen: HashMap<(&str, u64), &str> = HashMap::new();
+        let mut out = Vec::new();
+        for m in &self.mandators {
+            for u in &m.users {
+                let mut ids: Vec<(&str, u64)> = Vec::new();
+                ids.extend(
+                    u.bank_connections
+                        .iter()
+                        .filter_map(|c| c.id.map(|id| ("bank connection", id))),
+                );
+                for a in u.all_accounts() {
+                    ids.extend(a.id.map(|id| ("account", id)));
+                    ids.extend(
+                        a.transactions
+                            .iter()
+                            .filter_map(|t| t.id.map(|id| ("transaction", id))),
+                    );
+                }
+                for (kind, id) in ids {
+                    if id == 0 || id > MAX_GIVEN_ID {
+                        return Err(WorldError::Invalid(format!(
+                            "user `{}`: {kind} id {id} must be from 1 to {MAX_GIVEN_ID}",
+                            u.id
+                        )));
+                    }
+                    if let Some(other) = seen.insert((kind, id), &u.id) {
+                        return Err(WorldError::Invalid(format!(
+                            "{kind} id {id} is given twice (users `{other}` and `{}`)",
+                            u.id
+                        )));
+                    }
+                    out.push(id);
+                }
+                let categories = u.category_ids().map_err(WorldError::Invalid)?;
+                for (name, id) in categories {
+                    if id == 0 || id > MAX_GIVEN_ID {
+                        return Err(WorldError::Invalid(format!(
+                            "user `{}`: category `{name}`: id {id} must be from 1 to {MAX_GIVEN_ID}",
+                            u.id
+                        )));
+                    }
+                    out.push(id);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 }
 
@@ -564,6 +742,67 @@ users = [{ id = "u", password = "u-password", verified = false }]
             let msg = World::from_toml(&with(account)).unwrap_err().to_string();
             assert!(msg.contains(needle), "{account}: {msg}");
         }
+    }
+
+    /// `GOOD`'s user with a hashed password and a recorded bank connection.
+    fn recorded(extra: &str) -> String {
+        let hash = password::PasswordHash::with_rounds("u-password", &[1; 16], 1000);
+        GOOD.replacen(
+            "users = [{ id = \"u\", password = \"u-password\", verified = false }]",
+            &format!(
+                r#"[[mandators.users]]
+id = "u"
+password_hash = "{}"
+sample_data = false
+{extra}
+[[mandators.users.bank_connections]]
+id = 10
+[[mandators.users.bank_connections.accounts]]
+id = 11
+name = "Checking 1"
+iban = "DE02120300000000202051"
+[[mandators.users.bank_connections.accounts.transactions]]
+id = 12
+date = "2026-11-02"
+amount = -9.5
+category = "Lebensmittel"
+category_id = 7
+"#,
+                hash.as_str()
+            ),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_recorded_user_has_a_hash_and_bank_data_with_ids() {
+        let world = World::from_toml(&recorded("")).unwrap();
+        let u = &world.mandators[0].users[0];
+        assert!(u.password.is_empty() && u.password_hash.is_some());
+        assert_eq!(world.given_ids().unwrap(), vec![7, 10, 11, 12]);
+        // Written back, it reads the same.
+        let text = toml::to_string(&world).unwrap();
+        assert_eq!(World::from_toml(&text).unwrap(), world);
+        for (extra, needle) in [
+            ("password = \"u-password\"", "not both"),
+            ("email = \"x\"\n[[mandators.users]]\nid = \"v\"\npassword_hash = \"$pbkdf2-sha256$i=5,l=32$AAAAAAAAAAA$AAAA\"", "rounds"),
+        ] {
+            let msg = World::from_toml(&recorded(extra)).unwrap_err().to_string();
+            assert!(msg.contains(needle), "{extra}: {msg}");
+        }
+        let twice = recorded("")
+            + "[[mandators.users.bank_connections.accounts.transactions]]\nid = 12\ndate = \"2026-11-03\"\namount = 1.0\n";
+        let msg = World::from_toml(&twice).unwrap_err().to_string();
+        assert!(
+            msg.contains("given twice") || msg.contains("id 11"),
+            "{msg}"
+        );
+        let big = recorded("").replace("id = 12", "id = 9000000000000");
+        let msg = World::from_toml(&big).unwrap_err().to_string();
+        assert!(msg.contains("must be from 1"), "{msg}");
+        let bank = recorded("").replace("id = 10\n", "id = 10\nbank_id = 12345\n");
+        let msg = World::from_toml(&bank).unwrap_err().to_string();
+        assert!(msg.contains("not a test bank"), "{msg}");
     }
 
     #[test]

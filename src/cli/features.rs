@@ -13,6 +13,7 @@ use finapi_conformance::gherkin::{self, Features, SuiteOptions};
 use finapi_conformance::model::Mode;
 use finapi_conformance::report::Format;
 use finapi_conformance::runner::{url_for_display, Target};
+use finapi_conformance::world::World;
 
 use super::args::{OutputArgs, TargetArgs};
 use super::config::config_for;
@@ -26,6 +27,10 @@ pub struct FeaturesArgs {
     /// Base URL of a real target; `mock` or nothing: a fresh in-process mock per scenario.
     #[arg(long, env = "FINAPI_BASE_URL")]
     pub base_url: Option<String>,
+    /// World file (TOML) of every scenario's in-process mock, as for `serve --world` (e.g. the
+    /// `world.toml` of `proxy --record`); its clients and API version are the run's.
+    #[arg(long, value_name = "FILE", conflicts_with = "base_url")]
+    pub world: Option<PathBuf>,
     /// Only scenarios matching this cucumber tag expression, e.g.
     /// `@rule-token-reuse and not @mock-only` (tags of the scenario, its rule and its feature).
     #[arg(long, value_name = "EXPRESSION")]
@@ -93,7 +98,13 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
         }
     };
     match &config.target {
-        Target::InProcess { faults } => opts.faults = faults.clone(),
+        Target::InProcess { faults } => {
+            opts.faults = faults.clone();
+            if let Some(path) = &args.world {
+                let world = World::from_file(path).map_err(|e| Failure::usage(e.to_string()))?;
+                opts.world = Some(world);
+            }
+        }
         Target::Remote { base_url } => {
             if !t.judge.readings.is_empty() {
                 return Err(Failure::usage(
@@ -103,7 +114,10 @@ fn options(args: &FeaturesArgs) -> Result<SuiteOptions, Failure> {
             opts.base_url = Some(base_url.clone());
         }
     }
-    opts.version = config.version;
+    opts.version = match &opts.world {
+        Some(world) => world.mandators[0].api_version,
+        None => config.version,
+    };
     opts.readings = config.readings.clone();
     opts.strict = config.mode == Mode::Strict;
     opts.credentials = config.credentials.clone();
@@ -128,6 +142,18 @@ pub async fn run(args: FeaturesArgs) -> Result<i32, Failure> {
     let opts = options(&args)?;
     let target = match &opts.base_url {
         Some(url) => url_for_display(url),
+        None if opts.world.is_some() => {
+            let path = args.world.as_ref().map(|p| p.display().to_string());
+            let mut t = format!(
+                "a fresh in-process mock per scenario, of the world {}",
+                path.unwrap_or_default()
+            );
+            if !opts.faults.is_empty() {
+                let names: Vec<&str> = opts.faults.iter().map(|v| v.name()).collect();
+                t += &format!(", broken on purpose: {}", names.join(", "));
+            }
+            t
+        }
         None if opts.faults.is_empty() => "a fresh in-process mock per scenario".into(),
         None => {
             let names: Vec<&str> = opts.faults.iter().map(|v| v.name()).collect();

@@ -36,6 +36,11 @@ pub struct ProxyArgs {
     /// Most replays in one run.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_replays: usize,
+    /// When stopped, also keep the session in DIR: `world.toml` (for `serve --world`),
+    /// `session.feature` (the boundary facts, for `features`), `README.md`, and `shapes.json`
+    /// when answers differed from the documented shapes. No secret is written.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Replays per second (0 = unlimited).
@@ -76,6 +81,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     config.readings = args.judge.readings.readings()?;
     config.replay = args.replay;
     config.max_replays = args.max_replays;
+    config.record = args.record.clone();
     let mut limits = Limits::remote();
     limits.rate = args.rate.max(0.0);
     limits.concurrency = args.concurrency;
@@ -111,5 +117,13 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let text = redactor.scrub(&report.render(args.output.format, args.output.color()));
     args.output
         .write(&text, &redactor.scrub(&report.summary_line()))?;
+    match &report.recorded {
+        Some(Ok(recorded)) => eprintln!("{}", recorded.summary_line()),
+        Some(Err(e)) => {
+            eprintln!("error: {}", redactor.scrub(e));
+            return Ok(2);
+        }
+        None => {}
+    }
     Ok(report.exit_code())
 }

@@ -95,6 +95,9 @@ pub struct SuiteOptions {
     pub name: Option<regex::Regex>,
     /// Scenarios run at once (`None`: 64 on the mock, 2 against a real target).
     pub concurrency: Option<usize>,
+    /// The world of every per-scenario mock (`None`: the demo world); the scenarios use its
+    /// clients ([`runner::Credentials::of_world`]) unless `credentials` says otherwise.
+    pub world: Option<crate::world::World>,
 }
 
 impl Default for SuiteOptions {
@@ -125,6 +128,7 @@ impl SuiteOptions {
             tags: None,
             name: None,
             concurrency: None,
+            world: None,
         }
     }
 
@@ -194,6 +198,9 @@ impl SuiteOptions {
         config.limits = self.limits.clone();
         config.transport = self.transport.clone();
         config.webform_url = self.webform_url.clone();
+        if self.base_url.is_none() {
+            config.world = self.world.clone();
+        }
         if self.strict {
             config.mode = crate::model::Mode::Strict;
         }

@@ -13,7 +13,9 @@
 //!   `clock.rs`: the upstream's own time, which decides expiry;
 //! - `logins.rs` and `controls.rs`: the controls behind verdicts on refused grants and tokens;
 //! - `replay.rs`: inert reads and token grants re-sent as other principals (`--replay reads`);
-//! - `state.rs`: everything seen so far; `report.rs`: the [`ProxyReport`] in `check`'s formats.
+//! - `state.rs`: everything seen so far; `report.rs`: the [`ProxyReport`] in `check`'s formats;
+//! - `record/`: with `--record DIR`, the session kept as a world, a feature file and its
+//!   shape differences ([`Recorded`]).
 //!
 //! The answer's last chunk is released only once the call is judged (and, with replay, its
 //! replays are done), so a token the app receives is known before the app can use it, and the
@@ -24,6 +26,7 @@ pub(crate) mod clock;
 pub(crate) mod controls;
 pub(crate) mod judge;
 pub(crate) mod logins;
+mod record;
 pub(crate) mod replay;
 pub(crate) mod report;
 pub(crate) mod state;
@@ -50,6 +53,7 @@ use crate::serve::listener::{Listener, Serving};
 use crate::sim::router::Router;
 use call::Call;
 use judge::Judge;
+pub use record::{Recorded, RecordedFile};
 pub use report::{LoginFailure, ProxyReport, Services};
 use state::State;
 use upstream::Upstreams;
@@ -103,6 +107,8 @@ pub struct ProxyConfig {
     /// Most replays in one run.
     pub max_replays: usize,
     pub lines: Option<LineSink>,
+    /// Keep the session in this directory when the proxy finishes (`--record DIR`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfig {
@@ -120,6 +126,7 @@ impl ProxyConfig {
             replay: ReplayMode::Off,
             max_replays: 1000,
             lines: None,
+            record: None,
         }
     }
 }
@@ -132,6 +139,7 @@ struct Shared {
     max_replays: usize,
     lines: Option<LineSink>,
     max_request_bytes: usize,
+    recorder: Option<record::Recorder>,
 }
 
 impl Shared {
@@ -216,6 +224,10 @@ impl Proxy {
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
+            recorder: config
+                .record
+                .as_deref()
+                .map(|dir| record::Recorder::new(dir, config.version, config.credentials.clone())),
         });
         let serving = listener.serve({
             let shared = shared.clone();
@@ -259,10 +271,22 @@ impl Proxy {
         )
     }
 
-    /// Stop accepting, let in-flight calls (and their replays) finish, and report.
+    /// Stop accepting, let in-flight calls (and their replays) finish, and report; with
+    /// [`ProxyConfig::record`], write the recording too ([`ProxyReport::recorded`]).
     pub async fn finish(mut self) -> ProxyReport {
         let _ = self.serving.shutdown().await;
-        self.report()
+        let mut report = self.report();
+        if let Some(recorder) = &self.shared.recorder {
+            let secrets: Vec<String> = {
+                let state = self.shared.state.lock();
+                let mut all: Vec<String> = state.seen_secrets.iter().cloned().collect();
+                all.extend(state.own_tokens.values().map(|t| t.token.clone()));
+                all.extend(self.shared.judge.credentials.secrets());
+                all
+            };
+            report.recorded = Some(recorder.write(&report, &secrets));
+        }
+        report
     }
 }
 
@@ -449,6 +473,23 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
                 Vec::new()
             }
         };
+        if let Some(recorder) = &shared.recorder {
+            let params = call.params();
+            let caller = match &judged.caller {
+                judge::Caller::Known(p, user) => Some((*p, user.as_deref())),
+                judge::Caller::Unknown => None,
+            };
+            recorder.observe(&record::Seen {
+                op: judged.op.as_ref().map(|o| o.id.as_str()),
+                caller,
+                grant: judged.grant,
+                path: call.path(),
+                params: &params,
+                status,
+                answer: body,
+                complete,
+            });
+        }
         let line = state.redactor.scrub(&judged.line);
         (line, replays)
     };

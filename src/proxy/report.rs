@@ -79,6 +79,9 @@ pub struct ProxyReport {
     /// Every secret the proxy saw: scrubbed from whatever is rendered.
     #[serde(skip)]
     redactor: Redactor,
+    /// With `--record DIR`: what the recording wrote, or why it could not.
+    #[serde(skip)]
+    pub recorded: Option<Result<super::Recorded, String>>,
 }
 
 pub(crate) fn build(
@@ -125,6 +128,7 @@ pub(crate) fn build(
         shape_differences: state.shapes.values().cloned().collect(),
         replay: state.replay_notes.values().cloned().collect(),
         redactor: state.redactor.clone(),
+        recorded: None,
     }
 }
 

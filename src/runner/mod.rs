@@ -157,6 +157,9 @@ pub struct CheckConfig {
     /// On a target without a control API, print the run's import web form and wait up to this
     /// long for a person to complete it (`--webform-interactive`).
     pub webform_interactive: Option<std::time::Duration>,
+    /// The world of the in-process mock (`None`: the demo world bound to `version`); its
+    /// credentials are the run's unless `credentials` says otherwise.
+    pub world: Option<World>,
 }
 
 /// A progress callback.
@@ -229,6 +232,7 @@ impl CheckConfig {
             recorder: None,
             webform_url: None,
             webform_interactive: None,
+            world: None,
         }
     }
 }
@@ -405,7 +409,10 @@ fn webform_completion(
 pub async fn connect(config: &CheckConfig) -> Result<Connected, RunError> {
     match &config.target {
         Target::InProcess { faults } => {
-            let world = World::demo_for(config.version);
+            let world = config
+                .world
+                .clone()
+                .unwrap_or_else(|| World::demo_for(config.version));
             let mock = FinapiMock::builder()
                 .world(world.clone())
                 .faults(faults.clone())

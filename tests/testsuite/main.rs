@@ -29,6 +29,7 @@ mod profiles;
 mod properties;
 mod proxy;
 mod proxy_truth;
+mod record;
 mod resume;
 mod runner;
 mod security;

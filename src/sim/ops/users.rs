@@ -137,6 +137,7 @@ pub fn create(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let user = User {
         id,
         password: password.clone(),
+        password_hash: None,
         email,
         phone,
         auto_update,
@@ -241,6 +242,7 @@ pub fn execute_password_change(ctx: &Ctx<'_>, state: &mut State, caller: &Caller
         ));
     }
     user.password = password.to_string();
+    user.password_hash = None;
     user.password_change_token = None;
     tracing::debug!(user = %user.id, "password changed");
     user.locked = false;
@@ -320,6 +322,7 @@ mod tests {
         let user = User {
             id: "Alice".into(),
             password: "pw".into(),
+            password_hash: None,
             email: Some("a@example.org".into()),
             phone: None,
             auto_update: true,

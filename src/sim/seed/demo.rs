@@ -8,6 +8,8 @@
 //! `accountId` is one of the user's accounts, an account's `bankConnectionId` one of the
 //! user's connections.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
@@ -18,7 +20,7 @@ use crate::sim::seed::tables::{
     account_type, iban, Counterpart, Dice, CATEGORIES, COUNTERPARTS, INTEREST, OWN_TRANSFER,
 };
 use crate::sim::state::{MandatorIx, Owner, Record, State};
-use crate::world::{AccountSpec, UserSpec};
+use crate::world::{AccountSpec, ConnectionSpec, UserSpec};
 
 /// One user's demo data being written: whose it is, how it is dated and in which version it
 /// is shown. Every record it makes belongs to that user.
@@ -29,10 +31,14 @@ pub struct Demo<'s> {
     now: DateTime<Utc>,
     /// The account holder: the user's id as the world spells it.
     holder: String,
+    /// Category ids the world gives, by category name.
+    category_ids: BTreeMap<String, u64>,
 }
 
 /// Where a transaction goes.
 struct Booking<'a> {
+    /// The id the world gives it.
+    id: Option<u64>,
     account: u64,
     date: NaiveDate,
     cents: i64,
@@ -41,6 +47,9 @@ struct Booking<'a> {
 
 /// One account to create in an import.
 struct NewAccount<'a> {
+    /// The id and IBAN the world gives it.
+    id: Option<u64>,
+    iban: Option<&'a str>,
     name: &'a str,
     kind: &'static str,
     kind_id: u64,
@@ -72,6 +81,7 @@ impl<'s> Demo<'s> {
             version,
             now,
             holder,
+            category_ids: BTreeMap::new(),
         }
     }
 
@@ -80,11 +90,15 @@ impl<'s> Demo<'s> {
     /// form.
     pub fn populate(&mut self, spec: &UserSpec) {
         let bank = banks::test_bank(280001).expect("the finAPI Test Bank is in the catalogue");
+        self.category_ids = spec.category_ids().unwrap_or_default();
         if spec.sample_data {
             self.import(bank, None);
         }
         if !spec.accounts.is_empty() {
             self.import(bank, Some(&spec.accounts));
+        }
+        for c in &spec.bank_connections {
+            self.import_connection(c);
         }
         if !spec.sample_data {
             return;
@@ -149,12 +163,30 @@ impl<'s> Demo<'s> {
     /// account (or the accounts `given`), their transactions and securities. Returns the
     /// connection's id.
     pub fn import(&mut self, bank: &TestBank, given: Option<&[AccountSpec]>) -> u64 {
+        self.import_as(bank, given, None)
+    }
+
+    /// A connection the world declares, with its id, bank and accounts; its id.
+    fn import_connection(&mut self, spec: &ConnectionSpec) -> u64 {
+        let bank = banks::test_bank(spec.bank_id)
+            .or_else(|| banks::test_bank(280001))
+            .expect("the finAPI Test Bank is in the catalogue");
+        self.import_as(bank, Some(&spec.accounts), spec.id)
+    }
+
+    /// [`Demo::import`] under the connection id the world gives, if any.
+    fn import_as(
+        &mut self,
+        bank: &TestBank,
+        given: Option<&[AccountSpec]>,
+        id: Option<u64>,
+    ) -> u64 {
         let seed_label = match &self.owner {
             Owner::User(m, u) => format!("{m}/{u}/{}", bank.id),
             Owner::Mandator(m) => format!("{m}/{}", bank.id),
         };
         let mut dice = Dice::new(&seed_label);
-        let connection = self.add_connection(bank);
+        let connection = self.add_connection(bank, id);
         let number_base = 1_000_000_000 + dice.between(0, 8_999_999) * 10;
         let account_ids = match given {
             Some(specs) => self.add_given_accounts(bank, connection, number_base, specs),
@@ -201,8 +233,14 @@ impl<'s> Demo<'s> {
         self.state.insert_resource(self.owner.clone(), kind, value)
     }
 
+    /// Insert a record of `kind` under the id the world gives it, if any; its id.
+    fn insert_as(&mut self, kind: &str, value: Value, id: Option<u64>) -> u64 {
+        self.state
+            .insert_resource_as(self.owner.clone(), kind, value, id)
+    }
+
     /// The bank connection of an import of `bank`; its id.
-    fn add_connection(&mut self, bank: &TestBank) -> u64 {
+    fn add_connection(&mut self, bank: &TestBank, id: Option<u64>) -> u64 {
         let version = self.version;
         let at = moment(version, self.now);
         let holder = self.holder.as_str();
@@ -239,7 +277,7 @@ impl<'s> Demo<'s> {
             "bank": banks::bank(version, bank.id).unwrap_or_else(|| banks::bank_json(bank, version)),
             "furtherLoginNotRecommended": false,
         });
-        self.insert("bankConnections", record)
+        self.insert_as("bankConnections", record, id)
     }
 
     /// The accounts a world declares for the user, with their own transactions; their ids.
@@ -258,6 +296,8 @@ impl<'s> Demo<'s> {
                 .clone()
                 .unwrap_or_else(|| (number_base + i as u64).to_string());
             let new = NewAccount {
+                id: spec.id,
+                iban: spec.iban.as_deref(),
                 name: &spec.name,
                 kind,
                 kind_id,
@@ -287,6 +327,7 @@ impl<'s> Demo<'s> {
                     creditor: None,
                 };
                 let booking = Booking {
+                    id: t.id,
                     account: id,
                     date,
                     cents: (t.amount * 100.0).round() as i64,
@@ -307,6 +348,16 @@ impl<'s> Demo<'s> {
                     rec["counterpartName"] = t.counterpart.clone().into();
                     rec["counterpartIban"] = t.counterpart_iban.clone().into();
                     rec["category"] = cat;
+                    if let Some(kind) = &t.kind {
+                        rec["type"] = Value::from(kind.clone());
+                    }
+                    if let Some(value_date) = t
+                        .value_date
+                        .as_deref()
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    {
+                        rec["valueDate"] = Value::from(day(self.version, value_date));
+                    }
                     for k in [
                         "counterpartAccountNumber",
                         "counterpartBlz",
@@ -337,6 +388,8 @@ impl<'s> Demo<'s> {
         let now = self.now;
         let checking_balance = dice.between(80_000, 420_000) as i64;
         let checking_account = NewAccount {
+            id: None,
+            iban: None,
             name: "Girokonto",
             kind: "Checking",
             kind_id: 1,
@@ -348,6 +401,8 @@ impl<'s> Demo<'s> {
         self.checking_history(checking, dice);
         let savings_balance = dice.between(500_000, 2_500_000) as i64;
         let savings_account = NewAccount {
+            id: None,
+            iban: None,
             name: "Tagesgeld",
             kind: "Savings",
             kind_id: 2,
@@ -359,6 +414,7 @@ impl<'s> Demo<'s> {
         for (back, c) in [(3, &OWN_TRANSFER), (33, &OWN_TRANSFER), (1, &INTEREST)] {
             let cents = c.amount.0 + (dice.draw() % ((c.amount.1 - c.amount.0) as u64 + 1)) as i64;
             let booking = Booking {
+                id: None,
                 account: savings,
                 date: now.date_naive() - Duration::days(back),
                 cents,
@@ -367,6 +423,8 @@ impl<'s> Demo<'s> {
             self.add_transaction(booking, Vec::new());
         }
         let depot_account = NewAccount {
+            id: None,
+            iban: None,
             name: "Depot",
             kind: "Security",
             kind_id: 4,
@@ -465,7 +523,10 @@ impl<'s> Demo<'s> {
         a: &NewAccount<'_>,
     ) -> (u64, String) {
         let version = self.version;
-        let own_iban = iban(bank.blz, &a.number);
+        let own_iban = a
+            .iban
+            .map(str::to_string)
+            .unwrap_or_else(|| iban(bank.blz, &a.number));
         let balance = a.balance_cents as f64 / 100.0;
         let at = moment(version, self.now);
         let payments = a.kind == "Checking";
@@ -512,7 +573,7 @@ impl<'s> Demo<'s> {
             "clearingAccounts": [],
             "isSeized": false,
         });
-        let id = self.insert("accounts", record);
+        let id = self.insert_as("accounts", record, a.id);
         (id, own_iban)
     }
 
@@ -546,6 +607,7 @@ impl<'s> Demo<'s> {
                 };
                 sum += cents;
                 let booking = Booking {
+                    id: None,
                     account,
                     date,
                     cents,
@@ -594,11 +656,12 @@ impl<'s> Demo<'s> {
             t["counterpartMandateReference"] = Value::from(format!("MREF-{}", b.account));
             t["counterpartDebitorId"] = Value::from(self.holder.as_str());
         }
-        self.insert("transactions", t)
+        self.insert_as("transactions", t, b.id)
     }
 
     /// The owner's category named `name`, creating finAPI's categories if the owner has none
-    /// yet.
+    /// yet, and a category of the user's own when `name` is not one of them (under the ids the
+    /// world gives, if it gives them).
     fn category(&mut self, name: &str) -> Value {
         let key = self.key("categories");
         let has = self
@@ -613,9 +676,11 @@ impl<'s> Demo<'s> {
                     Some(Some(p)) => (p["id"].clone(), p["name"].clone()),
                     _ => (Value::Null, Value::Null),
                 };
-                let id = self.insert(
+                let given = self.category_ids.get(*n).copied();
+                let id = self.insert_as(
                     "categories",
                     json!({ "name": n, "parentId": pid, "parentName": pname, "isCustom": false, "children": [] }),
+                    given,
                 );
                 if let Some(pid) = pid.as_u64() {
                     if let Some(p) = self
@@ -630,7 +695,17 @@ impl<'s> Demo<'s> {
                 }
             }
         }
-        self.find_by_name(&key, name).unwrap_or(Value::Null)
+        if let Some(found) = self.find_by_name(&key, name) {
+            return found;
+        }
+        // Not one of finAPI's: the user's own.
+        let given = self.category_ids.get(name).copied();
+        let id = self.insert_as(
+            "categories",
+            json!({ "name": name, "parentId": null, "parentName": null, "isCustom": true, "children": [] }),
+            given,
+        );
+        self.state.resources[&key][&id].to_value()
     }
 
     /// The owner's label named `name`, created if missing.

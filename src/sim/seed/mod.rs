@@ -59,6 +59,9 @@ pub fn state_for(world: &World, now: DateTime<Utc>) -> State {
 /// The state of `world` at `now`, built from scratch.
 pub fn build(world: &World, now: DateTime<Utc>) -> State {
     let mut state = State::new();
+    // Ids the world gives its records are never handed out to others (a world that was not
+    // validated gives none here: its records get fresh ids).
+    state.reserve_ids(world.given_ids().unwrap_or_default());
     for (ix, m) in world.mandators.iter().enumerate() {
         state.mandators.push(Mandator {
             id: m.id.clone(),
@@ -85,6 +88,11 @@ pub fn build(world: &World, now: DateTime<Utc>) -> State {
             let user = User {
                 id: u.id.clone(),
                 password: u.password.clone(),
+                password_hash: u.password_hash.as_deref().and_then(|h| {
+                    crate::world::password::PasswordHash::parse(h)
+                        .ok()
+                        .map(std::sync::Arc::new)
+                }),
                 email: u.email.clone(),
                 phone: None,
                 auto_update: false,
@@ -182,6 +190,79 @@ mod tests {
                 assert!(store("transactions").len() >= 20, "{key}: few transactions");
             }
         }
+    }
+
+    #[test]
+    fn given_ids_are_kept_and_never_handed_out_again() {
+        use crate::world::{AccountSpec, ConnectionSpec, TransactionSpec, UserSpec};
+        let mut world = World::demo();
+        let mut u = UserSpec::new("rec", "x");
+        u.password = String::new();
+        u.password_hash = Some(
+            crate::world::password::PasswordHash::with_rounds("rec-password", &[3; 16], 1000)
+                .as_str()
+                .to_string(),
+        );
+        u.sample_data = false;
+        let t = |id, category: &str, category_id| TransactionSpec {
+            id: Some(id),
+            date: "2026-11-02".into(),
+            value_date: Some("2026-11-01".into()),
+            amount: -5.0,
+            purpose: "p".into(),
+            counterpart: None,
+            counterpart_iban: None,
+            kind: Some("Lastschrift".into()),
+            category: Some(category.into()),
+            category_id: Some(category_id),
+        };
+        u.bank_connections.push(ConnectionSpec {
+            id: Some(3),
+            bank_id: 280001,
+            accounts: vec![AccountSpec {
+                id: Some(4),
+                name: "Checking 1".into(),
+                kind: "Checking".into(),
+                number: Some("123".into()),
+                iban: Some("DE02120300000000202051".into()),
+                balance: 10.0,
+                transactions: vec![t(5, "Lebensmittel", 6), t(8, "Mine", 9)],
+            }],
+        });
+        world.mandators[0].users.push(u);
+        world.validate().unwrap();
+        let state = build(&world, Utc::now());
+        let owner = Owner::User(0, "rec".into());
+        let store = |kind: &str| &state.resources[&(owner.clone(), kind.to_string())];
+        assert_eq!(
+            store("bankConnections")[&3]["accountIds"],
+            serde_json::json!([4])
+        );
+        let account = &store("accounts")[&4];
+        assert_eq!(account["bankConnectionId"], 3);
+        assert_eq!(account["iban"], "DE02120300000000202051");
+        let t5 = &store("transactions")[&5];
+        assert_eq!(
+            (t5["accountId"].as_u64(), t5["category"]["id"].as_u64()),
+            (Some(4), Some(6))
+        );
+        assert_eq!(
+            (t5["type"].as_str(), t5["valueDate"].as_str()),
+            (Some("Lastschrift"), Some("2026-11-01"))
+        );
+        assert_eq!(store("transactions")[&8]["category"]["isCustom"], true);
+        assert_eq!(store("categories")[&9]["name"], "Mine");
+        // No other record of any user got a given id.
+        for ((o, kind), records) in &state.resources {
+            for id in records.keys() {
+                if [3, 4, 5, 6, 8, 9].contains(id) {
+                    assert_eq!(o, &owner, "{kind} {id}");
+                }
+            }
+        }
+        let user = state.user(0, "rec").unwrap();
+        assert!(user.password_matches("rec-password"));
+        assert!(!user.password_matches("x"));
     }
 
     #[test]

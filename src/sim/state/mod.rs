@@ -54,6 +54,8 @@ pub struct State {
     pub webform: WebForms,
     next_grant: u64,
     next_id: u64,
+    /// Ids the world gave its records: [`State::next_id`] skips them.
+    reserved: Arc<std::collections::BTreeSet<u64>>,
 }
 
 /// Ids the simulator never hands out; probes use them to address nothing.
@@ -85,9 +87,17 @@ impl State {
     }
 
     pub fn next_id(&mut self) -> u64 {
+        while self.reserved.contains(&self.next_id) {
+            self.next_id += 1;
+        }
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    /// Ids [`State::next_id`] never hands out (a world's own ids for its records).
+    pub fn reserve_ids(&mut self, ids: impl IntoIterator<Item = u64>) {
+        Arc::make_mut(&mut self.reserved).extend(ids);
     }
 
     pub fn next_grant(&mut self) -> u64 {
@@ -125,8 +135,20 @@ impl State {
     /// Insert a resource of `kind` for `owner`; returns its id. The record is completed to the
     /// model it is shown as in the owner's API version, once, so every answer that shows it
     /// (a list, a get, a create) shows the same values.
-    pub fn insert_resource(&mut self, owner: Owner, kind: &str, mut value: Value) -> u64 {
-        let id = self.next_id();
+    pub fn insert_resource(&mut self, owner: Owner, kind: &str, value: Value) -> u64 {
+        self.insert_resource_as(owner, kind, value, None)
+    }
+
+    /// [`State::insert_resource`] with the id the world gives the record, if it gives one
+    /// (reserved with [`State::reserve_ids`]).
+    pub fn insert_resource_as(
+        &mut self,
+        owner: Owner,
+        kind: &str,
+        mut value: Value,
+        id: Option<u64>,
+    ) -> u64 {
+        let id = id.unwrap_or_else(|| self.next_id());
         if let Some(obj) = value.as_object_mut() {
             obj.insert("id".into(), Value::from(id));
         }

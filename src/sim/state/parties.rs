@@ -56,7 +56,10 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: String,
+    /// The password in clear, unless the world gave only its hash.
     pub password: String,
+    /// The password as the world gave it, hashed (a password change drops it).
+    pub password_hash: Option<std::sync::Arc<crate::world::password::PasswordHash>>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub auto_update: bool,
@@ -72,6 +75,9 @@ pub struct User {
 
 impl User {
     pub fn password_matches(&self, presented: &str) -> bool {
+        if let Some(hash) = &self.password_hash {
+            return hash.verify(presented);
+        }
         self.password.len() == presented.len()
             && bool::from(self.password.as_bytes().ct_eq(presented.as_bytes()))
     }
