@@ -6,6 +6,7 @@
 //! (connections, accounts and transactions with their ids).
 
 pub(crate) mod password;
+pub(crate) mod test_banks;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -253,23 +254,28 @@ impl UserSpec {
     }
 }
 
+/// The account types finAPI knows (an account's `type`).
+pub const ACCOUNT_TYPES: [&str; 8] = [
+    "Checking",
+    "Savings",
+    "CreditCard",
+    "Security",
+    "Loan",
+    "Pocket",
+    "Membership",
+    "Bausparen",
+];
+
 impl AccountSpec {
     fn check(&self) -> Result<(), String> {
-        const TYPES: [&str; 8] = [
-            "Checking",
-            "Savings",
-            "CreditCard",
-            "Security",
-            "Loan",
-            "Pocket",
-            "Membership",
-            "Bausparen",
-        ];
         if self.name.trim().is_empty() {
             return Err("an account needs a name".into());
         }
-        if !TYPES.iter().any(|t| t.eq_ignore_ascii_case(&self.kind)) {
-            return Err(format!("type must be one of {}", TYPES.join(", ")));
+        if !ACCOUNT_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&self.kind))
+        {
+            return Err(format!("type must be one of {}", ACCOUNT_TYPES.join(", ")));
         }
         if let Some(n) = &self.number {
             if n.is_empty() || n.len() > 10 || !n.chars().all(|c| c.is_ascii_digit()) {
@@ -544,7 +550,7 @@ impl World {
                     }
                 }
                 for c in &u.bank_connections {
-                    if crate::sim::banks::test_bank(c.bank_id).is_none() {
+                    if test_banks::test_bank(c.bank_id).is_none() {
                         return bad(format!(
                             "mandator `{}`: user `{}`: bank {} is not a test bank of the mock",
                             m.id, u.id, c.bank_id

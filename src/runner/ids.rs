@@ -183,21 +183,12 @@ fn owner_read(session: &Session, field: &IdField, parties: &Parties) -> Option<H
 
 /// An id cell's result before it is judged.
 fn result_for(op: &Operation, field: &IdField, principal: Principal) -> CheckResult {
-    let expectation = expect_id(op, principal);
-    CheckResult {
-        operation: cell_name(op, field),
-        section: op.section.clone(),
-        method: op.method.to_string(),
-        path: op.path.clone(),
+    CheckResult::not_run(
+        cell_name(op, field),
+        op,
         principal,
-        expected: expectation.outcome.name().into(),
-        observed_status: None,
-        verdict: Verdict::Skipped,
-        reason: String::new(),
-        rule: expectation.rule,
-        latency_ms: 0,
-        evidence: None,
-    }
+        &expect_id(op, principal),
+    )
 }
 
 /// Probe and judge one id cell of the run: the session's `principal` names the run user's

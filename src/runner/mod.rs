@@ -261,6 +261,46 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The cell `name` (an operation id, or an id cell's name) of `op` as `principal`, not run
+    /// yet: skipped, with no reason, until it is probed and judged.
+    pub fn not_run(
+        name: String,
+        op: &Operation,
+        principal: Principal,
+        expectation: &crate::model::Expectation,
+    ) -> CheckResult {
+        CheckResult {
+            operation: name,
+            section: op.section.clone(),
+            method: op.method.to_string(),
+            path: op.path.clone(),
+            principal,
+            expected: expectation.outcome.name().into(),
+            observed_status: None,
+            verdict: Verdict::Skipped,
+            reason: String::new(),
+            rule: expectation.rule,
+            latency_ms: 0,
+            evidence: None,
+        }
+    }
+
+    /// One line for a check that did not hold: `METHOD cell as principal: expected ..., got
+    /// STATUS (reason; rule RULE)`.
+    pub fn failure_line(&self) -> String {
+        format!(
+            "{} {} as {}: expected {}, got {} ({}; rule {})",
+            self.method,
+            self.operation,
+            self.principal,
+            self.expected,
+            self.observed_status
+                .map_or("no answer".to_string(), |s| s.to_string()),
+            self.reason,
+            self.rule
+        )
+    }
+
     /// The operation the check is of: the cell's name without an id cell's field.
     pub fn operation_id(&self) -> &str {
         crate::model::operation_of_cell(&self.operation)
@@ -795,20 +835,7 @@ pub async fn check_one_judged(
     principal: Principal,
 ) -> CheckResult {
     let expectation = expect(op, principal);
-    let mut result = CheckResult {
-        operation: op.id.clone(),
-        section: op.section.clone(),
-        method: op.method.to_string(),
-        path: op.path.clone(),
-        principal,
-        expected: expectation.outcome.name().into(),
-        observed_status: None,
-        verdict: Verdict::Skipped,
-        reason: String::new(),
-        rule: expectation.rule,
-        latency_ms: 0,
-        evidence: None,
-    };
+    let mut result = CheckResult::not_run(op.id.clone(), op, principal, &expectation);
     if config.target.is_remote()
         && !config.allow_mutations
         && probe::harmful_if_broken(op, principal)

@@ -64,6 +64,18 @@ pub fn single<'a>(pairs: &'a [Pair<'_>], key: &str) -> Result<Option<&'a str>, A
     Ok(first)
 }
 
+/// The single value of `key` as a boolean (`true` or `false`); 400 for anything else.
+pub fn single_bool(pairs: &[Pair<'_>], key: &str) -> Result<Option<bool>, ApiError> {
+    match single(pairs, key)? {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "`{key}` must be true or false"
+        ))),
+    }
+}
+
 /// The single value of `key` in a query string, if it is 1 to 100 characters, each of them
 /// `allowed`.
 pub fn query_value(

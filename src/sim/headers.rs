@@ -88,3 +88,19 @@ pub fn fresh_request_id() -> String {
     }
     id
 }
+
+/// `http://host` of the request (the front door's own address, for web form URLs and the
+/// loader script), `http://localhost` when its `Host` header is missing, empty or not a plain
+/// host name.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}

@@ -8,15 +8,16 @@
 //! - **this file**: [`Simulator`], which answers with the web form's pages or the API;
 //! - **the door**: `pages/` (the form's page, its script, its status), `pipeline.rs` (profile
 //!   admission, route, guard, sweep), `respond.rs` (the one place an outcome becomes a
-//!   response), `headers.rs` (request id, method override);
+//!   response);
 //! - **the guard**: `guard.rs` authenticates and authorizes (the caller rules come from the
 //!   catalogue), `validate.rs` checks the request, then `ops::dispatch`;
 //! - **the handlers**: `ops/`, one file per API area (Web Form 2.0 in `ops/webform/`), reading
 //!   `ops/ctx.rs` (`Ctx`, the request, and `Caller`, who sent it);
 //! - **the seeder**: `seed/` builds the state from the world and imports test banks;
 //! - **the store**: `state/`, beside `profile.rs`;
-//! - **the ground**: `message.rs` (requests, responses, replies, callbacks), `form.rs`,
-//!   `banks.rs`, `error.rs`, `conform.rs`, `router.rs`, `dates.rs`, `clock.rs`, `random.rs`.
+//! - **the ground**: `message.rs` (requests, responses, replies, callbacks), `headers.rs`
+//!   (request id, method override, the front door's own address), `form.rs`, `banks.rs`,
+//!   `error.rs`, `conform.rs`, `router.rs`, `dates.rs`, `clock.rs`, `random.rs`.
 
 pub(crate) mod banks;
 pub(crate) mod clock;

@@ -122,19 +122,7 @@ async fn check_stated(
     if !bad.is_empty() {
         let lines: Vec<String> = bad
             .iter()
-            .map(|r| {
-                format!(
-                    "  {} {} as {}: expected {}, got {} ({}; rule {})",
-                    r.method,
-                    r.operation,
-                    r.principal,
-                    r.expected,
-                    r.observed_status
-                        .map_or("no answer".to_string(), |s| s.to_string()),
-                    r.reason,
-                    r.rule
-                )
-            })
+            .map(|r| format!("  {}", r.failure_line()))
             .collect();
         panic!(
             "{what}: {} of {total} check(s) did not hold:\n{}",

@@ -12,18 +12,7 @@ use crate::runner::{self, CheckResult, Filters, Parties};
 /// One line per id cell that did not hold.
 fn lines(bad: &[CheckResult]) -> String {
     bad.iter()
-        .map(|r| {
-            format!(
-                "  {} as {}: expected {}, got {} ({}; rule {})",
-                r.operation,
-                r.principal,
-                r.expected,
-                r.observed_status
-                    .map_or("no answer".to_string(), |s| s.to_string()),
-                r.reason,
-                r.rule
-            )
-        })
+        .map(|r| format!("  {}", r.failure_line()))
         .collect::<Vec<_>>()
         .join("\n")
 }

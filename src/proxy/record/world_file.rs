@@ -113,24 +113,17 @@ fn day(v: &Value, key: &str) -> Option<String> {
     Some(d.to_string())
 }
 
-const TYPES: [&str; 8] = [
-    "Checking",
-    "Savings",
-    "CreditCard",
-    "Security",
-    "Loan",
-    "Pocket",
-    "Membership",
-    "Bausparen",
-];
-
 /// The recorded account of `record` (finAPI's answer), scrubbed.
 fn account(s: &mut Scrubber, id: u64, record: Option<&Value>) -> AccountSpec {
     let null = Value::Null;
     let r = record.unwrap_or(&null);
     let kind = text(r, "accountType")
         .or_else(|| text(r, "accountTypeName"))
-        .and_then(|k| TYPES.iter().find(|t| t.eq_ignore_ascii_case(k)))
+        .and_then(|k| {
+            crate::world::ACCOUNT_TYPES
+                .iter()
+                .find(|t| t.eq_ignore_ascii_case(k))
+        })
         .unwrap_or(&"Checking")
         .to_string();
     let (number, iban) = s.account(text(r, "accountNumber"), text(r, "iban"), id);

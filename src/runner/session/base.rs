@@ -209,21 +209,10 @@ impl Session {
                 .insert(kind.into(), format!("<{kind} id of the run user>"));
         }
         Session {
-            http,
-            version: opts.version,
-            creds,
-            catalogue,
-            prefix: opts.prefix,
             fixtures,
             clock: None,
-            services: opts.services,
             webform_completion: WebFormCompletion::None,
-            created: Mutex::new(Vec::new()),
-            counter: std::sync::atomic::AtomicU32::new(0),
-            obtained: Mutex::new(Vec::new()),
-            redactor: std::sync::OnceLock::new(),
-            setting_up: std::sync::atomic::AtomicBool::new(false),
-            setup_stop: Mutex::new(None),
+            ..Session::new(http, creds, catalogue, opts)
         }
     }
 

@@ -11,7 +11,7 @@ use crate::sim::form::{single, Pair};
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::{page_of, page_refs, paging, Paging};
-use crate::sim::ops::resources::{collect, collect_refs, find, id_filter, owner, parse_id};
+use crate::sim::ops::resources::{self, collect, collect_refs, id_filter, owner};
 use crate::sim::state::{Owner, Record, State};
 
 /// A date of the query (`YYYY-MM-DD`).
@@ -116,25 +116,12 @@ pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
 
 /// `DELETE /accounts/{id}`.
 pub fn delete_one(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let id = parse_id(ctx.param("id"))?;
-    let own = owner(ctx, caller);
-    let o = find(ctx, state, &own, "accounts", id).ok_or_else(|| ApiError::not_found("Account"))?;
-    remove(state, &o, id);
-    Ok(Reply::Empty(200))
+    resources::delete_one(ctx, state, caller, ("accounts", "Account", remove))
 }
 
 /// `DELETE /accounts`: every account of the caller; answers the removed ids.
 pub fn delete_all(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let own = owner(ctx, caller);
-    let ids: Vec<u64> = state
-        .resources
-        .get(&(own.clone(), "accounts".to_string()))
-        .map(|r| r.keys().copied().collect())
-        .unwrap_or_default();
-    for id in &ids {
-        remove(state, &own, *id);
-    }
-    Ok(Reply::Json(200, json!({ "identifiers": ids })))
+    resources::delete_all(ctx, state, caller, "accounts", remove)
 }
 
 /// The date part of a stored day or moment (V1 `YYYY-MM-DD HH:..`, V2 `YYYY-MM-DD..`).

@@ -7,7 +7,7 @@ use crate::sim::banks;
 use crate::sim::error::ApiError;
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
-use crate::sim::ops::resources::{find, owner, parse_id};
+use crate::sim::ops::resources::{self, find, owner};
 use crate::sim::state::{Owner, State};
 
 const KIND: &str = "bankConnections";
@@ -110,24 +110,10 @@ pub fn remove(state: &mut State, owner: &Owner, id: u64) -> bool {
 
 /// `DELETE /bankConnections/{id}`.
 pub fn delete_one(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let id = parse_id(ctx.param("id"))?;
-    let own = owner(ctx, caller);
-    let o =
-        find(ctx, state, &own, KIND, id).ok_or_else(|| ApiError::not_found("Bank connection"))?;
-    remove(state, &o, id);
-    Ok(Reply::Empty(200))
+    resources::delete_one(ctx, state, caller, (KIND, "Bank connection", remove))
 }
 
 /// `DELETE /bankConnections`: every connection of the caller; answers the removed ids.
 pub fn delete_all(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
-    let own = owner(ctx, caller);
-    let ids: Vec<u64> = state
-        .resources
-        .get(&(own.clone(), KIND.to_string()))
-        .map(|r| r.keys().copied().collect())
-        .unwrap_or_default();
-    for id in &ids {
-        remove(state, &own, *id);
-    }
-    Ok(Reply::Json(200, json!({ "identifiers": ids })))
+    resources::delete_all(ctx, state, caller, KIND, remove)
 }

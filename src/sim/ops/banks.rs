@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::sim::banks::shown;
 use crate::sim::error::ApiError;
-use crate::sim::form::single;
+use crate::sim::form::{single, single_bool};
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{Caller, Ctx};
 use crate::sim::ops::paging::paging;
@@ -45,18 +45,8 @@ pub fn list(ctx: &Ctx<'_>, _state: &mut State, _caller: &Caller) -> Handled {
         Some(parsed.concat())
     };
     let search = single(query, "search")?.map(str::to_lowercase);
-    let flag = |key: &str| -> Result<Option<bool>, ApiError> {
-        match single(query, key)? {
-            None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "`{key}` must be true or false"
-            ))),
-        }
-    };
-    let test = flag("isTestBank")?;
-    let supported = flag("isSupported")?;
+    let test = single_bool(query, "isTestBank")?;
+    let supported = single_bool(query, "isSupported")?;
     let location = single(query, "location")?.map(str::to_ascii_uppercase);
     let hits: Vec<&[u8]> = shown(ctx.op.version)
         .iter()

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::faults::Violation;
 use crate::model::ApiVersion;
 use crate::sim::error::ApiError;
-use crate::sim::form::{single, Pair};
+use crate::sim::form::{single, single_bool, Pair};
 use crate::sim::message::{Handled, Reply};
 use crate::sim::ops::ctx::{required_str, Caller, Ctx};
 use crate::sim::ops::paging::{page_of, page_refs, paging, Paging};
@@ -47,23 +47,12 @@ fn date_filter(query: &[Pair<'_>], key: &str) -> Result<Option<NaiveDate>, ApiEr
         .transpose()
 }
 
-fn bool_filter(query: &[Pair<'_>], key: &str) -> Result<Option<bool>, ApiError> {
-    match single(query, key)? {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "`{key}` must be true or false"
-        ))),
-    }
-}
-
 pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     let query = ctx.query()?;
     let (page, per_page) = paging(query)?;
     let user_id = single(query, "userId")?.map(str::to_lowercase);
-    let is_deleted = bool_filter(query, "isDeleted")?;
-    let is_locked = bool_filter(query, "isLocked")?;
+    let is_deleted = single_bool(query, "isDeleted")?;
+    let is_locked = single_bool(query, "isLocked")?;
     let min_reg = date_filter(query, "minRegistrationDate")?;
     let max_reg = date_filter(query, "maxRegistrationDate")?;
     for key in [
@@ -74,7 +63,7 @@ pub fn user_list(ctx: &Ctx<'_>, state: &mut State, caller: &Caller) -> Handled {
     ] {
         date_filter(query, key)?;
     }
-    bool_filter(query, "includeMonthlyStats")?;
+    single_bool(query, "includeMonthlyStats")?;
     let descending = match single(query, "order")? {
         None | Some("userId") | Some("userId,asc") => false,
         Some("userId,desc") => true,

@@ -142,6 +142,44 @@ pub fn not_found(kind: &str) -> ApiError {
     ApiError::not_found(kind.trim_end_matches('s'))
 }
 
+/// How a kind's resource is removed with what hangs on it (an account's transactions, a
+/// connection's accounts); `false` when there was none.
+pub type Remover = fn(&mut State, &Owner, u64) -> bool;
+
+/// `DELETE /{kind}/{id}`: the caller's resource of `kind` (404 as `label` when it has none).
+pub fn delete_one(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    caller: &Caller,
+    (kind, label, remove): (&str, &str, Remover),
+) -> Handled {
+    let id = parse_id(ctx.param("id"))?;
+    let own = owner(ctx, caller);
+    let o = find(ctx, state, &own, kind, id).ok_or_else(|| ApiError::not_found(label))?;
+    remove(state, &o, id);
+    Ok(Reply::Empty(200))
+}
+
+/// `DELETE /{kind}`: every resource of `kind` the caller has; answers the removed ids.
+pub fn delete_all(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    caller: &Caller,
+    kind: &str,
+    remove: Remover,
+) -> Handled {
+    let own = owner(ctx, caller);
+    let ids: Vec<u64> = state
+        .resources
+        .get(&(own.clone(), kind.to_string()))
+        .map(|r| r.keys().copied().collect())
+        .unwrap_or_default();
+    for id in &ids {
+        remove(state, &own, *id);
+    }
+    Ok(Reply::Json(200, json!({ "identifiers": ids })))
+}
+
 /// Apply a PATCH body: only fields the record has or its kind may take are changed, so
 /// credentials sent along (secrets, keys, PINs) are never stored or echoed.
 /// The record is completed to its model again afterwards, so stored records keep their shape

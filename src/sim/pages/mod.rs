@@ -7,7 +7,7 @@ pub mod script;
 pub mod status;
 
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, Method};
+use http::Method;
 use parking_lot::Mutex;
 
 use crate::sim::message::{Exchange, Reply, SimRequest};
@@ -74,16 +74,4 @@ impl<'p> Page<'p> {
     }
 }
 
-/// `http://host` of the request (the front door's own address), `http://localhost` when its
-/// `Host` header is not a plain host name.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
+use crate::sim::headers::base_url;

@@ -29,18 +29,7 @@ pub fn form_kind(op_id: &str) -> Option<&'static str> {
 
 /// `http://host` of the request, for the form's URL (the front door's own address).
 fn base_url(ctx: &Ctx<'_>) -> String {
-    let host = ctx
-        .req
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+    crate::sim::headers::base_url(ctx.req.headers)
 }
 
 /// `POST /api/webForms/{type}`: a new web form for the caller's user.
