@@ -56,8 +56,8 @@ use judge::Judge;
 pub use record::{Recorded, RecordedFile};
 pub use report::{LoginFailure, ProxyReport, Services};
 use state::State;
+pub use upstream::Presence;
 use upstream::Upstreams;
-pub use upstream::{derive_webform, Presence};
 
 /// The most of each answer kept to judge it (and check its shape); the rest only streams.
 pub const CAPTURE_BYTES: usize = 2 * 1024 * 1024;
@@ -90,7 +90,8 @@ pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct ProxyConfig {
     /// finAPI Access (or a `serve` process).
     pub upstream: String,
-    /// finAPI Web Form 2.0; `None`: derived from `upstream` ([`derive_webform`]).
+    /// finAPI Web Form 2.0; `None`: derived from `upstream` (finAPI's Web Form host for
+    /// finAPI's Access hosts, [`crate::model::finapi_webform_url`]; else the upstream itself).
     pub webform_upstream: Option<String>,
     /// Where to listen: loopback unless told otherwise.
     pub addr: SocketAddr,

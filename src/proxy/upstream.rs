@@ -5,36 +5,23 @@
 //! finAPI serves Web Form 2.0 on hosts of its own (`webform-sandbox.finapi.io`,
 //! `webform-live.finapi.io`); a mock serves both services on one address. Without
 //! `--webform-upstream` the Web Form host is derived from `--upstream`: finAPI's Access hosts
-//! map to their Web Form hosts, any other upstream is taken to serve both.
+//! map to their Web Form hosts (the model's [`finapi_webform_url`]), any other upstream is
+//! taken to serve both.
 
-use crate::model::{Api, Catalogue, Safety};
+use crate::model::{finapi_webform_url, Api, Catalogue, Safety};
 use crate::runner::http::{passthrough_client, Http, HttpRequest, TargetUrl, Transport};
 
-/// finAPI's Access hosts and the Web Form 2.0 host beside each (FACTS.md (g), (h)).
-const FINAPI_HOSTS: [(&str, &str); 2] = [
-    ("sandbox.finapi.io", "webform-sandbox.finapi.io"),
-    ("live.finapi.io", "webform-live.finapi.io"),
-];
-
 /// The Web Form 2.0 address for an Access upstream, and how it was found: finAPI's Web Form
-/// host for finAPI's Access hosts, else the upstream itself (a mock serves both).
-pub fn derive_webform(upstream: &str) -> (String, &'static str) {
-    if let Ok(mut url) = reqwest::Url::parse(upstream.trim()) {
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        if let Some((_, webform)) = FINAPI_HOSTS.iter().find(|(access, _)| *access == host) {
-            if url.set_host(Some(webform)).is_ok() {
-                url.set_path("");
-                return (
-                    url.as_str().trim_end_matches('/').to_string(),
-                    "derived from --upstream (finAPI's Web Form host)",
-                );
-            }
-        }
+/// host for finAPI's Access hosts ([`finapi_webform_url`]), else the upstream itself (a mock
+/// serves both).
+fn webform_for(upstream: &str) -> (String, &'static str) {
+    match finapi_webform_url(upstream) {
+        Some(url) => (url, "derived from --upstream (finAPI's Web Form host)"),
+        None => (
+            upstream.trim().trim_end_matches('/').to_string(),
+            "the upstream itself (a mock serves both; else set --webform-upstream)",
+        ),
     }
-    (
-        upstream.trim().trim_end_matches('/').to_string(),
-        "the upstream itself (a mock serves both; else set --webform-upstream)",
-    )
 }
 
 /// Whether the Web Form service answers at its upstream.
@@ -76,7 +63,7 @@ impl Upstreams {
         let access_url = TargetUrl::parse(access, transport)?;
         let (webform, source) = match webform {
             Some(w) => (w.trim().to_string(), "given (--webform-upstream)"),
-            None => derive_webform(access),
+            None => webform_for(access),
         };
         let webform_url = TargetUrl::parse(&webform, transport)
             .map_err(|e| format!("the Web Form 2.0 upstream: {e}"))?;
@@ -177,19 +164,19 @@ mod tests {
     #[test]
     fn finapi_hosts_map_to_their_web_form_hosts_and_others_serve_both() {
         assert_eq!(
-            derive_webform("https://sandbox.finapi.io").0,
+            webform_for("https://sandbox.finapi.io").0,
             "https://webform-sandbox.finapi.io"
         );
         assert_eq!(
-            derive_webform("https://live.finapi.io/").0,
+            webform_for("https://live.finapi.io/").0,
             "https://webform-live.finapi.io"
         );
         assert_eq!(
-            derive_webform("http://127.0.0.1:8080/").0,
+            webform_for("http://127.0.0.1:8080/").0,
             "http://127.0.0.1:8080"
         );
         assert_eq!(
-            derive_webform("https://staging.example.org").0,
+            webform_for("https://staging.example.org").0,
             "https://staging.example.org"
         );
     }
