@@ -136,7 +136,10 @@ struct Shared {
     judge: Judge,
     state: Mutex<State>,
     upstreams: Upstreams,
-    replayer: Option<Http>,
+    /// The proxy's own client: calibration, replays and controls.
+    http: Http,
+    /// `--replay reads`.
+    replaying: bool,
     max_replays: usize,
     lines: Option<LineSink>,
     max_request_bytes: usize,
@@ -169,22 +172,19 @@ impl Proxy {
             &config.transport,
             config.limits.timeout,
         )?;
-        let replayer = match config.replay {
-            ReplayMode::Off => None,
-            ReplayMode::Reads => {
-                let http = Http::with_transport(
-                    &upstreams.access.base,
-                    config.limits.clone(),
-                    &config.transport,
-                )?;
-                // Replays of Web Form calls may go to the Web Form host, and nowhere else.
-                Some(if upstreams.one_address() {
-                    http
-                } else {
-                    http.allow_origin(&upstreams.webform.base, &config.transport)?
-                })
-            }
+        // The proxy's own requests (calibration, replays, controls) go to the Access upstream
+        // and to the Web Form upstream, and nowhere else.
+        let http = Http::with_transport(
+            &upstreams.access.base,
+            config.limits.clone(),
+            &config.transport,
+        )?;
+        let http = if upstreams.one_address() {
+            http
+        } else {
+            http.allow_origin(&upstreams.webform.base, &config.transport)?
         };
+        let replaying = config.replay == ReplayMode::Reads;
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
         let listener = Listener::bind(config.addr)
@@ -202,7 +202,7 @@ impl Proxy {
             credentials: config.credentials.clone(),
         };
         let state = Mutex::new(state);
-        if let Some(http) = &replayer {
+        if replaying {
             // The clients' own tokens for replays, with the given credentials (renewed when
             // they expire or are refused).
             for p in [
@@ -211,16 +211,17 @@ impl Proxy {
                 Principal::AdminClient,
                 Principal::OtherMandatorAppClient,
             ] {
-                replay::own_token(&judge, http, &state, p, true).await;
+                replay::own_token(&judge, &http, &state, p, true).await;
             }
         }
-        let presence = upstream::calibrate(&upstreams, &judge.catalogue, replayer.as_ref()).await;
+        let presence = upstream::calibrate(&upstreams, &judge.catalogue, &http).await;
         state.lock().webform = presence;
         let shared = Arc::new(Shared {
             judge,
             state,
             upstreams,
-            replayer,
+            http,
+            replaying,
             max_replays: config.max_replays,
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
@@ -446,12 +447,8 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
     let unknown = shared.state.lock().webform == Presence::Unknown;
     if unknown && Api::of_path(call.path()) == Api::WebForm2 {
         // The Web Form service did not answer at start: ask again before judging its call.
-        let presence = upstream::calibrate(
-            &shared.upstreams,
-            &shared.judge.catalogue,
-            shared.replayer.as_ref(),
-        )
-        .await;
+        let presence =
+            upstream::calibrate(&shared.upstreams, &shared.judge.catalogue, &shared.http).await;
         shared.state.lock().webform = presence;
     }
     let (judged, replays) = {
@@ -459,20 +456,19 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
         let judged = shared
             .judge
             .observe(&mut state, call, status, body, complete);
-        let replays = match &shared.replayer {
-            Some(_) if status != 0 => replay::plan(
+        let replays = if shared.replaying && status != 0 {
+            replay::plan(
                 &shared.judge,
                 &mut state,
                 call,
                 &judged,
                 status,
                 shared.max_replays,
-            ),
-            _ => {
-                // No replayer, no controls: the refusals stay inconclusive.
-                state.wanted_controls.clear();
-                Vec::new()
-            }
+            )
+        } else {
+            // Without replay, no controls: the refusals stay inconclusive.
+            state.wanted_controls.clear();
+            Vec::new()
         };
         if let Some(recorder) = &shared.recorder {
             let params = call.params();
@@ -495,15 +491,12 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
         (line, replays)
     };
     shared.say(&format!("proxy: {judged}"));
-    let Some(http) = &shared.replayer else {
-        return;
-    };
     if replays.is_empty() {
         return;
     }
     for line in replay::run(
         &shared.judge,
-        http,
+        &shared.http,
         &shared.upstreams,
         &shared.state,
         replays,
