@@ -93,21 +93,27 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let proxy = Proxy::start(config)
         .await
         .map_err(|e| Failure::usage(redactor.scrub(&e)))?;
-    let services = proxy.services();
+    let services: Vec<String> = proxy
+        .services()
+        .iter()
+        .map(|line| {
+            if line.checked {
+                format!("{} ({})\n", line.describe(), line.note)
+            } else {
+                format!("{}\n", line.describe())
+            }
+        })
+        .collect();
     process::write_stdout(&format!(
-        "finapi-conformance proxy listening on {} -> {}{}\n\
-         Web Form 2.0 -> {} ({}): {}\n\
+        "finapi-conformance proxy listening on {}{}\n{}\
          Set both of your app's finAPI base URLs (Access and Web Form) to the proxy. Press Ctrl-C to stop and write the report.\n",
         proxy.uri(),
-        services.access,
         if args.replay == ReplayMode::Reads {
             " (replaying reads and token grants)"
         } else {
             ""
         },
-        services.web_form,
-        services.web_form_source,
-        services.web_form_status,
+        services.concat(),
     ));
     stop.await;
     eprintln!("stopping...");

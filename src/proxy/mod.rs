@@ -54,7 +54,7 @@ use crate::sim::router::Router;
 use call::Call;
 use judge::Judge;
 pub use record::{Recorded, RecordedFile};
-pub use report::{LoginFailure, ProxyReport, Services};
+pub use report::{LoginFailure, ProxyReport};
 use state::State;
 pub use upstream::Presence;
 use upstream::Upstreams;
@@ -246,9 +246,14 @@ impl Proxy {
         })
     }
 
-    /// Where each service goes, and whether the Web Form service answers there.
-    pub fn services(&self) -> Services {
-        report::services(&self.shared.upstreams, &self.shared.state.lock())
+    /// Where each service goes, and whether its calls are judged (the Web Form service only
+    /// where it answers), as every report shows them.
+    pub fn services(&self) -> Vec<crate::runner::ServiceLine> {
+        report::services(
+            &self.shared.upstreams,
+            &self.shared.state.lock(),
+            self.shared.judge.version,
+        )
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -266,7 +271,7 @@ impl Proxy {
         report::build(
             &state,
             &self.target,
-            report::services(&self.shared.upstreams, &state),
+            report::services(&self.shared.upstreams, &state, self.shared.judge.version),
             self.shared.judge.version,
             self.shared.judge.mode,
             self.started.elapsed(),

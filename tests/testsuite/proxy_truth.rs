@@ -84,12 +84,17 @@ fn figures(name: &str, report: &ProxyReport) {
         report.summary.inconclusive,
         report.summary.passed,
         report.calls,
-        report.services.web_form_calls,
-        report.services.web_form_judged,
+        report.web_form_calls,
+        report.web_form_judged,
         report.replays,
         report.controls,
         report.login_failures.iter().map(|f| f.calls).sum::<usize>(),
     );
+}
+
+/// The Access address a report names.
+fn access_address(report: &ProxyReport) -> String {
+    report.report.services[0].address.clone().unwrap()
 }
 
 fn cell(report: &ProxyReport, op: &str, p: Principal) -> Option<Verdict> {
@@ -237,12 +242,20 @@ async fn through_finapis_two_hosts_the_web_form_calls_are_judged() {
     assert_eq!(client.statuses("user creates a web form"), [201]);
     assert_eq!(client.statuses("user reads the web form again"), [200]);
     assert_eq!(violations(&report), Vec::<String>::new());
-    assert_eq!(report.services.web_form_status, "serves");
-    assert!(report.services.web_form_calls >= 5);
-    assert_eq!(
-        report.services.web_form_calls,
-        report.services.web_form_judged
+    // Its services line says where each went, and that Web Form 2.0 was judged, as check's does.
+    let web_form = &report.report.services[1];
+    assert!(web_form.checked, "{web_form:?}");
+    assert!(
+        report.summary_line().contains(&format!(
+            "services: Access V2 at {}; Web Form 2.0 at {}",
+            access_address(&report),
+            web_form.address.as_deref().unwrap()
+        )),
+        "{}",
+        report.summary_line()
     );
+    assert!(report.web_form_calls >= 5);
+    assert_eq!(report.web_form_calls, report.web_form_judged);
     assert_eq!(
         cell(&report, "getWebForm", Principal::User),
         Some(Verdict::Pass)
@@ -296,15 +309,19 @@ async fn without_the_web_form_host_its_calls_pass_through_unjudged() {
     // The Access host answers Web Form paths 404; the proxy judges none of them.
     assert_eq!(client.statuses("user creates a web form"), [404]);
     assert_eq!(violations(&report), Vec::<String>::new());
-    assert!(report.services.web_form_calls > 0);
-    assert_eq!(report.services.web_form_judged, 0);
+    assert!(report.web_form_calls > 0);
+    assert_eq!(report.web_form_judged, 0);
+    let web_form = &report.report.services[1];
+    assert!(
+        !web_form.checked && web_form.note.contains("--webform-upstream"),
+        "{web_form:?}"
+    );
     assert!(
         report
-            .services
-            .web_form_status
-            .contains("--webform-upstream"),
+            .summary_line()
+            .contains("Web Form 2.0 not checked: Web Form 2.0 does not answer at"),
         "{}",
-        report.services.web_form_status
+        report.summary_line()
     );
     assert!(report
         .report
@@ -331,7 +348,13 @@ async fn the_json_report_carries_checks_summary_object() {
     ] {
         assert!(v["summary"][k].is_u64(), "{k}");
     }
-    assert!(v["services"]["web_form"].is_string());
+    // The HTML page shows them where check's does, once.
+    let html = report.render(finapi_conformance::report::Format::Html, false);
+    assert_eq!(html.matches("id=\"services\"").count(), 1);
+    assert!(html.contains("<table id=\"traffic\">"));
+    // The services where check's JSON has them, and nowhere else.
+    assert_eq!(v["report"]["services"][1]["service"], "Web Form 2.0");
+    assert!(v.get("services").is_none());
     assert!(v["login_failures"].is_array());
 }
 
