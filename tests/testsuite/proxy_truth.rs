@@ -6,7 +6,7 @@
 use finapi_conformance::model::{Principal, Verdict};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ProxyReport, ReplayMode};
 use finapi_conformance::runner::{Credentials, Limits};
-use finapi_conformance_test_support::proxy_split::SplitHosts;
+use finapi_conformance_test_support::SplitFront;
 
 use crate::common::served::Served;
 use crate::traffic::apps::{self, Bases, Client};
@@ -35,14 +35,14 @@ async fn run(setup: Setup, app: App, serve_args: &[&str]) -> (Client, ProxyRepor
     let served = Served::start(serve_args);
     let split = match setup {
         Setup::OneAddress => None,
-        Setup::Split | Setup::SplitAccessOnly => Some(SplitHosts::start(&served.url).await),
+        Setup::Split | Setup::SplitAccessOnly => Some(SplitFront::start(&served.url).await),
     };
     let mut config = match &split {
         None => ProxyConfig::new(&served.url, Credentials::demo()),
         Some(s) => ProxyConfig::new(&s.access, Credentials::demo()),
     };
     if let (Some(s), Setup::Split) = (&split, setup) {
-        config.webform_upstream = Some(s.webform.clone());
+        config.webform_upstream = Some(s.webform_url().to_string());
     }
     config.replay = ReplayMode::Reads;
     config.limits = Limits::local();
