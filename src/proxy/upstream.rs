@@ -83,9 +83,11 @@ impl Upstreams {
         })
     }
 
-    /// The upstream a request path goes to.
+    /// The upstream a request path goes to: the host that serves it ([`Api::serving`]), so
+    /// Web Form 2.0's front pages (the form's page, finAPI's loader script) go to the Web Form
+    /// host too.
     pub fn for_path(&self, path: &str) -> &Upstream {
-        match Api::of_path(path) {
+        match Api::serving(path) {
             Api::Access => &self.access,
             Api::WebForm2 => &self.webform,
         }
@@ -163,6 +165,11 @@ mod tests {
         assert_eq!(up.for_path("/api/tasks").base, "http://127.0.0.1:2");
         assert_eq!(up.for_path("/api/v2/accounts").base, "http://127.0.0.1:1");
         assert_eq!(up.for_path("/__finapi/clock").base, "http://127.0.0.1:1");
+        assert_eq!(up.for_path("/webForm/abc").base, "http://127.0.0.1:2");
+        assert_eq!(
+            up.for_path("/finapi-webform2.js").base,
+            "http://127.0.0.1:2"
+        );
         assert_eq!(
             up.replay_path("/api/webForms/7?x=1"),
             "http://127.0.0.1:2/api/webForms/7?x=1"
