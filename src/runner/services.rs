@@ -336,7 +336,7 @@ pub enum WebFormCalibration {
 
 /// The one rule for whether Web Form 2.0 answers at `base` (`None`: `http`'s own address),
 /// shown as `shown`, which `check`, `features` and the proxy all follow: its list call without
-/// a token ([`webform_calibration`]), sent up to three times while no answer (or a 5xx)
+/// a token (`webform_calibration`), sent up to three times while no answer (or a 5xx)
 /// comes, must get Web Form 2.0's own answer (its error body, as finAPI's Web Form host gives
 /// with 401, or a list); an Access host's 404 is not that answer. A reason names the address
 /// and `flag`, the flag that sets it.
