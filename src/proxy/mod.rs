@@ -10,9 +10,12 @@
 //! - `judge.rs`: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
 //! - `tokens.rs`: tokens and their holders, what may have ended them, token reuse;
-//!   `clock.rs`: the upstream's own time, which decides expiry;
+//!   `identify.rs`: tokens it never saw issued, identified once by an inert read with each
+//!   (`--identify`); `clock.rs`: the upstream's own time, which decides expiry;
 //! - `logins.rs` and `controls.rs`: the controls behind verdicts on refused grants and tokens;
 //! - `replay.rs`: inert reads and token grants re-sent as other principals (`--replay reads`);
+//!   `ids.rs`: the ids a user's query names, judged on its replays as other users;
+//!   `deferred.rs`: reads waiting for a principal the proxy holds no token for yet;
 //! - `state.rs`: everything seen so far; `report.rs`: the [`ProxyReport`] in `check`'s formats;
 //! - `record/`: with `--record DIR`, the session kept as a world, a feature file and its
 //!   shape differences ([`Recorded`]).
@@ -24,6 +27,9 @@
 pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod controls;
+pub(crate) mod deferred;
+pub(crate) mod identify;
+pub(crate) mod ids;
 pub(crate) mod judge;
 pub(crate) mod logins;
 mod record;
@@ -36,7 +42,7 @@ pub(crate) mod upstream;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
@@ -107,6 +113,12 @@ pub struct ProxyConfig {
     pub replay: ReplayMode,
     /// Most replays in one run.
     pub max_replays: usize,
+    /// With replay: most reads waiting at once for a principal the proxy holds no token for
+    /// yet, and the longest one waits.
+    pub max_deferred: usize,
+    pub defer_for: Duration,
+    /// Identify tokens the proxy never saw issued by an inert read with each (`--identify`).
+    pub identify: bool,
     pub lines: Option<LineSink>,
     /// Keep the session in this directory when the proxy finishes (`--record DIR`).
     pub record: Option<std::path::PathBuf>,
@@ -126,6 +138,9 @@ impl ProxyConfig {
             credentials,
             replay: ReplayMode::Off,
             max_replays: 1000,
+            max_deferred: 100,
+            defer_for: Duration::from_secs(600),
+            identify: true,
             lines: None,
             record: None,
         }
@@ -140,7 +155,14 @@ struct Shared {
     http: Http,
     /// `--replay reads`.
     replaying: bool,
-    max_replays: usize,
+    bounds: deferred::Bounds,
+    /// `--identify on`, and one identification at a time.
+    identify: bool,
+    identifying: tokio::sync::Mutex<()>,
+    /// Held (shared) by every call being judged and replayed: [`Proxy::finish`] waits for all
+    /// of them, also those whose answer reached the app before its replays were done (an
+    /// answer without a body has no last chunk to hold back).
+    judging: Arc<tokio::sync::RwLock<()>>,
     lines: Option<LineSink>,
     max_request_bytes: usize,
     recorder: Option<record::Recorder>,
@@ -200,6 +222,7 @@ impl Proxy {
             version: config.version,
             mode: config.mode,
             credentials: config.credentials.clone(),
+            identify: config.identify,
         };
         let state = Mutex::new(state);
         if replaying {
@@ -222,7 +245,14 @@ impl Proxy {
             upstreams,
             http,
             replaying,
-            max_replays: config.max_replays,
+            bounds: deferred::Bounds {
+                max_replays: config.max_replays,
+                max_deferred: config.max_deferred,
+                defer_for: config.defer_for,
+            },
+            identify: config.identify,
+            identifying: tokio::sync::Mutex::new(()),
+            judging: Arc::new(tokio::sync::RwLock::new(())),
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
@@ -282,6 +312,7 @@ impl Proxy {
     /// [`ProxyConfig::record`], write the recording too ([`ProxyReport::recorded`]).
     pub async fn finish(mut self) -> ProxyReport {
         let _ = self.serving.shutdown().await;
+        drop(self.shared.judging.write().await);
         let mut report = self.report();
         if let Some(recorder) = &self.shared.recorder {
             let secrets: Vec<String> = {
@@ -360,6 +391,24 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     strip_hop_by_hop(&mut headers);
     headers.remove(http::header::HOST);
     headers.remove(http::header::CONTENT_LENGTH);
+    if shared.identify {
+        // A token the proxy never saw issued is identified before its first call goes on.
+        let known = shared
+            .judge
+            .router
+            .route(&shared.judge.catalogue, &parts.method, parts.uri.path())
+            .is_ok();
+        if let Some(token) = call::bearer(&parts.headers).filter(|_| known) {
+            identify::identify(
+                &shared.judge,
+                &shared.http,
+                &shared.state,
+                &shared.identifying,
+                &token,
+            )
+            .await;
+        }
+    }
     let started = Instant::now();
     let upstream = shared.upstreams.for_path(parts.uri.path());
     let sent = upstream
@@ -400,7 +449,9 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     let mut response_headers = upstream.headers().clone();
     strip_hop_by_hop(&mut response_headers);
     let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    let judging = shared.judging.clone().read_owned().await;
     tokio::spawn(async move {
+        let _judging = judging;
         let mut captured: Vec<u8> = Vec::new();
         let mut complete = true;
         let mut held: Option<Bytes> = None;
@@ -467,8 +518,8 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
                 &mut state,
                 call,
                 &judged,
-                status,
-                shared.max_replays,
+                (status, body),
+                &shared.bounds,
             )
         } else {
             // Without replay, no controls: the refusals stay inconclusive.

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::deferred::DeferredNote;
 pub use super::state::LoginFailure;
-use super::state::{Finding, ReplayNote, ShapeDifference, State};
+use super::state::{CallerNote, Finding, ReplayNote, ShapeDifference, State};
 use super::upstream::{Presence, Upstreams};
 use crate::model::{ApiVersion, Mode, Service};
 use crate::report::{self, escape, Format};
@@ -83,6 +84,14 @@ pub struct ProxyReport {
     pub shape_differences: Vec<ShapeDifference>,
     /// Per operation seen: how often and as whom it was replayed, and what was not, and why.
     pub replay: Vec<ReplayNote>,
+    /// Replays that waited for a principal the proxy held no token for yet: how many were sent
+    /// once one appeared, and which never were, and why.
+    pub deferred: Vec<DeferredNote>,
+    /// How each caller of the app's calls was identified (token traffic seen, probed, or
+    /// unknown and why), with its calls.
+    pub callers: Vec<CallerNote>,
+    /// Identifying reads sent with tokens the proxy never saw issued.
+    pub identify_reads: usize,
     /// Every secret the proxy saw: scrubbed from whatever is rendered.
     #[serde(skip)]
     redactor: Redactor,
@@ -135,6 +144,9 @@ pub(crate) fn build(
         login_failures: state.login_failures.values().cloned().collect(),
         shape_differences: state.shapes.values().cloned().collect(),
         replay: state.replay_notes.values().cloned().collect(),
+        deferred: super::deferred::notes(state),
+        callers: state.callers.values().cloned().collect(),
+        identify_reads: state.identify_reads,
         redactor: state.redactor.clone(),
         recorded: None,
     }
@@ -180,9 +192,34 @@ impl ProxyReport {
             self.web_form_judged.to_string(),
             self.replays.to_string(),
             self.controls.to_string(),
+            self.identify_reads.to_string(),
             self.unknown_callers.to_string(),
             self.not_in_catalogue.to_string(),
         ]];
+        let callers = self
+            .callers
+            .iter()
+            .map(|c| vec![c.caller.clone(), c.how.clone(), c.calls.to_string()])
+            .collect();
+        let deferred = self
+            .deferred
+            .iter()
+            .map(|d| {
+                let never: Vec<String> = d
+                    .never_sent
+                    .iter()
+                    .map(|(why, n)| format!("{n}: {why}"))
+                    .collect();
+                vec![
+                    d.operation.clone(),
+                    d.principal.name().to_string(),
+                    d.waited_for.clone(),
+                    d.deferred.to_string(),
+                    d.sent.to_string(),
+                    never.join("; "),
+                ]
+            })
+            .collect();
         let findings = self
             .findings
             .iter()
@@ -248,11 +285,19 @@ impl ProxyReport {
                     "judged",
                     "replays",
                     "liveness controls",
+                    "identifying reads",
                     "by unknown tokens (not judged)",
                     "not in the catalogue",
                 ],
                 rows: traffic,
                 empty: "",
+            },
+            Section {
+                id: "callers",
+                title: "Callers (how each was identified)",
+                header: &["caller", "identified by", "calls"],
+                rows: callers,
+                empty: "no call carried a token",
             },
             Section {
                 id: "findings",
@@ -300,6 +345,20 @@ impl ProxyReport {
                 ],
                 rows: replay,
                 empty: "nothing replayed (--replay off)",
+            },
+            Section {
+                id: "deferred",
+                title: "Deferred replays (waited for a principal the proxy held no token for yet)",
+                header: &[
+                    "operation",
+                    "as",
+                    "waited for",
+                    "deferred",
+                    "sent",
+                    "never sent, because",
+                ],
+                rows: deferred,
+                empty: "none",
             },
         ]
     }

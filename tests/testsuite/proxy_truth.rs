@@ -28,10 +28,21 @@ enum Setup {
 enum App {
     Isolation,
     FailingLogins { webform: bool },
+    ConfigFirst,
 }
 
 /// `serve ARGS` in `setup`, the proxy (replaying reads) in front, `app` through it.
 async fn run(setup: Setup, app: App, serve_args: &[&str]) -> (Client, ProxyReport) {
+    run_with(setup, app, serve_args, |_| {}).await
+}
+
+/// [`run`], with the proxy's configuration changed by `change`.
+async fn run_with(
+    setup: Setup,
+    app: App,
+    serve_args: &[&str],
+    change: impl FnOnce(&mut ProxyConfig),
+) -> (Client, ProxyReport) {
     let served = Served::start(serve_args);
     let split = match setup {
         Setup::OneAddress => None,
@@ -46,11 +57,13 @@ async fn run(setup: Setup, app: App, serve_args: &[&str]) -> (Client, ProxyRepor
     }
     config.replay = ReplayMode::Reads;
     config.limits = Limits::local();
+    change(&mut config);
     let proxy = Proxy::start(config).await.unwrap();
     let bases = Bases::one(&proxy.uri());
     let client = match app {
         App::Isolation => apps::isolation_app(bases).await,
         App::FailingLogins { webform } => apps::failing_logins_app(bases, webform).await,
+        App::ConfigFirst => apps::config_first_app(bases).await,
     };
     let report = proxy.finish().await;
     drop(split);
@@ -356,6 +369,74 @@ async fn the_json_report_carries_checks_summary_object() {
     assert_eq!(v["report"]["services"][1]["service"], "Web Form 2.0");
     assert!(v.get("services").is_none());
     assert!(v["login_failures"].is_array());
+}
+
+#[tokio::test]
+async fn a_configuration_read_before_any_user_logs_in_is_replayed_as_a_user_once_one_does() {
+    let (client, report) = run(Setup::OneAddress, App::ConfigFirst, &[]).await;
+    figures("config-first app", &report);
+    assert_eq!(client.statuses("app reads its configuration"), [200]);
+    assert_eq!(client.statuses("user reads self"), [200]);
+    assert_eq!(violations(&report), Vec::<String>::new());
+    // No user had logged in when the app read its configuration: the replay as a user waited
+    // for one, and was sent once the user logged in.
+    assert_eq!(
+        cell(&report, "getClientConfiguration", Principal::User),
+        Some(Verdict::Pass)
+    );
+    let waited = |report: &ProxyReport| {
+        report
+            .deferred
+            .iter()
+            .find(|d| d.operation == "getClientConfiguration" && d.principal == Principal::User)
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}", report.deferred))
+    };
+    let note = waited(&report);
+    assert_eq!((note.deferred, note.sent), (1, 1), "{note:?}");
+    assert!(note.never_sent.is_empty(), "{note:?}");
+    assert!(note.waited_for.contains("no user's live token"), "{note:?}");
+    let (_, report) = run(
+        Setup::OneAddress,
+        App::ConfigFirst,
+        &["--violate", "user-token-reaches-client-services"],
+    )
+    .await;
+    let found = violations(&report);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("getClientConfiguration as user") && f.ends_with("[user-scope]")),
+        "{found:?}"
+    );
+    // Waiting is bounded: with room for no read, or no time to wait, the replay is never sent,
+    // and the report says why.
+    for (bound, why) in [
+        (
+            Box::new(|c: &mut ProxyConfig| c.max_deferred = 0) as Box<dyn FnOnce(&mut ProxyConfig)>,
+            "the bound: 0 reads were already waiting",
+        ),
+        (
+            Box::new(|c: &mut ProxyConfig| c.defer_for = std::time::Duration::ZERO),
+            "no token for it appeared within 0 s",
+        ),
+    ] {
+        let (_, report) = run_with(
+            Setup::OneAddress,
+            App::ConfigFirst,
+            &["--violate", "user-token-reaches-client-services"],
+            bound,
+        )
+        .await;
+        assert_eq!(
+            cell(&report, "getClientConfiguration", Principal::User),
+            None,
+            "{why}"
+        );
+        let note = waited(&report);
+        assert_eq!(note.sent, 0, "{note:?}");
+        assert_eq!(note.never_sent.get(why), Some(&1), "{note:?}");
+    }
 }
 
 /// A fake finAPI that refuses one operation with 401 for a user token it accepts elsewhere
