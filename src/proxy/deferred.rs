@@ -17,7 +17,6 @@ use http::Method;
 use serde::Serialize;
 
 use super::ids::Named;
-use super::state::State;
 use crate::model::{Operation, Principal, Safety};
 
 /// How many replays the proxy sends, and how many reads wait, for how long.
@@ -93,108 +92,113 @@ pub struct DeferredNote {
     pub never_sent: BTreeMap<String, usize>,
 }
 
-fn note<'a>(state: &'a mut State, op: &str, p: Principal, why: &str) -> &'a mut DeferredNote {
-    state
-        .deferred_notes
-        .entry((op.to_string(), p))
-        .or_insert_with(|| DeferredNote {
-            operation: op.to_string(),
-            principal: p,
-            waited_for: why.to_string(),
-            deferred: 0,
-            sent: 0,
-            never_sent: BTreeMap::new(),
-        })
+/// The reads waiting for principals, and the notes of what waited.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    /// The reads still waiting, oldest first.
+    pub reads: Vec<Deferred>,
+    notes: BTreeMap<(String, Principal), DeferredNote>,
 }
 
-/// Keep `read` until tokens for the `waiting` principals appear, within the count bound (else
-/// each is noted as never sent).
-pub(crate) fn defer(
-    state: &mut State,
-    read: ReadCall,
-    waiting: BTreeMap<Principal, String>,
-    bounds: &Bounds,
-) {
-    if waiting.is_empty() {
-        return;
+impl Waiting {
+    fn note(&mut self, op: &str, p: Principal, why: &str) -> &mut DeferredNote {
+        self.notes
+            .entry((op.to_string(), p))
+            .or_insert_with(|| DeferredNote {
+                operation: op.to_string(),
+                principal: p,
+                waited_for: why.to_string(),
+                deferred: 0,
+                sent: 0,
+                never_sent: BTreeMap::new(),
+            })
     }
-    let op = read.op.id.clone();
-    if let Some(d) = state.deferred.iter_mut().find(|d| d.read.same(&read)) {
-        // The same request again: it waits once.
-        for (p, why) in waiting {
-            d.waiting.entry(p).or_insert(why);
+
+    /// Keep `read` until tokens for the `waiting` principals appear, within the count bound
+    /// (else each is noted as never sent).
+    pub fn defer(&mut self, read: ReadCall, waiting: BTreeMap<Principal, String>, bounds: &Bounds) {
+        if waiting.is_empty() {
+            return;
         }
-        return;
-    }
-    let full = state.deferred.len() >= bounds.max_deferred;
-    for (p, why) in &waiting {
-        let n = note(state, &op, *p, why);
-        n.deferred += 1;
-        if full {
-            *n.never_sent
-                .entry(format!(
-                    "the bound: {} reads were already waiting",
-                    bounds.max_deferred
-                ))
-                .or_default() += 1;
+        if let Some(d) = self.reads.iter_mut().find(|d| d.read.same(&read)) {
+            // The same request again: it waits once.
+            for (p, why) in waiting {
+                d.waiting.entry(p).or_insert(why);
+            }
+            return;
         }
-    }
-    if !full {
-        state.deferred.push(Deferred {
-            read,
-            waiting,
-            since: Instant::now(),
-        });
-    }
-}
-
-/// Drop the reads that waited longer than the bound, noting each principal as never sent.
-pub(crate) fn expire(state: &mut State, bounds: &Bounds) {
-    let (old, kept): (Vec<Deferred>, Vec<Deferred>) = std::mem::take(&mut state.deferred)
-        .into_iter()
-        .partition(|d| d.since.elapsed() > bounds.defer_for);
-    state.deferred = kept;
-    let why = format!(
-        "no token for it appeared within {} s",
-        bounds.defer_for.as_secs()
-    );
-    for d in old {
-        for (p, waited) in d.waiting {
-            *note(state, &d.read.op.id, p, &waited)
-                .never_sent
-                .entry(why.clone())
-                .or_default() += 1;
-        }
-    }
-}
-
-/// A deferred replay of `op` as `p` was sent.
-pub(crate) fn sent(state: &mut State, op: &str, p: Principal) {
-    if let Some(n) = state.deferred_notes.get_mut(&(op.to_string(), p)) {
-        n.sent += 1;
-    }
-}
-
-/// A deferred replay of `op` as `p` was not sent, for `why`.
-pub(crate) fn never_sent(state: &mut State, op: &str, p: Principal, why: &str) {
-    if let Some(n) = state.deferred_notes.get_mut(&(op.to_string(), p)) {
-        *n.never_sent.entry(why.to_string()).or_default() += 1;
-    }
-}
-
-/// The notes for the report: the reads still waiting counted as never sent, with why.
-pub(crate) fn notes(state: &State) -> Vec<DeferredNote> {
-    let mut notes = state.deferred_notes.clone();
-    for d in &state.deferred {
-        for p in d.waiting.keys() {
-            if let Some(n) = notes.get_mut(&(d.read.op.id.clone(), *p)) {
+        let full = self.reads.len() >= bounds.max_deferred;
+        for (p, why) in &waiting {
+            let n = self.note(&read.op.id, *p, why);
+            n.deferred += 1;
+            if full {
                 *n.never_sent
-                    .entry(
-                        "still waiting when the report was made: no token for it appeared".into(),
-                    )
+                    .entry(format!(
+                        "the bound: {} reads were already waiting",
+                        bounds.max_deferred
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        if !full {
+            self.reads.push(Deferred {
+                read,
+                waiting,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Drop the reads that waited longer than the bound, noting each principal as never sent.
+    pub fn expire(&mut self, bounds: &Bounds) {
+        let (old, kept): (Vec<Deferred>, Vec<Deferred>) = std::mem::take(&mut self.reads)
+            .into_iter()
+            .partition(|d| d.since.elapsed() > bounds.defer_for);
+        self.reads = kept;
+        let why = format!(
+            "no token for it appeared within {} s",
+            bounds.defer_for.as_secs()
+        );
+        for d in old {
+            for (p, waited) in d.waiting {
+                *self
+                    .note(&d.read.op.id, p, &waited)
+                    .never_sent
+                    .entry(why.clone())
                     .or_default() += 1;
             }
         }
     }
-    notes.into_values().collect()
+
+    /// A deferred replay of `op` as `p` was sent.
+    pub fn sent(&mut self, op: &str, p: Principal) {
+        if let Some(n) = self.notes.get_mut(&(op.to_string(), p)) {
+            n.sent += 1;
+        }
+    }
+
+    /// A deferred replay of `op` as `p` was not sent, for `why`.
+    pub fn never_sent(&mut self, op: &str, p: Principal, why: &str) {
+        if let Some(n) = self.notes.get_mut(&(op.to_string(), p)) {
+            *n.never_sent.entry(why.to_string()).or_default() += 1;
+        }
+    }
+
+    /// The notes for the report: the reads still waiting counted as never sent, with why.
+    pub fn notes(&self) -> Vec<DeferredNote> {
+        let mut notes = self.notes.clone();
+        for d in &self.reads {
+            for p in d.waiting.keys() {
+                if let Some(n) = notes.get_mut(&(d.read.op.id.clone(), *p)) {
+                    *n.never_sent
+                        .entry(
+                            "still waiting when the report was made: no token for it appeared"
+                                .into(),
+                        )
+                        .or_default() += 1;
+                }
+            }
+        }
+        notes.into_values().collect()
+    }
 }

@@ -12,13 +12,13 @@
 
 use bytes::Bytes;
 
-use super::state::{merge_cell, State};
 use crate::model::{
     cell_name, expect_id, judge_id, list_items, IdEvidence, IdField, IdPlace, Mode, Observed,
     Operation, Principal,
 };
 use crate::runner::evidence::Evidence;
 use crate::runner::http::{HttpRequest, HttpResponse};
+use crate::runner::redact::Redactor;
 use crate::runner::CheckResult;
 
 /// What an id replay is judged against: the fields the request names ids in, and the app's own
@@ -86,18 +86,18 @@ pub(crate) fn named(
 }
 
 /// Judge the id cells of one replay as `p` (another user, another mandator's user): each named
-/// field is a cell. Returns their verdict lines.
+/// field is a cell, returned with its verdict line (evidence redacted by `redactor`).
 pub(crate) fn judge_cells(
-    state: &mut State,
+    redactor: &Redactor,
     mode: Mode,
     op: &Operation,
     p: Principal,
     named: &Named,
     request: &HttpRequest,
     response: &HttpResponse,
-) -> Vec<String> {
+) -> Vec<(CheckResult, String)> {
     let e = expect_id(op, p);
-    let mut lines = Vec::new();
+    let mut out = Vec::new();
     for (field, value) in &named.fields {
         let j = judge_id(
             op,
@@ -119,12 +119,12 @@ pub(crate) fn judge_cells(
             mode,
         );
         let name = cell_name(op, field);
-        lines.push(format!(
+        let line = format!(
             "{name} as {p}: {} ({}) [{}]",
             j.verdict.name(),
             j.reason,
             e.rule.id()
-        ));
+        );
         let result = CheckResult {
             operation: name,
             section: op.section.clone(),
@@ -137,11 +137,11 @@ pub(crate) fn judge_cells(
             reason: format!("{}: {}", field.label(), j.reason),
             rule: e.rule,
             latency_ms: response.latency.as_millis() as u64,
-            evidence: Some(Evidence::capture(request, p, response, &state.redactor)),
+            evidence: Some(Evidence::capture(request, p, response, redactor)),
         };
-        merge_cell(state, result, 1);
+        out.push((result, line));
     }
-    lines
+    out
 }
 
 #[cfg(test)]

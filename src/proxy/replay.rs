@@ -24,10 +24,10 @@ use serde_json::Value;
 use super::call::{param, shown_request, Call};
 use super::clock::{expiry, life, Life};
 use super::controls;
-use super::deferred::{self, Bounds, ReadCall};
+use super::deferred::{Bounds, ReadCall};
 use super::ids::Named;
 use super::judge::{refused_alive_token, replayable, Caller, Judge, Judged};
-use super::state::{record_cell, result_of, OwnToken, Pending, ReplayNote, State};
+use super::state::{merge_cell, record_cell, result_of, OwnToken, Pending, ReplayNote, State};
 use super::tokens::live;
 use super::upstream::Upstreams;
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
@@ -471,15 +471,15 @@ fn replays_of_read(
             (None, _) => not_replayed(state, &op.id, &m.why),
         }
     }
-    deferred::defer(state, read, waiting, bounds);
+    state.waiting.defer(read, waiting, bounds);
     out
 }
 
 /// The replays of the reads that waited for principals a token has appeared for since.
 fn ready(judge: &Judge, state: &mut State, bounds: &Bounds) -> Vec<Replay> {
-    deferred::expire(state, bounds);
+    state.waiting.expire(bounds);
     let mut out = Vec::new();
-    let mut waiting = std::mem::take(&mut state.deferred);
+    let mut waiting = std::mem::take(&mut state.waiting.reads);
     for d in &mut waiting {
         let (replays, missing) = read_replays(judge, state, &d.read, Some(&d.waiting));
         // Whoever can be formed now is done waiting (replayed, or noted why not).
@@ -488,7 +488,7 @@ fn ready(judge: &Judge, state: &mut State, bounds: &Bounds) -> Vec<Replay> {
         out.extend(replays);
     }
     waiting.retain(|d| !d.waiting.is_empty());
-    state.deferred = waiting;
+    state.waiting.reads = waiting;
     out
 }
 
@@ -545,7 +545,7 @@ pub(crate) fn plan(
         if state.replayed.contains(&key) {
             if r.deferred {
                 // The same request was replayed as this principal already.
-                deferred::sent(state, &r.op.id, r.principal);
+                state.waiting.sent(&r.op.id, r.principal);
             }
             return false;
         }
@@ -553,12 +553,12 @@ pub(crate) fn plan(
         if state.replays >= bounds.max_replays {
             not_replayed(state, &r.op.id, spent);
             if r.deferred {
-                deferred::never_sent(state, &r.op.id, r.principal, spent);
+                state.waiting.never_sent(&r.op.id, r.principal, spent);
             }
             return false;
         }
         if r.deferred {
-            deferred::sent(state, &r.op.id, r.principal);
+            state.waiting.sent(&r.op.id, r.principal);
         }
         state.replayed.insert(key);
         state.replays += 1;
@@ -785,7 +785,7 @@ pub(crate) async fn run(
         }
         if let Some(named) = &r.ids {
             let cells = super::ids::judge_cells(
-                &mut state,
+                &state.redactor,
                 judge.mode,
                 &r.op,
                 r.principal,
@@ -793,8 +793,9 @@ pub(crate) async fn run(
                 &shown_req,
                 &resp,
             );
-            for cell in cells {
-                lines.push(format!("replay {shown}{waited} -> {}: {cell}", resp.status));
+            for (result, line) in cells {
+                lines.push(format!("replay {shown}{waited} -> {}: {line}", resp.status));
+                merge_cell(&mut state, result, 1);
             }
         }
     }

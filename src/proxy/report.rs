@@ -144,7 +144,7 @@ pub(crate) fn build(
         login_failures: state.login_failures.values().cloned().collect(),
         shape_differences: state.shapes.values().cloned().collect(),
         replay: state.replay_notes.values().cloned().collect(),
-        deferred: super::deferred::notes(state),
+        deferred: state.waiting.notes(),
         callers: state.callers.values().cloned().collect(),
         identify_reads: state.identify_reads,
         redactor: state.redactor.clone(),

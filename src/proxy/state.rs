@@ -9,7 +9,7 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use super::clock::UpstreamClock;
-use super::deferred::{Deferred, DeferredNote};
+use super::deferred::Waiting;
 use super::upstream::Presence;
 use crate::model::{Expectation, Judgement, Operation, Principal, Verdict};
 use crate::runner::evidence::Evidence;
@@ -130,8 +130,7 @@ pub(crate) struct State {
     /// How each caller was identified, by (caller, how).
     pub callers: BTreeMap<(String, String), CallerNote>,
     /// Reads waiting for a principal the proxy holds no token for yet.
-    pub deferred: Vec<Deferred>,
-    pub deferred_notes: BTreeMap<(String, Principal), DeferredNote>,
+    pub waiting: Waiting,
 }
 
 impl State {
