@@ -18,6 +18,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getAccount, token-required: as the session showed
     Then "getAccount" is unauthenticated to no-token
     And "getAccount" is unauthenticated to malformed-token
+    And "getAccount" is unauthenticated to revoked-token
 
   @rule-user-scope
   Scenario: getAccount, user-scope: as the session showed
@@ -38,6 +39,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getAllBankConnections, token-required: as the session showed
     Then "getAllBankConnections" is unauthenticated to no-token
     And "getAllBankConnections" is unauthenticated to malformed-token
+    And "getAllBankConnections" is unauthenticated to revoked-token
 
   @rule-user-scope
   Scenario: getAllBankConnections, user-scope: as the session showed
@@ -71,6 +73,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getAndSearchAllTransactions, token-required: as the session showed
     Then "getAndSearchAllTransactions" is unauthenticated to no-token
     And "getAndSearchAllTransactions" is unauthenticated to malformed-token
+    And "getAndSearchAllTransactions" is unauthenticated to revoked-token
 
   @rule-user-scope
   Scenario: getAndSearchAllTransactions, user-scope: as the session showed
@@ -87,6 +90,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getAuthorizedUser, token-required: as the session showed
     Then "getAuthorizedUser" is unauthenticated to no-token
     And "getAuthorizedUser" is unauthenticated to malformed-token
+    And "getAuthorizedUser" is unauthenticated to revoked-token
 
   @rule-user-scope
   Scenario: getAuthorizedUser, user-scope: as the session showed
@@ -103,6 +107,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getClientConfiguration, token-required: as the session showed
     Then "getClientConfiguration" is unauthenticated to no-token
     And "getClientConfiguration" is unauthenticated to malformed-token
+    And "getClientConfiguration" is unauthenticated to revoked-token
 
   @rule-app-client-services
   Scenario: getClientConfiguration, app-client-services: as the session showed
@@ -156,6 +161,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getUserList, token-required: as the session showed
     Then "getUserList" is unauthenticated to no-token
     And "getUserList" is unauthenticated to malformed-token
+    And "getUserList" is unauthenticated to revoked-token
 
   @rule-admin-sections-only
   Scenario: getUserList, admin-sections-only: as the session showed
@@ -175,6 +181,7 @@ Feature: The boundaries the recorded session showed (v2)
   Scenario: getVerificationStatus, token-required: as the session showed
     Then "getVerificationStatus" is unauthenticated to no-token
     And "getVerificationStatus" is unauthenticated to malformed-token
+    And "getVerificationStatus" is unauthenticated to revoked-token
 
   @rule-app-client-services
   Scenario: getVerificationStatus, app-client-services: as the session showed

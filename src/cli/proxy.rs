@@ -29,13 +29,20 @@ pub struct ProxyArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// `reads`: re-send each inert read as every other principal, and each password or
-    /// refresh grant with every other client (writes never); `off`: only watch.
+    /// `reads`: re-send each inert read as every other principal (a stable read waits for a
+    /// principal the proxy holds no token for yet; the ids a user's query names are judged
+    /// too), and each password or refresh grant with every other client (writes never);
+    /// `off`: only watch.
     #[arg(long, default_value = "off", value_parser = parse_replay)]
     pub replay: ReplayMode,
     /// Most replays in one run.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_replays: usize,
+    /// `on`: a token the proxy never saw issued (got before it started) is identified by an
+    /// inert read with it, once, and its calls are judged; `off`: its calls get only a shape
+    /// check.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_switch)]
+    pub identify: bool,
     /// When stopped, also keep the session in DIR: `world.toml` (for `serve --world`),
     /// `session.feature` (the boundary facts, for `features`), `README.md`, and `shapes.json`
     /// when answers differed from the documented shapes. No secret is written.
@@ -60,6 +67,14 @@ fn parse_replay(s: &str) -> Result<ReplayMode, String> {
     s.parse()
 }
 
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
+    }
+}
+
 /// Run the command; returns the exit code (the report's, once stopped).
 pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     if args.concurrency == 0 {
@@ -81,6 +96,7 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     config.readings = args.judge.readings.readings()?;
     config.replay = args.replay;
     config.max_replays = args.max_replays;
+    config.identify = args.identify;
     config.record = args.record.clone();
     let mut limits = Limits::remote();
     limits.rate = args.rate.max(0.0);
@@ -93,21 +109,27 @@ pub async fn run(args: ProxyArgs) -> Result<i32, Failure> {
     let proxy = Proxy::start(config)
         .await
         .map_err(|e| Failure::usage(redactor.scrub(&e)))?;
-    let services = proxy.services();
+    let services: Vec<String> = proxy
+        .services()
+        .iter()
+        .map(|line| {
+            if line.checked {
+                format!("{} ({})\n", line.describe(), line.note)
+            } else {
+                format!("{}\n", line.describe())
+            }
+        })
+        .collect();
     process::write_stdout(&format!(
-        "finapi-conformance proxy listening on {} -> {}{}\n\
-         Web Form 2.0 -> {} ({}): {}\n\
+        "finapi-conformance proxy listening on {}{}\n{}\
          Set both of your app's finAPI base URLs (Access and Web Form) to the proxy. Press Ctrl-C to stop and write the report.\n",
         proxy.uri(),
-        services.access,
         if args.replay == ReplayMode::Reads {
             " (replaying reads and token grants)"
         } else {
             ""
         },
-        services.web_form,
-        services.web_form_source,
-        services.web_form_status,
+        services.concat(),
     ));
     stop.await;
     eprintln!("stopping...");

@@ -39,14 +39,7 @@ impl Call {
     /// The bearer token, `None` without an `Authorization` header, `Some("")` for another
     /// scheme.
     pub fn bearer(&self) -> Option<String> {
-        let value = self.headers.get(http::header::AUTHORIZATION)?;
-        let text = value.to_str().unwrap_or("");
-        Some(match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                token.trim().to_string()
-            }
-            _ => String::new(),
-        })
+        bearer(&self.headers)
     }
     /// Form (or JSON object) parameters of the body, and the query's.
     pub fn params(&self) -> Vec<(String, String)> {
@@ -89,6 +82,17 @@ impl Call {
             body,
         }
     }
+}
+
+/// The bearer token of `headers`, `None` without an `Authorization` header, `Some("")` for
+/// another scheme.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or("");
+    Some(match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_string(),
+        _ => String::new(),
+    })
 }
 
 pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -37,6 +37,8 @@ pub(crate) struct Judge {
     pub version: ApiVersion,
     pub mode: Mode,
     pub credentials: Credentials,
+    /// Whether tokens the proxy never saw issued are identified (`--identify`).
+    pub identify: bool,
 }
 
 /// What judging one call found, for the verdict line and replays.
@@ -167,6 +169,14 @@ impl Judge {
             return self.observe_grant(state, call, &op, &params, &response, now);
         }
         let caller = self.identify(state, call, now);
+        if let Some(t) = call.bearer().filter(|t| !t.is_empty()) {
+            let unidentified = if self.identify {
+                "never seen issued, and not identified"
+            } else {
+                "never seen issued (--identify off)"
+            };
+            state.note_caller(&t, unidentified);
+        }
         if let Some(query) = call.query() {
             let v1_revoke = op.is_revoke() && op.version == ApiVersion::V1;
             let leaked: Vec<_> = form_urlencoded::parse(query.as_bytes())
@@ -192,8 +202,12 @@ impl Judge {
         match &caller {
             Caller::Unknown => {
                 state.unknown_callers += 1;
+                let why = call
+                    .bearer()
+                    .and_then(|t| state.unknown_tokens.get(&t).cloned())
+                    .unwrap_or_else(|| "never seen issued".into());
                 line = format!(
-                    "{} -> {status}: {} by an unknown token (never seen issued): not judged",
+                    "{} -> {status}: {} by an unknown token ({why}): not judged",
                     shown_request(state, call),
                     op.id
                 );

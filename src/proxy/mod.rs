@@ -10,9 +10,12 @@
 //! - `judge.rs`: who is calling (from the token traffic it sees), which operation (the
 //!   catalogue's router), the oracle's verdict, the app's own misuse, shape differences;
 //! - `tokens.rs`: tokens and their holders, what may have ended them, token reuse;
-//!   `clock.rs`: the upstream's own time, which decides expiry;
+//!   `identify.rs`: tokens it never saw issued, identified once by an inert read with each
+//!   (`--identify`); `clock.rs`: the upstream's own time, which decides expiry;
 //! - `logins.rs` and `controls.rs`: the controls behind verdicts on refused grants and tokens;
 //! - `replay.rs`: inert reads and token grants re-sent as other principals (`--replay reads`);
+//!   `ids.rs`: the ids a user's query names, judged on its replays as other users;
+//!   `deferred.rs`: reads waiting for a principal the proxy holds no token for yet;
 //! - `state.rs`: everything seen so far; `report.rs`: the [`ProxyReport`] in `check`'s formats;
 //! - `record/`: with `--record DIR`, the session kept as a world, a feature file and its
 //!   shape differences ([`Recorded`]).
@@ -24,6 +27,9 @@
 pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod controls;
+pub(crate) mod deferred;
+pub(crate) mod identify;
+pub(crate) mod ids;
 pub(crate) mod judge;
 pub(crate) mod logins;
 mod record;
@@ -36,7 +42,7 @@ pub(crate) mod upstream;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
@@ -54,10 +60,10 @@ use crate::sim::router::Router;
 use call::Call;
 use judge::Judge;
 pub use record::{Recorded, RecordedFile};
-pub use report::{LoginFailure, ProxyReport, Services};
+pub use report::{LoginFailure, ProxyReport};
 use state::State;
+pub use upstream::Presence;
 use upstream::Upstreams;
-pub use upstream::{derive_webform, Presence};
 
 /// The most of each answer kept to judge it (and check its shape); the rest only streams.
 pub const CAPTURE_BYTES: usize = 2 * 1024 * 1024;
@@ -90,7 +96,8 @@ pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct ProxyConfig {
     /// finAPI Access (or a `serve` process).
     pub upstream: String,
-    /// finAPI Web Form 2.0; `None`: derived from `upstream` ([`derive_webform`]).
+    /// finAPI Web Form 2.0; `None`: derived from `upstream` (finAPI's Web Form host for
+    /// finAPI's Access hosts, [`crate::model::finapi_webform_url`]; else the upstream itself).
     pub webform_upstream: Option<String>,
     /// Where to listen: loopback unless told otherwise.
     pub addr: SocketAddr,
@@ -106,6 +113,12 @@ pub struct ProxyConfig {
     pub replay: ReplayMode,
     /// Most replays in one run.
     pub max_replays: usize,
+    /// With replay: most reads waiting at once for a principal the proxy holds no token for
+    /// yet, and the longest one waits.
+    pub max_deferred: usize,
+    pub defer_for: Duration,
+    /// Identify tokens the proxy never saw issued by an inert read with each (`--identify`).
+    pub identify: bool,
     pub lines: Option<LineSink>,
     /// Keep the session in this directory when the proxy finishes (`--record DIR`).
     pub record: Option<std::path::PathBuf>,
@@ -125,6 +138,9 @@ impl ProxyConfig {
             credentials,
             replay: ReplayMode::Off,
             max_replays: 1000,
+            max_deferred: 100,
+            defer_for: Duration::from_secs(600),
+            identify: true,
             lines: None,
             record: None,
         }
@@ -135,8 +151,18 @@ struct Shared {
     judge: Judge,
     state: Mutex<State>,
     upstreams: Upstreams,
-    replayer: Option<Http>,
-    max_replays: usize,
+    /// The proxy's own client: calibration, replays and controls.
+    http: Http,
+    /// `--replay reads`.
+    replaying: bool,
+    bounds: deferred::Bounds,
+    /// `--identify on`, and one identification at a time.
+    identify: bool,
+    identifying: tokio::sync::Mutex<()>,
+    /// Held (shared) by every call being judged and replayed: [`Proxy::finish`] waits for all
+    /// of them, also those whose answer reached the app before its replays were done (an
+    /// answer without a body has no last chunk to hold back).
+    judging: Arc<tokio::sync::RwLock<()>>,
     lines: Option<LineSink>,
     max_request_bytes: usize,
     recorder: Option<record::Recorder>,
@@ -168,22 +194,19 @@ impl Proxy {
             &config.transport,
             config.limits.timeout,
         )?;
-        let replayer = match config.replay {
-            ReplayMode::Off => None,
-            ReplayMode::Reads => {
-                let http = Http::with_transport(
-                    &upstreams.access.base,
-                    config.limits.clone(),
-                    &config.transport,
-                )?;
-                // Replays of Web Form calls may go to the Web Form host, and nowhere else.
-                Some(if upstreams.one_address() {
-                    http
-                } else {
-                    http.allow_origin(&upstreams.webform.base, &config.transport)?
-                })
-            }
+        // The proxy's own requests (calibration, replays, controls) go to the Access upstream
+        // and to the Web Form upstream, and nowhere else.
+        let http = Http::with_transport(
+            &upstreams.access.base,
+            config.limits.clone(),
+            &config.transport,
+        )?;
+        let http = if upstreams.one_address() {
+            http
+        } else {
+            http.allow_origin(&upstreams.webform.base, &config.transport)?
         };
+        let replaying = config.replay == ReplayMode::Reads;
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
         let listener = Listener::bind(config.addr)
@@ -199,9 +222,10 @@ impl Proxy {
             version: config.version,
             mode: config.mode,
             credentials: config.credentials.clone(),
+            identify: config.identify,
         };
         let state = Mutex::new(state);
-        if let Some(http) = &replayer {
+        if replaying {
             // The clients' own tokens for replays, with the given credentials (renewed when
             // they expire or are refused).
             for p in [
@@ -210,17 +234,25 @@ impl Proxy {
                 Principal::AdminClient,
                 Principal::OtherMandatorAppClient,
             ] {
-                replay::own_token(&judge, http, &state, p, true).await;
+                replay::own_token(&judge, &http, &state, p, true).await;
             }
         }
-        let presence = upstream::calibrate(&upstreams, &judge.catalogue, replayer.as_ref()).await;
+        let presence = upstream::calibrate(&upstreams, &judge.catalogue, &http).await;
         state.lock().webform = presence;
         let shared = Arc::new(Shared {
             judge,
             state,
             upstreams,
-            replayer,
-            max_replays: config.max_replays,
+            http,
+            replaying,
+            bounds: deferred::Bounds {
+                max_replays: config.max_replays,
+                max_deferred: config.max_deferred,
+                defer_for: config.defer_for,
+            },
+            identify: config.identify,
+            identifying: tokio::sync::Mutex::new(()),
+            judging: Arc::new(tokio::sync::RwLock::new(())),
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
@@ -244,9 +276,14 @@ impl Proxy {
         })
     }
 
-    /// Where each service goes, and whether the Web Form service answers there.
-    pub fn services(&self) -> Services {
-        report::services(&self.shared.upstreams, &self.shared.state.lock())
+    /// Where each service goes, and whether its calls are judged (the Web Form service only
+    /// where it answers), as every report shows them.
+    pub fn services(&self) -> Vec<crate::runner::ServiceLine> {
+        report::services(
+            &self.shared.upstreams,
+            &self.shared.state.lock(),
+            self.shared.judge.version,
+        )
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -264,7 +301,7 @@ impl Proxy {
         report::build(
             &state,
             &self.target,
-            report::services(&self.shared.upstreams, &state),
+            report::services(&self.shared.upstreams, &state, self.shared.judge.version),
             self.shared.judge.version,
             self.shared.judge.mode,
             self.started.elapsed(),
@@ -275,6 +312,7 @@ impl Proxy {
     /// [`ProxyConfig::record`], write the recording too ([`ProxyReport::recorded`]).
     pub async fn finish(mut self) -> ProxyReport {
         let _ = self.serving.shutdown().await;
+        drop(self.shared.judging.write().await);
         let mut report = self.report();
         if let Some(recorder) = &self.shared.recorder {
             let secrets: Vec<String> = {
@@ -353,6 +391,24 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     strip_hop_by_hop(&mut headers);
     headers.remove(http::header::HOST);
     headers.remove(http::header::CONTENT_LENGTH);
+    if shared.identify {
+        // A token the proxy never saw issued is identified before its first call goes on.
+        let known = shared
+            .judge
+            .router
+            .route(&shared.judge.catalogue, &parts.method, parts.uri.path())
+            .is_ok();
+        if let Some(token) = call::bearer(&parts.headers).filter(|_| known) {
+            identify::identify(
+                &shared.judge,
+                &shared.http,
+                &shared.state,
+                &shared.identifying,
+                &token,
+            )
+            .await;
+        }
+    }
     let started = Instant::now();
     let upstream = shared.upstreams.for_path(parts.uri.path());
     let sent = upstream
@@ -393,7 +449,9 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Pr
     let mut response_headers = upstream.headers().clone();
     strip_hop_by_hop(&mut response_headers);
     let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    let judging = shared.judging.clone().read_owned().await;
     tokio::spawn(async move {
+        let _judging = judging;
         let mut captured: Vec<u8> = Vec::new();
         let mut complete = true;
         let mut held: Option<Bytes> = None;
@@ -445,12 +503,8 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
     let unknown = shared.state.lock().webform == Presence::Unknown;
     if unknown && Api::of_path(call.path()) == Api::WebForm2 {
         // The Web Form service did not answer at start: ask again before judging its call.
-        let presence = upstream::calibrate(
-            &shared.upstreams,
-            &shared.judge.catalogue,
-            shared.replayer.as_ref(),
-        )
-        .await;
+        let presence =
+            upstream::calibrate(&shared.upstreams, &shared.judge.catalogue, &shared.http).await;
         shared.state.lock().webform = presence;
     }
     let (judged, replays) = {
@@ -458,20 +512,19 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
         let judged = shared
             .judge
             .observe(&mut state, call, status, body, complete);
-        let replays = match &shared.replayer {
-            Some(_) if status != 0 => replay::plan(
+        let replays = if shared.replaying && status != 0 {
+            replay::plan(
                 &shared.judge,
                 &mut state,
                 call,
                 &judged,
-                status,
-                shared.max_replays,
-            ),
-            _ => {
-                // No replayer, no controls: the refusals stay inconclusive.
-                state.wanted_controls.clear();
-                Vec::new()
-            }
+                (status, body),
+                &shared.bounds,
+            )
+        } else {
+            // Without replay, no controls: the refusals stay inconclusive.
+            state.wanted_controls.clear();
+            Vec::new()
         };
         if let Some(recorder) = &shared.recorder {
             let params = call.params();
@@ -494,15 +547,12 @@ async fn finish_call(shared: &Shared, call: &Call, status: u16, body: &[u8], com
         (line, replays)
     };
     shared.say(&format!("proxy: {judged}"));
-    let Some(http) = &shared.replayer else {
-        return;
-    };
     if replays.is_empty() {
         return;
     }
     for line in replay::run(
         &shared.judge,
-        http,
+        &shared.http,
         &shared.upstreams,
         &shared.state,
         replays,

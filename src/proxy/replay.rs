@@ -5,7 +5,10 @@
 //! Each verdict a replay can give needs its control:
 //!
 //! - a replay as another user or mandator ("not visible") is sent only when the app's own call
-//!   was shown the resource (a 2xx for that very request);
+//!   was shown the resource (a 2xx for that very request); one judged for the ids a user's
+//!   query names, only when the app's own answer listed items (`ids.rs`);
+//! - a read the proxy holds no token for some principal for yet waits for one (`deferred.rs`),
+//!   if it is stable;
 //! - a grant is replayed only when the app's own grant succeeded, and with a client whose
 //!   credentials the session showed good;
 //! - a replay presents a live token: a seen token alive in the upstream's time with nothing
@@ -13,6 +16,7 @@
 //!   refused (and the replay sent again once); a principal without one gives no verdict;
 //! - a refused token the proxy saw alive gets a liveness control (`controls.rs`).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -20,8 +24,10 @@ use serde_json::Value;
 use super::call::{param, shown_request, Call};
 use super::clock::{expiry, life, Life};
 use super::controls;
+use super::deferred::{Bounds, ReadCall};
+use super::ids::Named;
 use super::judge::{refused_alive_token, replayable, Caller, Judge, Judged};
-use super::state::{record_cell, result_of, OwnToken, Pending, ReplayNote, State};
+use super::state::{merge_cell, record_cell, result_of, OwnToken, Pending, ReplayNote, State};
 use super::tokens::live;
 use super::upstream::Upstreams;
 use crate::model::expect::{judge_with, CheckOrder, Evidence as Order};
@@ -63,6 +69,12 @@ pub(crate) struct Replay {
     pub control: Option<u16>,
     pub token: Token,
     pub purpose: Purpose,
+    /// Judge the operation's own cell (false: only its id cells).
+    pub plain: bool,
+    /// The id cells it is judged for: the ids the request names, with the app's own answer.
+    pub ids: Option<Named>,
+    /// A replay that waited for its principal.
+    pub deferred: bool,
 }
 
 fn note<'a>(state: &'a mut State, op: &str) -> &'a mut ReplayNote {
@@ -80,14 +92,24 @@ pub(crate) fn not_replayed(state: &mut State, op: &str, why: &str) {
     note(state, op).not_replayed.insert(why.to_string());
 }
 
-/// The principals to form for a read, with the token each presents, and the ones that
-/// cannot be formed, with why.
+/// A principal a read could not be replayed as: why, and the principal when a token for it
+/// may still appear (a user logs in, a token is revoked or expires), so the replay can wait.
+pub(crate) struct Missing {
+    pub principal: Option<Principal>,
+    pub why: String,
+}
+
+/// The principals to form for a read by `original` (`original_user` for a user's token), with
+/// the token each presents, and the ones that cannot be formed, with why. Another user's live
+/// token plays `other-user` for a user's read when the two are users of one mandator,
+/// `other-mandator-user` when they are not (only where the app logged such a user in), and
+/// `user` for a client's read.
 fn read_principals(
     judge: &Judge,
     state: &State,
     original: Principal,
     original_user: Option<&str>,
-) -> (Vec<(Principal, Token)>, Vec<String>) {
+) -> (Vec<(Principal, Token)>, Vec<Missing>) {
     let now = state.clock.now();
     let mut out: Vec<(Principal, Token)> = vec![
         (Principal::NoToken, Token::None),
@@ -105,7 +127,10 @@ fn read_principals(
         .min_by_key(|(t, h)| (h.user.as_deref() != original_user, (*t).clone()));
     match revoked {
         Some((t, _)) => out.push((Principal::RevokedToken, Token::Value(t.clone()))),
-        None => missing.push("revoked-token: no revoked token seen yet".to_string()),
+        None => missing.push(Missing {
+            principal: Some(Principal::RevokedToken),
+            why: "revoked-token: no revoked token seen yet".to_string(),
+        }),
     }
     // An expired token: the one given, else one seen that expired in the upstream's time.
     let seen_expired = state
@@ -116,33 +141,60 @@ fn read_principals(
         .map(|(t, _)| t.clone());
     match judge.credentials.expired_token.clone().or(seen_expired) {
         Some(t) => out.push((Principal::ExpiredToken, Token::Value(t))),
-        None => missing.push(
-            "expired-token: none given (FINAPI_EXPIRED_TOKEN) and none seen expire".to_string(),
-        ),
+        None => missing.push(Missing {
+            principal: Some(Principal::ExpiredToken),
+            why: "expired-token: none given (FINAPI_EXPIRED_TOKEN) and none seen expire"
+                .to_string(),
+        }),
     }
-    // Another user's live token: `other-user` for a user's read, `user` for a client's.
-    let other_user = state
-        .tokens
-        .iter()
-        .filter(|(_, h)| {
-            live(h, now)
-                && !h.refresh
-                && h.principal == Principal::User
-                && h.user.is_some()
-                && h.user.as_deref() != original_user
-        })
-        .min_by(|a, b| a.1.user.cmp(&b.1.user).then(a.0.cmp(b.0)));
-    match other_user {
-        Some((t, _)) if original == Principal::User => {
-            out.push((Principal::OtherUser, Token::Value(t.clone())))
+    // Other users' live tokens, by mandator side relative to the read's caller.
+    let users = |same_side: bool| {
+        state
+            .tokens
+            .iter()
+            .filter(move |(_, h)| {
+                live(h, now)
+                    && !h.refresh
+                    && matches!(h.principal, Principal::User | Principal::OtherMandatorUser)
+                    && h.user.is_some()
+                    && (h.principal.is_foreign_mandator() == original.is_foreign_mandator())
+                        == same_side
+                    && !(same_side && h.user.as_deref() == original_user)
+            })
+            .min_by(|a, b| a.1.user.cmp(&b.1.user).then(a.0.cmp(b.0)))
+            .map(|(t, _)| t.clone())
+    };
+    let user_read = matches!(original, Principal::User | Principal::OtherMandatorUser);
+    match (users(true), user_read) {
+        (Some(t), true) => out.push((Principal::OtherUser, Token::Value(t))),
+        (Some(t), false) => out.push((Principal::User, Token::Value(t))),
+        (None, true) => missing.push(Missing {
+            principal: Some(Principal::OtherUser),
+            why: "other-user: no other user's live token seen yet".to_string(),
+        }),
+        (None, false) => missing.push(Missing {
+            principal: Some(Principal::User),
+            why: "user: no user's live token seen yet".to_string(),
+        }),
+    }
+    if user_read {
+        // A user of another mandator, where the app logged one in: never waited for.
+        match users(false) {
+            Some(t) => out.push((Principal::OtherMandatorUser, Token::Value(t))),
+            None => missing.push(Missing {
+                principal: None,
+                why: "other-mandator-user: no live token of another mandator's user seen"
+                    .to_string(),
+            }),
         }
-        Some((t, _)) => out.push((Principal::User, Token::Value(t.clone()))),
-        None => missing.push("other users: no other user's live token seen".to_string()),
     }
     for (p, cred) in clients(judge) {
         match cred {
             Some(_) => out.push((p, Token::Own(p))),
-            None => missing.push(format!("{p}: no credentials")),
+            None => missing.push(Missing {
+                principal: None,
+                why: format!("{p}: no credentials"),
+            }),
         }
     }
     out.retain(|(p, _)| *p != original);
@@ -178,6 +230,9 @@ fn liveness_controls(judge: &Judge, state: &mut State) -> Vec<Replay> {
             control: None,
             token: Token::Value(token.clone()),
             purpose: Purpose::Liveness(token),
+            plain: true,
+            ids: None,
+            deferred: false,
         });
     }
     out
@@ -253,60 +308,107 @@ fn grant_replays(
             control: None,
             token: Token::None,
             purpose: Purpose::Judge,
+            plain: true,
+            ids: None,
+            deferred: false,
         });
     }
     out
 }
 
-/// The replays of a read the app made: as every other principal the proxy can form.
+/// The app's read `call` (judged as `caller`, answered `status` with `body`), as its replays
+/// need it, and why its ids (if it names any) are not replayed; `Err` says why the read is not
+/// replayed at all.
+fn read_call(
+    op: &Operation,
+    call: &Call,
+    caller: &Caller,
+    status: u16,
+    body: &[u8],
+) -> Result<(ReadCall, Option<String>), String> {
+    let Caller::Known(original, user) = caller else {
+        return Err("a call by an unknown token: whose it was is unknown".into());
+    };
+    let user_read = matches!(original, Principal::User | Principal::OtherMandatorUser);
+    let (ids, no_ids) = if user_read {
+        match super::ids::named(op, &call.path_and_query, status, body) {
+            Ok(ids) => (ids, None),
+            Err(why) => (None, Some(why)),
+        }
+    } else {
+        (None, None)
+    };
+    let read = ReadCall {
+        op: op.clone(),
+        method: call.method.clone(),
+        path_and_query: call.path_and_query.clone(),
+        body: call.body.clone(),
+        original: *original,
+        user: user.clone(),
+        status,
+        ids,
+    };
+    Ok((read, no_ids))
+}
+
+/// What the app's own, allowed call got for the very same request (`check`'s control).
+fn control(read: &ReadCall) -> Option<u16> {
+    (expect(&read.op, read.original).outcome == Outcome::Allowed).then_some(read.status)
+}
+
+/// What a replay of `read` as `p` is judged for: `Ok(true)` the operation's own cell (and its
+/// id cells, if any), `Ok(false)` only its id cells; `Err` why it is not sent.
+fn judged_as(read: &ReadCall, p: Principal) -> Result<bool, String> {
+    let ids =
+        read.ids.is_some() && matches!(p, Principal::OtherUser | Principal::OtherMandatorUser);
+    let shown = control(read).is_some_and(|s| (200..300).contains(&s));
+    match expect(&read.op, p).outcome {
+        Outcome::NotApplicable if ids => Ok(false),
+        Outcome::NotApplicable => Err(format!(
+            "{p}: not applicable (the request names no resource of a user)"
+        )),
+        Outcome::NotVisible if !shown => Err(format!(
+            "{p}: the app's own call was not shown the resource, so a replay cannot show whose it is"
+        )),
+        _ => Ok(true),
+    }
+}
+
+/// The replays of the app's read `read` as every other principal the proxy can form now (only
+/// those in `only`, for a read that waited), and the principals it cannot form yet, with why.
 fn read_replays(
     judge: &Judge,
     state: &mut State,
-    call: &Call,
-    op: &Operation,
-    caller: &Caller,
-    status: u16,
-) -> Vec<Replay> {
-    let Caller::Known(original, user) = caller else {
-        not_replayed(
-            state,
-            &op.id,
-            "a call by an unknown token: whose it was is unknown",
-        );
-        return Vec::new();
-    };
-    let control = (expect(op, *original).outcome == Outcome::Allowed).then_some(status);
-    let shown = control.is_some_and(|s| (200..300).contains(&s));
-    let (principals, missing) = read_principals(judge, state, *original, user.as_deref());
-    for why in missing {
-        not_replayed(state, &op.id, &why);
+    read: &ReadCall,
+    only: Option<&BTreeMap<Principal, String>>,
+) -> (Vec<Replay>, Vec<Missing>) {
+    let op = &read.op;
+    let (principals, mut missing) =
+        read_principals(judge, state, read.original, read.user.as_deref());
+    if let Some(only) = only {
+        missing.retain(|m| m.principal.is_some_and(|p| only.contains_key(&p)));
     }
     let mut out = Vec::new();
     for (p, token) in principals {
-        match expect(op, p).outcome {
-            Outcome::NotApplicable => {
-                not_replayed(
-                    state,
-                    &op.id,
-                    &format!("{p}: not applicable (the request names no resource of a user)"),
-                );
-                continue;
-            }
-            Outcome::NotVisible if !shown => {
-                not_replayed(
-                    state,
-                    &op.id,
-                    &format!("{p}: the app's own call was not shown the resource, so a replay cannot show whose it is"),
-                );
-                continue;
-            }
-            _ => {}
+        if only.is_some_and(|only| !only.contains_key(&p)) {
+            continue;
         }
-        let mut request = HttpRequest::new(op.method.clone(), call.path_and_query.clone());
-        if !call.body.is_empty() {
-            request.body = match serde_json::from_slice::<Value>(&call.body) {
+        let plain = match judged_as(read, p) {
+            Ok(plain) => plain,
+            Err(why) => {
+                not_replayed(state, &op.id, &why);
+                continue;
+            }
+        };
+        let ids = read
+            .ids
+            .clone()
+            .filter(|_| matches!(p, Principal::OtherUser | Principal::OtherMandatorUser));
+        let mut request = HttpRequest::new(read.method.clone(), read.path_and_query.clone());
+        if !read.body.is_empty() {
+            request.body = match serde_json::from_slice::<Value>(&read.body) {
                 Ok(v) => Body::Json(v),
-                Err(_) => Body::Form(form_urlencoded::parse(&call.body).into_owned().collect()),
+                Err(_) => Body::Form(form_urlencoded::parse(&read.body).into_owned().collect()),
             };
         }
         out.push(Replay {
@@ -314,63 +416,149 @@ fn read_replays(
             request,
             op: op.clone(),
             grant: None,
-            control,
+            control: control(read),
             token,
             purpose: Purpose::Judge,
+            plain,
+            ids,
+            deferred: only.is_some(),
         });
     }
+    (out, missing)
+}
+
+/// The replays of a read the app made, now and, for principals the proxy holds no token for
+/// yet, once one appears (a stable read waits for them, within the bounds).
+fn replays_of_read(
+    judge: &Judge,
+    state: &mut State,
+    call: &Call,
+    op: &Operation,
+    caller: &Caller,
+    (status, body): (u16, &[u8]),
+    bounds: &Bounds,
+) -> Vec<Replay> {
+    let (read, no_ids) = match read_call(op, call, caller, status, body) {
+        Ok(read) => read,
+        Err(why) => {
+            not_replayed(state, &op.id, &why);
+            return Vec::new();
+        }
+    };
+    if let Some(why) = no_ids {
+        not_replayed(state, &op.id, &why);
+    }
+    let (out, missing) = read_replays(judge, state, &read, None);
+    let stable = read.stable();
+    let mut waiting = BTreeMap::new();
+    for m in missing {
+        if let Some(Err(why)) = m.principal.map(|p| judged_as(&read, p)) {
+            // A replay as it would not be sent even with a token.
+            not_replayed(state, &op.id, &why);
+            continue;
+        }
+        match (m.principal, stable) {
+            (Some(p), Ok(())) => {
+                waiting.insert(p, m.why);
+            }
+            (Some(_), Err(unstable)) => {
+                not_replayed(
+                    state,
+                    &op.id,
+                    &format!("{} (not waited for: {unstable})", m.why),
+                );
+            }
+            (None, _) => not_replayed(state, &op.id, &m.why),
+        }
+    }
+    state.waiting.defer(read, waiting, bounds);
     out
 }
 
-/// Plan the replays of a judged call (reads and password/refresh grants), and the liveness
-/// controls it asked for.
+/// The replays of the reads that waited for principals a token has appeared for since.
+fn ready(judge: &Judge, state: &mut State, bounds: &Bounds) -> Vec<Replay> {
+    state.waiting.expire(bounds);
+    let mut out = Vec::new();
+    let mut waiting = std::mem::take(&mut state.waiting.reads);
+    for d in &mut waiting {
+        let (replays, missing) = read_replays(judge, state, &d.read, Some(&d.waiting));
+        // Whoever can be formed now is done waiting (replayed, or noted why not).
+        d.waiting
+            .retain(|p, _| missing.iter().any(|m| m.principal == Some(*p)));
+        out.extend(replays);
+    }
+    waiting.retain(|d| !d.waiting.is_empty());
+    state.waiting.reads = waiting;
+    out
+}
+
+/// Plan the replays of a judged call (reads and password/refresh grants) answered `status`
+/// with `body`, the liveness controls it asked for, and the replays of earlier reads whose
+/// principals' tokens have appeared since.
 pub(crate) fn plan(
     judge: &Judge,
     state: &mut State,
     call: &Call,
     judged: &Judged,
-    status: u16,
-    max: usize,
+    (status, body): (u16, &[u8]),
+    bounds: &Bounds,
 ) -> Vec<Replay> {
     let mut out = liveness_controls(judge, state);
+    // Earlier reads first: this call may be the one whose token they waited for.
+    out.extend(ready(judge, state, bounds));
     if let (Some(op), true) = (&judged.op, judged.judged) {
         match replayable(op) {
             Err(why) => not_replayed(state, &op.id, why),
             Ok(()) => out.extend(match judged.grant {
                 Some(g) => grant_replays(judge, state, call, op, g, status),
-                None => read_replays(judge, state, call, op, &judged.caller, status),
+                None => replays_of_read(
+                    judge,
+                    state,
+                    call,
+                    op,
+                    &judged.caller,
+                    (status, body),
+                    bounds,
+                ),
             }),
         }
     }
     // Each request is replayed once per principal, within the budget; a grant is the same
     // request when it names the same user (or refresh token). The key is never shown.
-    let what = |r: &Replay| match (&r.purpose, judged.grant) {
+    let what = |r: &Replay| match (&r.purpose, r.grant) {
         (Purpose::Liveness(t), _) => format!("control {t}"),
-        (Purpose::Judge, Some((g, _))) => {
+        (Purpose::Judge, Some(g)) => {
             let params = call.params();
             let find = |n: &str| param(&params, n).unwrap_or("").to_string();
             format!(
                 "{} {} {}{}",
-                call.path_and_query,
+                r.request.path,
                 g.as_str(),
                 find("username"),
                 find("refresh_token")
             )
         }
-        (Purpose::Judge, None) => call.path_and_query.clone(),
+        (Purpose::Judge, None) => r.request.path.clone(),
     };
     out.retain(|r| {
         let key = (r.request.method.to_string(), what(r), r.principal);
         if state.replayed.contains(&key) {
+            if r.deferred {
+                // The same request was replayed as this principal already.
+                state.waiting.sent(&r.op.id, r.principal);
+            }
             return false;
         }
-        if state.replays >= max {
-            not_replayed(
-                state,
-                &r.op.id,
-                "the replay budget (--max-replays) was spent",
-            );
+        let spent = "the replay budget (--max-replays) was spent";
+        if state.replays >= bounds.max_replays {
+            not_replayed(state, &r.op.id, spent);
+            if r.deferred {
+                state.waiting.never_sent(&r.op.id, r.principal, spent);
+            }
             return false;
+        }
+        if r.deferred {
+            state.waiting.sent(&r.op.id, r.principal);
         }
         state.replayed.insert(key);
         state.replays += 1;
@@ -533,7 +721,7 @@ pub(crate) async fn run(
             if (200..300).contains(&resp.status) {
                 controls::shown_alive(&mut state, t, &format!("later (a replay of {})", r.op.id));
             }
-            if refused_alive_token(&judgement, &e, resp.status) && r.token_is_seen() {
+            if r.plain && refused_alive_token(&judgement, &e, resp.status) && r.token_is_seen() {
                 let violation = result_of(
                     &state,
                     &r.op,
@@ -567,27 +755,49 @@ pub(crate) async fn run(
                 date: None,
             },
         );
-        lines.push(format!(
-            "replay {shown} as {}: {} -> {}: {} ({}) [{}]",
-            r.principal,
-            r.op.id,
-            resp.status,
-            judgement.verdict.name(),
-            judgement.reason,
-            e.rule.id()
-        ));
         let n = note(&mut state, &r.op.id);
         n.replays += 1;
         n.principals.insert(r.principal);
-        record_cell(
-            &mut state,
-            &r.op,
-            r.principal,
-            &e,
-            judgement,
-            &shown_req,
-            &resp,
-        );
+        let waited = if r.deferred {
+            " (waited for its principal)"
+        } else {
+            ""
+        };
+        if r.plain {
+            lines.push(format!(
+                "replay {shown} as {}{waited}: {} -> {}: {} ({}) [{}]",
+                r.principal,
+                r.op.id,
+                resp.status,
+                judgement.verdict.name(),
+                judgement.reason,
+                e.rule.id()
+            ));
+            record_cell(
+                &mut state,
+                &r.op,
+                r.principal,
+                &e,
+                judgement,
+                &shown_req,
+                &resp,
+            );
+        }
+        if let Some(named) = &r.ids {
+            let cells = super::ids::judge_cells(
+                &state.redactor,
+                judge.mode,
+                &r.op,
+                r.principal,
+                named,
+                &shown_req,
+                &resp,
+            );
+            for (result, line) in cells {
+                lines.push(format!("replay {shown}{waited} -> {}: {line}", resp.status));
+                merge_cell(&mut state, result, 1);
+            }
+        }
     }
     lines
 }

@@ -1,51 +1,56 @@
 //! The proxy's report: the operations x principals the traffic and the replays covered, in
-//! `check`'s formats (with `check`'s `summary` object in JSON), followed by the services it
-//! fronted, the app's own findings, its login failures, the shape differences and what was
-//! (not) replayed: tables in Markdown and HTML, lines in the terminal.
+//! `check`'s formats (with `check`'s `summary` object in JSON, and the services it fronted
+//! where `check` shows a run's services), followed by the traffic counts, the app's own
+//! findings, its login failures, the shape differences and what was (not) replayed: tables in
+//! Markdown and HTML, lines in the terminal.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::deferred::DeferredNote;
 pub use super::state::LoginFailure;
-use super::state::{Finding, ReplayNote, ShapeDifference, State};
+use super::state::{CallerNote, Finding, ReplayNote, ShapeDifference, State};
 use super::upstream::{Presence, Upstreams};
-use crate::model::{ApiVersion, Mode};
+use crate::model::{ApiVersion, Mode, Service};
 use crate::report::{self, escape, Format};
 use crate::runner::redact::{url_for_display, Redactor};
-use crate::runner::{Report, Summary};
+use crate::runner::{Report, ServiceLine, Summary};
 
-/// Where the proxy sent each service's calls.
-#[derive(Debug, Clone, Serialize)]
-pub struct Services {
-    /// finAPI Access (`--upstream`).
-    pub access: String,
-    /// finAPI Web Form 2.0 (`--webform-upstream`, or derived).
-    pub web_form: String,
-    /// How the Web Form address was found.
-    pub web_form_source: String,
-    /// Whether the Web Form service answered there (`serves`), and if not, why its calls are
-    /// not judged.
-    pub web_form_status: String,
-    /// Web Form 2.0 calls the app sent, and how many got a role verdict.
-    pub web_form_calls: usize,
-    pub web_form_judged: usize,
-}
-
-pub(crate) fn services(upstreams: &Upstreams, state: &State) -> Services {
-    Services {
-        access: url_for_display(&upstreams.access.base),
-        web_form: url_for_display(&upstreams.webform.base),
-        web_form_source: upstreams.webform_source.to_string(),
-        web_form_status: match &state.webform {
-            Presence::Serves => "serves".into(),
-            Presence::Unknown => "not known (no answer to the calibration yet)".into(),
-            Presence::Absent(why) => why.clone(),
-        },
-        web_form_calls: state.webform_calls,
-        web_form_judged: state.webform_judged,
-    }
+/// Where the proxy sent each service's calls, as `check`'s reports show a run's services
+/// (every format and the summary line print them): Access at `--upstream`, Web Form 2.0 at
+/// `--webform-upstream` or the address derived from `--upstream`, judged only where the
+/// calibration found it.
+pub(crate) fn services(
+    upstreams: &Upstreams,
+    state: &State,
+    version: ApiVersion,
+) -> Vec<ServiceLine> {
+    let access = ServiceLine {
+        service: Service::access(version).name(),
+        checked: true,
+        address: Some(url_for_display(&upstreams.access.base)),
+        note: "given (--upstream)".into(),
+    };
+    let (checked, note) = match &state.webform {
+        Presence::Serves => (true, upstreams.webform_source.to_string()),
+        Presence::Unknown => (
+            false,
+            format!(
+                "{}, which has not answered the calibration (asked again at the next Web Form call)",
+                upstreams.webform_source
+            ),
+        ),
+        Presence::Absent(why) => (false, why.clone()),
+    };
+    let webform = ServiceLine {
+        service: Service::WEB_FORM_2.name(),
+        checked,
+        address: Some(url_for_display(&upstreams.webform.base)),
+        note,
+    };
+    vec![access, webform]
 }
 
 /// What a proxy run saw.
@@ -53,12 +58,15 @@ pub(crate) fn services(upstreams: &Upstreams, state: &State) -> Services {
 pub struct ProxyReport {
     /// Totals by verdict, as `check`'s JSON report has them.
     pub summary: Summary,
-    /// One result per operation x principal (the worst verdict seen, with its evidence).
+    /// One result per operation x principal (the worst verdict seen, with its evidence), and
+    /// the services: where each service's calls went, and whether they were judged
+    /// (`report.services`, as in `check`'s report).
     pub report: Report,
-    /// Where each service's calls went.
-    pub services: Services,
     /// Calls the app sent through the proxy.
     pub calls: usize,
+    /// Web Form 2.0 calls among them, and how many got a role verdict.
+    pub web_form_calls: usize,
+    pub web_form_judged: usize,
     /// Replays sent (liveness controls included).
     pub replays: usize,
     /// Liveness controls sent: a read with a refused token, to see whether it still works.
@@ -76,6 +84,14 @@ pub struct ProxyReport {
     pub shape_differences: Vec<ShapeDifference>,
     /// Per operation seen: how often and as whom it was replayed, and what was not, and why.
     pub replay: Vec<ReplayNote>,
+    /// Replays that waited for a principal the proxy held no token for yet: how many were sent
+    /// once one appeared, and which never were, and why.
+    pub deferred: Vec<DeferredNote>,
+    /// How each caller of the app's calls was identified (token traffic seen, probed, or
+    /// unknown and why), with its calls.
+    pub callers: Vec<CallerNote>,
+    /// Identifying reads sent with tokens the proxy never saw issued.
+    pub identify_reads: usize,
     /// Every secret the proxy saw: scrubbed from whatever is rendered.
     #[serde(skip)]
     redactor: Redactor,
@@ -87,7 +103,7 @@ pub struct ProxyReport {
 pub(crate) fn build(
     state: &State,
     target: &str,
-    services: Services,
+    services: Vec<ServiceLine>,
     version: ApiVersion,
     mode: Mode,
     elapsed: Duration,
@@ -112,13 +128,14 @@ pub(crate) fn build(
         leftover_users: 0,
         interrupted: false,
         unfinished: Vec::new(),
-        services: Vec::new(),
+        services,
     };
     ProxyReport {
         summary: report.summary(),
         report,
-        services,
         calls: state.calls,
+        web_form_calls: state.webform_calls,
+        web_form_judged: state.webform_judged,
         replays: state.replays,
         controls: state.controls,
         unknown_callers: state.unknown_callers,
@@ -127,6 +144,9 @@ pub(crate) fn build(
         login_failures: state.login_failures.values().cloned().collect(),
         shape_differences: state.shapes.values().cloned().collect(),
         replay: state.replay_notes.values().cloned().collect(),
+        deferred: state.waiting.notes(),
+        callers: state.callers.values().cloned().collect(),
+        identify_reads: state.identify_reads,
         redactor: state.redactor.clone(),
         recorded: None,
     }
@@ -154,8 +174,8 @@ impl ProxyReport {
             "{}; {} calls ({} Web Form 2.0, {} judged), {} replays, {} app findings, {} login failures, {} shape differences",
             report::summary_line(&self.report),
             self.calls,
-            self.services.web_form_calls,
-            self.services.web_form_judged,
+            self.web_form_calls,
+            self.web_form_judged,
             self.replays,
             self.findings.len(),
             self.login_failures.len(),
@@ -166,31 +186,40 @@ impl ProxyReport {
 
     /// The sections after the matrix, as rows of text.
     fn sections(&self) -> Vec<Section> {
-        let s = &self.services;
-        let services = vec![
-            vec![
-                "Access".into(),
-                s.access.clone(),
-                "given (--upstream)".into(),
-                "-".into(),
-            ],
-            vec![
-                "Web Form 2.0".into(),
-                s.web_form.clone(),
-                s.web_form_source.clone(),
-                format!(
-                    "{}; {} calls, {} judged",
-                    s.web_form_status, s.web_form_calls, s.web_form_judged
-                ),
-            ],
-        ];
         let traffic = vec![vec![
             self.calls.to_string(),
+            self.web_form_calls.to_string(),
+            self.web_form_judged.to_string(),
             self.replays.to_string(),
             self.controls.to_string(),
+            self.identify_reads.to_string(),
             self.unknown_callers.to_string(),
             self.not_in_catalogue.to_string(),
         ]];
+        let callers = self
+            .callers
+            .iter()
+            .map(|c| vec![c.caller.clone(), c.how.clone(), c.calls.to_string()])
+            .collect();
+        let deferred = self
+            .deferred
+            .iter()
+            .map(|d| {
+                let never: Vec<String> = d
+                    .never_sent
+                    .iter()
+                    .map(|(why, n)| format!("{n}: {why}"))
+                    .collect();
+                vec![
+                    d.operation.clone(),
+                    d.principal.name().to_string(),
+                    d.waited_for.clone(),
+                    d.deferred.to_string(),
+                    d.sent.to_string(),
+                    never.join("; "),
+                ]
+            })
+            .collect();
         let findings = self
             .findings
             .iter()
@@ -248,24 +277,27 @@ impl ProxyReport {
             .collect();
         vec![
             Section {
-                id: "services",
-                title: "Services",
-                header: &["service", "upstream", "how found", "status"],
-                rows: services,
-                empty: "",
-            },
-            Section {
                 id: "traffic",
                 title: "Traffic",
                 header: &[
                     "calls",
+                    "Web Form 2.0 calls",
+                    "judged",
                     "replays",
                     "liveness controls",
+                    "identifying reads",
                     "by unknown tokens (not judged)",
                     "not in the catalogue",
                 ],
                 rows: traffic,
                 empty: "",
+            },
+            Section {
+                id: "callers",
+                title: "Callers (how each was identified)",
+                header: &["caller", "identified by", "calls"],
+                rows: callers,
+                empty: "no call carried a token",
             },
             Section {
                 id: "findings",
@@ -313,6 +345,20 @@ impl ProxyReport {
                 ],
                 rows: replay,
                 empty: "nothing replayed (--replay off)",
+            },
+            Section {
+                id: "deferred",
+                title: "Deferred replays (waited for a principal the proxy held no token for yet)",
+                header: &[
+                    "operation",
+                    "as",
+                    "waited for",
+                    "deferred",
+                    "sent",
+                    "never sent, because",
+                ],
+                rows: deferred,
+                empty: "none",
             },
         ]
     }

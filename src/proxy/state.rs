@@ -9,6 +9,7 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use super::clock::UpstreamClock;
+use super::deferred::Waiting;
 use super::upstream::Presence;
 use crate::model::{Expectation, Judgement, Operation, Principal, Verdict};
 use crate::runner::evidence::Evidence;
@@ -39,6 +40,16 @@ pub struct ShapeDifference {
     pub path: String,
     pub problem: String,
     pub answers: usize,
+}
+
+/// How the callers of the app's calls were identified: from the token traffic the proxy saw,
+/// by a probe with the token itself, or not at all (with why).
+#[derive(Debug, Clone, Serialize)]
+pub struct CallerNote {
+    /// `user alice`, `app-client`, or `unknown`.
+    pub caller: String,
+    pub how: String,
+    pub calls: usize,
 }
 
 /// Which operations were replayed, as whom, and which were not, and why.
@@ -112,9 +123,46 @@ pub(crate) struct State {
     /// Web Form 2.0 calls seen, and how many of them got a role verdict.
     pub webform_calls: usize,
     pub webform_judged: usize,
+    /// Tokens the proxy never saw issued and could not identify, with why.
+    pub unknown_tokens: HashMap<String, String>,
+    /// Identifying reads sent (with tokens the proxy never saw issued).
+    pub identify_reads: usize,
+    /// How each caller was identified, by (caller, how).
+    pub callers: BTreeMap<(String, String), CallerNote>,
+    /// Reads waiting for a principal the proxy holds no token for yet.
+    pub waiting: Waiting,
 }
 
 impl State {
+    /// One call of the app's with a bearer `token`: count it under its caller and how the
+    /// caller was identified (`unknown`: why not, `unidentified` when no attempt says why).
+    pub fn note_caller(&mut self, token: &str, unidentified: &str) {
+        let (caller, how) = match self.tokens.get(token) {
+            Some(h) => (
+                match &h.user {
+                    Some(u) => format!("{} {u}", h.principal),
+                    None => h.principal.name().to_string(),
+                },
+                h.how.clone(),
+            ),
+            None => (
+                "unknown".to_string(),
+                self.unknown_tokens
+                    .get(token)
+                    .cloned()
+                    .unwrap_or_else(|| unidentified.to_string()),
+            ),
+        };
+        self.callers
+            .entry((caller.clone(), how.clone()))
+            .or_insert(CallerNote {
+                caller,
+                how,
+                calls: 0,
+            })
+            .calls += 1;
+    }
+
     /// Remember a secret for scrubbing (once).
     pub fn secret(&mut self, s: &str) {
         if s.len() >= 4 && !self.seen_secrets.contains(s) {
@@ -130,8 +178,10 @@ pub(crate) struct Holder {
     pub principal: Principal,
     /// The user (lower case), for user tokens.
     pub user: Option<String>,
-    /// The client it was issued through.
-    pub client: Principal,
+    /// The client it was issued through; `None`: not known (a token identified by a probe).
+    pub client: Option<Principal>,
+    /// How the proxy knows whose it is: from the token traffic it saw, or a probe.
+    pub how: String,
     /// A refresh token.
     pub refresh: bool,
     /// A revoke (or the user's deletion) ended it, as finAPI documents.

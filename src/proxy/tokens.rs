@@ -80,7 +80,8 @@ pub(crate) fn learn_grant(
             Holder {
                 principal: client,
                 user: None,
-                client,
+                client: Some(client),
+                how: format!("token traffic seen: its client_credentials grant ({client})"),
                 refresh: false,
                 revoked: false,
                 expires,
@@ -99,7 +100,8 @@ pub(crate) fn learn_grant(
                     Principal::User
                 },
                 user,
-                client,
+                client: Some(client),
+                how: format!("token traffic seen: a password grant through {client}"),
                 refresh: false,
                 revoked: false,
                 expires,
@@ -117,6 +119,7 @@ pub(crate) fn learn_grant(
                     refresh: false,
                     expires,
                     ended_by: None,
+                    how: format!("token traffic seen: a refresh_token grant through {client}"),
                     ..h.clone()
                 },
                 None => return,
@@ -203,10 +206,15 @@ pub(crate) fn learn_write(
         };
         let whole = owner.refresh || hint != Some("access_token");
         for (token, h) in state.tokens.iter_mut() {
-            let same_grant =
-                owner.user.is_some() && h.user == owner.user && h.client == owner.client;
+            let same_user = owner.user.is_some() && h.user == owner.user;
+            let same_grant = same_user && h.client.is_some() && h.client == owner.client;
             if token == t || (whole && same_grant) {
                 h.revoked = true;
+            } else if whole && same_user && (h.client.is_none() || owner.client.is_none()) {
+                // Through which client one of them was issued is not known: it may be the same
+                // grant.
+                h.ended_by
+                    .get_or_insert_with(|| "a revoke of the user's tokens".to_string());
             }
         }
         if let Some(u) = &owner.user {
@@ -241,7 +249,7 @@ pub(crate) fn learn_write(
                 let what = format!("a secret change of {c}");
                 state.logins.secret_changed(c);
                 state.secret_changes.insert(c);
-                may_have_ended(state, |h| h.client == c, &what);
+                may_have_ended(state, |h| h.client.is_none_or(|hc| hc == c), &what);
             }
         }
         _ => {}

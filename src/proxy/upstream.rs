@@ -1,40 +1,30 @@
 //! The two services the proxy fronts, finAPI Access and Web Form 2.0, each at its own upstream
 //! and both on the proxy's one address, routed by path with the catalogue's [`Api`]; and
-//! whether the Web Form service answers where the proxy sends its calls.
+//! whether the Web Form service answers where the proxy sends its calls (the runner's
+//! calibration rule, [`calibrate_webform`]).
 //!
 //! finAPI serves Web Form 2.0 on hosts of its own (`webform-sandbox.finapi.io`,
 //! `webform-live.finapi.io`); a mock serves both services on one address. Without
 //! `--webform-upstream` the Web Form host is derived from `--upstream`: finAPI's Access hosts
-//! map to their Web Form hosts, any other upstream is taken to serve both.
+//! map to their Web Form hosts (the model's [`finapi_webform_url`]), any other upstream is
+//! taken to serve both.
 
-use crate::model::{Api, Catalogue, Safety};
-use crate::runner::http::{passthrough_client, Http, HttpRequest, TargetUrl, Transport};
-
-/// finAPI's Access hosts and the Web Form 2.0 host beside each (FACTS.md (g), (h)).
-const FINAPI_HOSTS: [(&str, &str); 2] = [
-    ("sandbox.finapi.io", "webform-sandbox.finapi.io"),
-    ("live.finapi.io", "webform-live.finapi.io"),
-];
+use crate::model::{finapi_webform_url, Api, Catalogue};
+use crate::runner::http::{passthrough_client, Http, TargetUrl, Transport};
+use crate::runner::redact::url_for_display;
+use crate::runner::services::{calibrate_webform, WebFormCalibration};
 
 /// The Web Form 2.0 address for an Access upstream, and how it was found: finAPI's Web Form
-/// host for finAPI's Access hosts, else the upstream itself (a mock serves both).
-pub fn derive_webform(upstream: &str) -> (String, &'static str) {
-    if let Ok(mut url) = reqwest::Url::parse(upstream.trim()) {
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        if let Some((_, webform)) = FINAPI_HOSTS.iter().find(|(access, _)| *access == host) {
-            if url.set_host(Some(webform)).is_ok() {
-                url.set_path("");
-                return (
-                    url.as_str().trim_end_matches('/').to_string(),
-                    "derived from --upstream (finAPI's Web Form host)",
-                );
-            }
-        }
+/// host for finAPI's Access hosts ([`finapi_webform_url`]), else the upstream itself (a mock
+/// serves both).
+fn webform_for(upstream: &str) -> (String, &'static str) {
+    match finapi_webform_url(upstream) {
+        Some(url) => (url, "derived from --upstream (finAPI's Web Form host)"),
+        None => (
+            upstream.trim().trim_end_matches('/').to_string(),
+            "the upstream itself (a mock serves both; else set --webform-upstream)",
+        ),
     }
-    (
-        upstream.trim().trim_end_matches('/').to_string(),
-        "the upstream itself (a mock serves both; else set --webform-upstream)",
-    )
 }
 
 /// Whether the Web Form service answers at its upstream.
@@ -43,7 +33,7 @@ pub enum Presence {
     /// Not asked yet, or no answer yet: asked again at the next Web Form call.
     #[default]
     Unknown,
-    /// A no-token list call got 401, as from a real Web Form service.
+    /// Its list call without a token got Web Form 2.0's own answer (the runner's rule).
     Serves,
     /// It does not: why, with the address and the flag to set. Web Form calls pass through
     /// unjudged.
@@ -76,7 +66,7 @@ impl Upstreams {
         let access_url = TargetUrl::parse(access, transport)?;
         let (webform, source) = match webform {
             Some(w) => (w.trim().to_string(), "given (--webform-upstream)"),
-            None => derive_webform(access),
+            None => webform_for(access),
         };
         let webform_url = TargetUrl::parse(&webform, transport)
             .map_err(|e| format!("the Web Form 2.0 upstream: {e}"))?;
@@ -93,9 +83,11 @@ impl Upstreams {
         })
     }
 
-    /// The upstream a request path goes to.
+    /// The upstream a request path goes to: the host that serves it ([`Api::serving`]), so
+    /// Web Form 2.0's front pages (the form's page, finAPI's loader script) go to the Web Form
+    /// host too.
     pub fn for_path(&self, path: &str) -> &Upstream {
-        match Api::of_path(path) {
+        match Api::serving(path) {
             Api::Access => &self.access,
             Api::WebForm2 => &self.webform,
         }
@@ -118,55 +110,21 @@ impl Upstreams {
     }
 }
 
-/// The catalogue's Web Form list call (a read without path parameters): a real Web Form
-/// service answers it without a token with 401.
-fn calibration_path(catalogue: &Catalogue) -> Option<String> {
-    catalogue
-        .all()
-        .iter()
-        .filter(|o| {
-            o.is_webform()
-                && o.method == http::Method::GET
-                && o.safety == Safety::Read
-                && o.path_params().next().is_none()
-        })
-        .map(|o| o.path.clone())
-        .min_by_key(|p| p.len())
-}
-
-/// Ask whether the Web Form service answers at its upstream: a no-token list call, sent by
-/// the replayer when there is one (it may go to the Web Form origin), else by a plain client.
+/// Ask whether the Web Form service answers at its upstream, by the runner's rule
+/// ([`calibrate_webform`]: its list call without a token must get Web Form 2.0's own answer),
+/// sent by the proxy's own client (which may go to the Web Form origin). No answer at all:
+/// [`Presence::Unknown`], asked again at the next Web Form call.
 pub(crate) async fn calibrate(
     upstreams: &Upstreams,
     catalogue: &Catalogue,
-    replayer: Option<&Http>,
+    http: &Http,
 ) -> Presence {
-    let Some(path) = calibration_path(catalogue) else {
-        return Presence::Absent("the catalogue has no Web Form list call".into());
-    };
-    let url = format!("{}{path}", upstreams.webform.base);
-    let status = match replayer {
-        Some(http) => {
-            let sent = http
-                .send(&HttpRequest::new(
-                    http::Method::GET,
-                    upstreams.replay_path(&path),
-                ))
-                .await;
-            sent.status
-        }
-        None => match upstreams.webform.client.get(&url).send().await {
-            Ok(r) => r.status().as_u16(),
-            Err(_) => 0,
-        },
-    };
-    let shown = crate::runner::redact::url_for_display(&upstreams.webform.base);
-    match status {
-        0 => Presence::Unknown,
-        401 => Presence::Serves,
-        s => Presence::Absent(format!(
-            "the Web Form 2.0 service does not answer at {shown} (GET {path} without a token got {s}, not 401): set --webform-upstream"
-        )),
+    let shown = url_for_display(&upstreams.webform.base);
+    let base = (!upstreams.one_address()).then_some(upstreams.webform.base.as_str());
+    match calibrate_webform(http, catalogue, &shown, base, "--webform-upstream").await {
+        WebFormCalibration::Answers(_) => Presence::Serves,
+        WebFormCalibration::NoAnswer(_) => Presence::Unknown,
+        WebFormCalibration::Elsewhere(why) => Presence::Absent(why),
     }
 }
 
@@ -177,19 +135,19 @@ mod tests {
     #[test]
     fn finapi_hosts_map_to_their_web_form_hosts_and_others_serve_both() {
         assert_eq!(
-            derive_webform("https://sandbox.finapi.io").0,
+            webform_for("https://sandbox.finapi.io").0,
             "https://webform-sandbox.finapi.io"
         );
         assert_eq!(
-            derive_webform("https://live.finapi.io/").0,
+            webform_for("https://live.finapi.io/").0,
             "https://webform-live.finapi.io"
         );
         assert_eq!(
-            derive_webform("http://127.0.0.1:8080/").0,
+            webform_for("http://127.0.0.1:8080/").0,
             "http://127.0.0.1:8080"
         );
         assert_eq!(
-            derive_webform("https://staging.example.org").0,
+            webform_for("https://staging.example.org").0,
             "https://staging.example.org"
         );
     }
@@ -207,6 +165,11 @@ mod tests {
         assert_eq!(up.for_path("/api/tasks").base, "http://127.0.0.1:2");
         assert_eq!(up.for_path("/api/v2/accounts").base, "http://127.0.0.1:1");
         assert_eq!(up.for_path("/__finapi/clock").base, "http://127.0.0.1:1");
+        assert_eq!(up.for_path("/webForm/abc").base, "http://127.0.0.1:2");
+        assert_eq!(
+            up.for_path("/finapi-webform2.js").base,
+            "http://127.0.0.1:2"
+        );
         assert_eq!(
             up.replay_path("/api/webForms/7?x=1"),
             "http://127.0.0.1:2/api/webForms/7?x=1"
@@ -219,12 +182,5 @@ mod tests {
             std::time::Duration::from_secs(1)
         )
         .is_err());
-    }
-
-    #[test]
-    fn the_calibration_call_comes_from_the_catalogue() {
-        let path = calibration_path(Catalogue::embedded()).unwrap();
-        assert_eq!(Api::of_path(&path), Api::WebForm2);
-        assert!(!path.contains('{'), "{path}");
     }
 }

@@ -56,8 +56,8 @@ pub use probe::{build as build_probe, calibrate, harmful_if_broken, Probe};
 pub use redact::{url_for_display, Redactor};
 pub use resume::{checkpoint, write_checkpoints, Previous, Recorder};
 pub use services::{
-    access_served, locate, webform_address, Addresses, Located, ServiceLine, Services,
-    WebFormAddress, SAME_ADDRESS,
+    access_served, calibrate_webform, locate, webform_address, Addresses, Located, ServiceLine,
+    Services, WebFormAddress, WebFormCalibration, SAME_ADDRESS,
 };
 pub use session::{access_token, RunUser, Session, SessionOptions, SetupError, WebFormCompletion};
 pub use state_file::State as TokenState;

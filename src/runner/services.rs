@@ -11,10 +11,10 @@
 //!   `webform-sandbox.finapi.io`, `live.finapi.io` -> `webform-live.finapi.io`);
 //! - on a `serve`'s own address: a target that answers `GET /__finapi/health` is a mock;
 //!
-//! and nowhere else. An address found on a remote target is calibrated ([`locate`]): a list
-//! call without a token must get Web Form 2.0's own answer (its error body, as
-//! `model::expect::webform_error_shape` reads it, or a list), as finAPI's Web Form host gives
-//! (401); an Access host's 404 is not that answer.
+//! and nowhere else. An address found on a remote target is calibrated ([`locate`], with
+//! [`calibrate_webform`], the rule the proxy follows too): a list call without a token must get
+//! Web Form 2.0's own answer (its error body, as `model::expect::webform_error_shape` reads it,
+//! or a list), as finAPI's Web Form host gives (401); an Access host's 404 is not that answer.
 
 use serde::{Deserialize, Serialize};
 
@@ -309,16 +309,46 @@ fn with_answer(how: String, asked: Option<String>) -> String {
 }
 
 /// Whether Web Form 2.0 answers at `base` (`None`: the target's own address), shown as
-/// `shown`: its list call without a token, sent up to three times while no answer comes.
-/// `Ok` says what it answered.
+/// `shown`. `Ok` says what it answered.
 async fn webform_answers(
     http: &Http,
     catalogue: &Catalogue,
     shown: &str,
     base: Option<&str>,
 ) -> Result<Option<String>, String> {
+    match calibrate_webform(http, catalogue, shown, base, "--webform-url").await {
+        WebFormCalibration::Answers(asked) => Ok(asked),
+        WebFormCalibration::NoAnswer(why) | WebFormCalibration::Elsewhere(why) => Err(why),
+    }
+}
+
+/// What Web Form 2.0's calibration found at an address ([`calibrate_webform`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebFormCalibration {
+    /// Web Form 2.0 answers there: what it answered (`None`: the catalogue has no calibration
+    /// request, so nothing was asked).
+    Answers(Option<String>),
+    /// Nothing answered (no connection): why.
+    NoAnswer(String),
+    /// Something other than Web Form 2.0 answers there: why, with the flag to set.
+    Elsewhere(String),
+}
+
+/// The one rule for whether Web Form 2.0 answers at `base` (`None`: `http`'s own address),
+/// shown as `shown`, which `check`, `features` and the proxy all follow: its list call without
+/// a token (`webform_calibration`), sent up to three times while no answer (or a 5xx)
+/// comes, must get Web Form 2.0's own answer (its error body, as finAPI's Web Form host gives
+/// with 401, or a list); an Access host's 404 is not that answer. A reason names the address
+/// and `flag`, the flag that sets it.
+pub async fn calibrate_webform(
+    http: &Http,
+    catalogue: &Catalogue,
+    shown: &str,
+    base: Option<&str>,
+    flag: &str,
+) -> WebFormCalibration {
     let Some(op) = webform_calibration(catalogue) else {
-        return Ok(None);
+        return WebFormCalibration::Answers(None);
     };
     let path = format!("{}{}", base.unwrap_or_default(), op.path);
     let mut answer = http.send(&HttpRequest::new(op.method.clone(), &path)).await;
@@ -329,20 +359,20 @@ async fn webform_answers(
         answer = http.send(&HttpRequest::new(op.method.clone(), &path)).await;
     }
     let asked = format!("{} {} without a token", op.method, op.path);
-    let set = "set --webform-url to Web Form 2.0's base URL";
+    let set = format!("set {flag} to Web Form 2.0's base URL");
     if answer.status == 0 {
         let error = answer.error.unwrap_or_else(|| "no answer".into());
-        return Err(format!(
+        return WebFormCalibration::NoAnswer(format!(
             "Web Form 2.0 did not answer at {shown} ({asked}: {error}); {set}"
         ));
     }
     if is_webform_answer(&answer) {
-        return Ok(Some(format!(
+        return WebFormCalibration::Answers(Some(format!(
             "{asked} got {} from Web Form 2.0",
             answer.status
         )));
     }
-    Err(format!(
+    WebFormCalibration::Elsewhere(format!(
         "Web Form 2.0 does not answer at {shown}: {asked} got {}{}, where Web Form 2.0 answers \
          401 with its own error body; {set}",
         answer.status,

@@ -357,7 +357,8 @@ async fn the_proxys_page_fits_a_1400_pixel_window() {
             .unwrap();
         // The matrix as in check's page, then the proxy's sections as tables.
         assert!(client.find(Locator::Id("grid")).await.is_ok());
-        for id in ["services", "findings", "login-failures", "shapes", "replay"] {
+        assert!(client.find(Locator::Id("services")).await.is_ok());
+        for id in ["traffic", "findings", "login-failures", "shapes", "replay"] {
             let table = client
                 .find(Locator::Css(&format!("table#{id}")))
                 .await

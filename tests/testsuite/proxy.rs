@@ -235,6 +235,16 @@ impl App {
             )
             .await;
         }
+        if let Some(id) = ids.first() {
+            // A list filtered by the caller's own resource: replayed as another user, it must
+            // list none of alice's items.
+            self.get(
+                "alice lists an account's transactions",
+                &format!("/api/v2/transactions?accountIds={id}"),
+                alice.as_deref(),
+            )
+            .await;
+        }
         let refreshed = match refresh1 {
             Some(r) => {
                 self.grant(
@@ -279,6 +289,99 @@ impl App {
     }
 }
 
+/// Tokens an app got before the proxy started (directly from finAPI): the clients' and two
+/// users'.
+struct EarlyTokens {
+    app: String,
+    admin: String,
+    alice: String,
+    bob: String,
+}
+
+impl EarlyTokens {
+    async fn get(base: &str) -> EarlyTokens {
+        let v2 = ApiVersion::V2;
+        EarlyTokens {
+            app: client_token(base, v2, demo::APP_CLIENT).await,
+            admin: client_token(base, v2, demo::ADMIN_CLIENT).await,
+            alice: user_token(base, v2, demo::APP_CLIENT, demo::USERS[0]).await,
+            bob: user_token(base, v2, demo::APP_CLIENT, demo::USERS[1]).await,
+        }
+    }
+}
+
+impl App {
+    /// The same kind of app, long-running: it holds tokens it got before the proxy started, so
+    /// no grant passes the proxy. The admin lists users, the app reads its configuration,
+    /// creates and verifies a user and reads its verification status, alice reads herself, her
+    /// accounts, one account and its transactions, bob lists his accounts.
+    async fn run_with(mut self, t: &EarlyTokens) -> Vec<Answer> {
+        use reqwest::Method;
+        self.get(
+            "admin lists users",
+            "/api/v2/mandatorAdmin/getUserList",
+            Some(&t.admin),
+        )
+        .await;
+        self.get(
+            "app reads its configuration",
+            "/api/v2/clientConfiguration",
+            Some(&t.app),
+        )
+        .await;
+        let user = ("proxy-early-user", "proxy-early-user-password-1");
+        let body = json!({ "id": user.0, "password": user.1 });
+        self.send(
+            "app creates a user",
+            Method::POST,
+            "/api/v2/users",
+            Some(&t.app),
+            None,
+            Some(&body),
+        )
+        .await;
+        self.send(
+            "app verifies the user",
+            Method::POST,
+            &format!("/api/v2/users/verify/{}", user.0),
+            Some(&t.app),
+            None,
+            None,
+        )
+        .await;
+        self.get(
+            "app reads the verification status",
+            &format!("/api/v2/users/verificationStatus?userId={}", user.0),
+            Some(&t.app),
+        )
+        .await;
+        self.get("alice reads self", "/api/v2/users", Some(&t.alice))
+            .await;
+        let accounts = self
+            .get("alice lists accounts", "/api/v2/accounts", Some(&t.alice))
+            .await
+            .json();
+        let first = accounts["accounts"][0]["id"].as_i64();
+        if let Some(id) = first {
+            self.get(
+                "alice reads an account",
+                &format!("/api/v2/accounts/{id}"),
+                Some(&t.alice),
+            )
+            .await;
+            self.get(
+                "alice lists an account's transactions",
+                &format!("/api/v2/transactions?accountIds={id}"),
+                Some(&t.alice),
+            )
+            .await;
+        }
+        self.get("bob lists accounts", "/api/v2/accounts", Some(&t.bob))
+            .await;
+        self.answers
+    }
+}
+
 /// The demo world's clients, as the proxy's credentials (the other mandator's app client
 /// included).
 fn credentials() -> Credentials {
@@ -301,6 +404,37 @@ async fn through_proxy(serve_args: &[&str], replay: ReplayMode) -> (Vec<Answer>,
     let report = proxy.finish().await;
     drop(served);
     (answers, report)
+}
+
+/// `serve ARGS`; the tokens of a long-running app, got from it directly; then the proxy in
+/// front of it (replaying reads), and the app's calls with those tokens through it.
+async fn early_tokens_through_proxy(serve_args: &[&str]) -> (Vec<Answer>, ProxyReport) {
+    early_tokens_through(serve_args, true).await
+}
+
+/// [`early_tokens_through_proxy`], with identification on or off (`--identify`).
+async fn early_tokens_through(serve_args: &[&str], identify: bool) -> (Vec<Answer>, ProxyReport) {
+    let served = Served::start(serve_args);
+    let tokens = EarlyTokens::get(&served.url).await;
+    let mut c = config(&served.url, ReplayMode::Reads);
+    c.identify = identify;
+    let proxy = Proxy::start(c).await.unwrap();
+    let answers = App::new(&proxy.uri()).run_with(&tokens).await;
+    let report = proxy.finish().await;
+    drop(served);
+    (answers, report)
+}
+
+/// `serve ARGS`, the proxy (replaying reads) in front, the config-first app through it.
+async fn config_first_through_proxy(serve_args: &[&str]) -> (Vec<Answer>, ProxyReport) {
+    let served = Served::start(serve_args);
+    let proxy = Proxy::start(config(&served.url, ReplayMode::Reads))
+        .await
+        .unwrap();
+    crate::traffic::apps::config_first_app(crate::traffic::apps::Bases::one(&proxy.uri())).await;
+    let report = proxy.finish().await;
+    drop(served);
+    (Vec::new(), report)
 }
 
 fn violations(report: &ProxyReport) -> Vec<String> {
@@ -439,6 +573,77 @@ async fn replays_of_the_faithful_mock_find_nothing() {
     assert!(note("getToken.password")
         .principals
         .contains(&Principal::AdminClient));
+    // Alice's transactions filtered by her account: replayed as another user, none of hers.
+    let cell = report
+        .report
+        .results
+        .iter()
+        .find(|r| {
+            r.operation == "getAndSearchAllTransactions?accountIds"
+                && r.principal == Principal::OtherUser
+        })
+        .unwrap();
+    assert_eq!(cell.verdict, Verdict::Pass, "{}", cell.reason);
+    assert!(cell
+        .reason
+        .starts_with("?accountIds: hidden (200, none of the run user's"));
+}
+
+#[tokio::test]
+async fn tokens_got_before_the_proxy_started_are_identified_and_their_calls_judged() {
+    let (answers, report) = early_tokens_through_proxy(&[]).await;
+    assert!(
+        answers.iter().all(|a| (200..300).contains(&a.status)),
+        "{:?}",
+        answers
+            .iter()
+            .map(|a| (a.step, a.status))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(violations(&report), Vec::<String>::new());
+    // Every call was judged as its caller.
+    assert_eq!(report.unknown_callers, 0);
+    let judged = |op: &str, p: Principal| {
+        report
+            .report
+            .results
+            .iter()
+            .any(|r| r.operation == op && r.principal == p && r.verdict == Verdict::Pass)
+    };
+    assert!(judged("getUserList", Principal::AdminClient));
+    assert!(judged("createUser", Principal::AppClient));
+    assert!(judged("getAccount", Principal::User));
+    // Alice's read of her account's transactions, replayed as bob, listed none of hers.
+    assert!(judged(
+        "getAndSearchAllTransactions?accountIds",
+        Principal::OtherUser
+    ));
+    // The clients' tokens were the proxy's own (the same credentials get the same token):
+    // no read. The users' took one read each.
+    assert_eq!(report.identify_reads, 2);
+    let how = |caller: &str| {
+        report
+            .callers
+            .iter()
+            .find(|c| c.caller == caller)
+            .map(|c| c.how.clone())
+            .unwrap_or_else(|| panic!("no caller {caller}: {:?}", report.callers))
+    };
+    assert!(how("user alice").starts_with("probed: GET /api/v2/users with it got 200"));
+    assert!(how("admin-client").starts_with("token traffic seen: the proxy's own"));
+    // With --identify off, none of them is judged.
+    let (_, report) = early_tokens_through(&[], false).await;
+    assert_eq!(report.identify_reads, 0);
+    assert_eq!(report.unknown_callers, report.calls);
+    assert!(
+        report.report.results.is_empty(),
+        "{:?}",
+        report.report.results
+    );
+    assert!(report
+        .callers
+        .iter()
+        .all(|c| c.caller == "unknown" && c.how.contains("--identify off")));
 }
 
 /// Each break the app's traffic or its replays can show, with the rule it is reported under.
@@ -458,6 +663,8 @@ const VISIBLE: &[(&str, &str)] = &[
     ("unknown-token-accepted", "token-required"),
     ("revoked-token-accepted", "token-required"),
     ("other-user-data-visible", "own-data-only"),
+    // Alice's transactions filtered by her account, replayed as another user.
+    ("id-filters-cross-users", "own-data-only"),
     ("other-mandator-visible", "mandator-isolation"),
     ("second-app-client-isolated", "shared-user-base"),
     // The app asks app client 2's token twice.
@@ -532,21 +739,99 @@ const UNREACHABLE: &[(&str, &str)] = &[
         "lifecycle: a password change (a write)",
     ),
     (
-        "id-filters-cross-users",
-        "the proxy does not replay ids yet",
-    ),
-    (
         "background-update-any-connection",
-        "the proxy does not replay ids yet",
+        "a background update (a write) is never replayed, and the app names only its own bank connections",
     ),
     ("lockout-disabled", "lifecycle: failed logins"),
     ("locked-user-gets-token", "lifecycle: failed logins"),
 ];
 
+/// Which of the app's flows runs through the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// [`App::run`]: every grant passes the proxy.
+    Grants,
+    /// [`App::run_with`]: the tokens were got before the proxy started.
+    EarlyTokens,
+    /// `traffic::apps::config_first_app`: the client configuration is read before any user
+    /// logs in.
+    ConfigFirst,
+}
+
+impl Flow {
+    /// The breaks this flow's traffic and replays can show, with the rule of each.
+    fn can_show(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Flow::Grants => VISIBLE.to_vec(),
+            Flow::EarlyTokens => VISIBLE
+                .iter()
+                .filter(|(n, _)| !NOT_WITH_EARLY_TOKENS.iter().any(|(x, _)| x == n))
+                .copied()
+                .collect(),
+            Flow::ConfigFirst => CONFIG_FIRST.to_vec(),
+        }
+    }
+}
+
+/// The breaks the config-first app's traffic and replays can show, with the rule of each.
+const CONFIG_FIRST: &[(&str, &str)] = &[
+    // Its password grant, replayed with the other clients.
+    ("admin-gets-user-token", "user-tokens-via-app-clients"),
+    ("second-app-client-isolated", "shared-user-base"),
+    // Its reads, replayed as the clients and without a valid token.
+    ("admin-reaches-client-services", "admin-sections-only"),
+    ("admin-reads-user-data", "intruder-admin"),
+    ("client-token-reads-user-data", "user-scope"),
+    ("no-token-accepted", "token-required"),
+    ("unknown-token-accepted", "token-required"),
+    // Its configuration read, replayed as the user once one logged in.
+    ("user-token-reaches-client-services", "user-scope"),
+];
+
+/// Breaks the app's traffic shows with its grants, and not with tokens got before the proxy
+/// started, and why.
+const NOT_WITH_EARLY_TOKENS: &[(&str, &str)] = &[
+    (
+        "admin-gets-user-token",
+        "no grant passes the proxy, so none is replayed with the admin client",
+    ),
+    (
+        "admin-refreshes-user-token",
+        "no grant passes the proxy, so none is replayed with the admin client",
+    ),
+    (
+        "second-app-client-isolated",
+        "no grant passes the proxy, so none is replayed with the second app client",
+    ),
+    ("token-not-reused", "no grant passes the proxy"),
+    (
+        "revoked-token-accepted",
+        "no revoke passes the proxy, so it holds no revoked token",
+    ),
+];
+
+/// Run `flow` under every break: each break's violations and shape differences.
+async fn under_every_break(flow: Flow) -> Vec<(finapi_conformance::Violation, Vec<String>, usize)> {
+    use finapi_conformance::Violation;
+    use futures::StreamExt;
+    futures::stream::iter(Violation::ALL.iter().copied())
+        .map(|v| async move {
+            let args = ["--violate", v.name()];
+            let (_, report) = match flow {
+                Flow::Grants => through_proxy(&args, ReplayMode::Reads).await,
+                Flow::EarlyTokens => early_tokens_through_proxy(&args).await,
+                Flow::ConfigFirst => config_first_through_proxy(&args).await,
+            };
+            (v, violations(&report), report.shape_differences.len())
+        })
+        .buffer_unordered(2)
+        .collect()
+        .await
+}
+
 #[tokio::test]
 async fn every_break_traffic_or_replay_can_show_is_reported_under_its_rule() {
     use finapi_conformance::Violation;
-    use futures::StreamExt;
     // Every break is in exactly one list.
     for v in Violation::ALL {
         let n = v.name();
@@ -555,31 +840,37 @@ async fn every_break_traffic_or_replay_can_show_is_reported_under_its_rule() {
             + usize::from(UNREACHABLE.iter().any(|(x, _)| *x == n));
         assert_eq!(lists, 1, "{n} is in {lists} lists");
     }
-    let outcomes: Vec<(Violation, Vec<String>, usize)> =
-        futures::stream::iter(Violation::ALL.iter().copied())
-            .map(|v| async move {
-                let (_, report) = through_proxy(&["--violate", v.name()], ReplayMode::Reads).await;
-                (v, violations(&report), report.shape_differences.len())
-            })
-            .buffer_unordered(2)
-            .collect()
-            .await;
+    for (n, _) in NOT_WITH_EARLY_TOKENS {
+        assert!(VISIBLE.iter().any(|(x, _)| x == n), "{n} is not visible");
+    }
     let mut wrong = Vec::new();
-    for (v, found, shapes) in &outcomes {
-        let n = v.name();
-        if let Some((_, rule)) = VISIBLE.iter().find(|(x, _)| *x == n) {
-            if !found.iter().any(|f| f.ends_with(&format!("[{rule}]"))) {
-                wrong.push(format!("{n}: expected [{rule}], found {found:?}"));
-            }
-        } else if SHAPES.contains(&n) {
-            if *shapes == 0 || !found.is_empty() {
+    for flow in [Flow::Grants, Flow::EarlyTokens, Flow::ConfigFirst] {
+        let outcomes = under_every_break(flow).await;
+        let shows = flow.can_show();
+        let mut can_show = 0;
+        let mut caught = 0;
+        for (v, found, shapes) in &outcomes {
+            let n = v.name();
+            if let Some((_, rule)) = shows.iter().find(|(x, _)| *x == n) {
+                can_show += 1;
+                if found.iter().any(|f| f.ends_with(&format!("[{rule}]"))) {
+                    caught += 1;
+                } else {
+                    wrong.push(format!("{flow:?} {n}: expected [{rule}], found {found:?}"));
+                }
+            } else if SHAPES.contains(&n) {
+                if *shapes == 0 || !found.is_empty() {
+                    wrong.push(format!(
+                        "{flow:?} {n}: expected shape differences only, found {found:?}"
+                    ));
+                }
+            } else if !found.is_empty() {
                 wrong.push(format!(
-                    "{n}: expected shape differences only, found {found:?}"
+                    "{flow:?} {n} is listed as unreachable but shows: {found:?}"
                 ));
             }
-        } else if !found.is_empty() {
-            wrong.push(format!("{n} is listed as unreachable but shows: {found:?}"));
         }
+        eprintln!("{flow:?}: {caught} of the {can_show} breaks its traffic can show caught");
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

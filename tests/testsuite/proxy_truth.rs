@@ -6,7 +6,7 @@
 use finapi_conformance::model::{Principal, Verdict};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ProxyReport, ReplayMode};
 use finapi_conformance::runner::{Credentials, Limits};
-use finapi_conformance_test_support::proxy_split::SplitHosts;
+use finapi_conformance_test_support::SplitFront;
 
 use crate::common::served::Served;
 use crate::traffic::apps::{self, Bases, Client};
@@ -28,29 +28,42 @@ enum Setup {
 enum App {
     Isolation,
     FailingLogins { webform: bool },
+    ConfigFirst,
 }
 
 /// `serve ARGS` in `setup`, the proxy (replaying reads) in front, `app` through it.
 async fn run(setup: Setup, app: App, serve_args: &[&str]) -> (Client, ProxyReport) {
+    run_with(setup, app, serve_args, |_| {}).await
+}
+
+/// [`run`], with the proxy's configuration changed by `change`.
+async fn run_with(
+    setup: Setup,
+    app: App,
+    serve_args: &[&str],
+    change: impl FnOnce(&mut ProxyConfig),
+) -> (Client, ProxyReport) {
     let served = Served::start(serve_args);
     let split = match setup {
         Setup::OneAddress => None,
-        Setup::Split | Setup::SplitAccessOnly => Some(SplitHosts::start(&served.url).await),
+        Setup::Split | Setup::SplitAccessOnly => Some(SplitFront::start(&served.url).await),
     };
     let mut config = match &split {
         None => ProxyConfig::new(&served.url, Credentials::demo()),
         Some(s) => ProxyConfig::new(&s.access, Credentials::demo()),
     };
     if let (Some(s), Setup::Split) = (&split, setup) {
-        config.webform_upstream = Some(s.webform.clone());
+        config.webform_upstream = Some(s.webform_url().to_string());
     }
     config.replay = ReplayMode::Reads;
     config.limits = Limits::local();
+    change(&mut config);
     let proxy = Proxy::start(config).await.unwrap();
     let bases = Bases::one(&proxy.uri());
     let client = match app {
         App::Isolation => apps::isolation_app(bases).await,
         App::FailingLogins { webform } => apps::failing_logins_app(bases, webform).await,
+        App::ConfigFirst => apps::config_first_app(bases).await,
     };
     let report = proxy.finish().await;
     drop(split);
@@ -84,12 +97,17 @@ fn figures(name: &str, report: &ProxyReport) {
         report.summary.inconclusive,
         report.summary.passed,
         report.calls,
-        report.services.web_form_calls,
-        report.services.web_form_judged,
+        report.web_form_calls,
+        report.web_form_judged,
         report.replays,
         report.controls,
         report.login_failures.iter().map(|f| f.calls).sum::<usize>(),
     );
+}
+
+/// The Access address a report names.
+fn access_address(report: &ProxyReport) -> String {
+    report.report.services[0].address.clone().unwrap()
 }
 
 fn cell(report: &ProxyReport, op: &str, p: Principal) -> Option<Verdict> {
@@ -237,12 +255,20 @@ async fn through_finapis_two_hosts_the_web_form_calls_are_judged() {
     assert_eq!(client.statuses("user creates a web form"), [201]);
     assert_eq!(client.statuses("user reads the web form again"), [200]);
     assert_eq!(violations(&report), Vec::<String>::new());
-    assert_eq!(report.services.web_form_status, "serves");
-    assert!(report.services.web_form_calls >= 5);
-    assert_eq!(
-        report.services.web_form_calls,
-        report.services.web_form_judged
+    // Its services line says where each went, and that Web Form 2.0 was judged, as check's does.
+    let web_form = &report.report.services[1];
+    assert!(web_form.checked, "{web_form:?}");
+    assert!(
+        report.summary_line().contains(&format!(
+            "services: Access V2 at {}; Web Form 2.0 at {}",
+            access_address(&report),
+            web_form.address.as_deref().unwrap()
+        )),
+        "{}",
+        report.summary_line()
     );
+    assert!(report.web_form_calls >= 5);
+    assert_eq!(report.web_form_calls, report.web_form_judged);
     assert_eq!(
         cell(&report, "getWebForm", Principal::User),
         Some(Verdict::Pass)
@@ -296,15 +322,19 @@ async fn without_the_web_form_host_its_calls_pass_through_unjudged() {
     // The Access host answers Web Form paths 404; the proxy judges none of them.
     assert_eq!(client.statuses("user creates a web form"), [404]);
     assert_eq!(violations(&report), Vec::<String>::new());
-    assert!(report.services.web_form_calls > 0);
-    assert_eq!(report.services.web_form_judged, 0);
+    assert!(report.web_form_calls > 0);
+    assert_eq!(report.web_form_judged, 0);
+    let web_form = &report.report.services[1];
+    assert!(
+        !web_form.checked && web_form.note.contains("--webform-upstream"),
+        "{web_form:?}"
+    );
     assert!(
         report
-            .services
-            .web_form_status
-            .contains("--webform-upstream"),
+            .summary_line()
+            .contains("Web Form 2.0 not checked: Web Form 2.0 does not answer at"),
         "{}",
-        report.services.web_form_status
+        report.summary_line()
     );
     assert!(report
         .report
@@ -331,8 +361,82 @@ async fn the_json_report_carries_checks_summary_object() {
     ] {
         assert!(v["summary"][k].is_u64(), "{k}");
     }
-    assert!(v["services"]["web_form"].is_string());
+    // The HTML page shows them where check's does, once.
+    let html = report.render(finapi_conformance::report::Format::Html, false);
+    assert_eq!(html.matches("id=\"services\"").count(), 1);
+    assert!(html.contains("<table id=\"traffic\">"));
+    // The services where check's JSON has them, and nowhere else.
+    assert_eq!(v["report"]["services"][1]["service"], "Web Form 2.0");
+    assert!(v.get("services").is_none());
     assert!(v["login_failures"].is_array());
+}
+
+#[tokio::test]
+async fn a_configuration_read_before_any_user_logs_in_is_replayed_as_a_user_once_one_does() {
+    let (client, report) = run(Setup::OneAddress, App::ConfigFirst, &[]).await;
+    figures("config-first app", &report);
+    assert_eq!(client.statuses("app reads its configuration"), [200]);
+    assert_eq!(client.statuses("user reads self"), [200]);
+    assert_eq!(violations(&report), Vec::<String>::new());
+    // No user had logged in when the app read its configuration: the replay as a user waited
+    // for one, and was sent once the user logged in.
+    assert_eq!(
+        cell(&report, "getClientConfiguration", Principal::User),
+        Some(Verdict::Pass)
+    );
+    let waited = |report: &ProxyReport| {
+        report
+            .deferred
+            .iter()
+            .find(|d| d.operation == "getClientConfiguration" && d.principal == Principal::User)
+            .cloned()
+            .unwrap_or_else(|| panic!("{:?}", report.deferred))
+    };
+    let note = waited(&report);
+    assert_eq!((note.deferred, note.sent), (1, 1), "{note:?}");
+    assert!(note.never_sent.is_empty(), "{note:?}");
+    assert!(note.waited_for.contains("no user's live token"), "{note:?}");
+    let (_, report) = run(
+        Setup::OneAddress,
+        App::ConfigFirst,
+        &["--violate", "user-token-reaches-client-services"],
+    )
+    .await;
+    let found = violations(&report);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("getClientConfiguration as user") && f.ends_with("[user-scope]")),
+        "{found:?}"
+    );
+    // Waiting is bounded: with room for no read, or no time to wait, the replay is never sent,
+    // and the report says why.
+    for (bound, why) in [
+        (
+            Box::new(|c: &mut ProxyConfig| c.max_deferred = 0) as Box<dyn FnOnce(&mut ProxyConfig)>,
+            "the bound: 0 reads were already waiting",
+        ),
+        (
+            Box::new(|c: &mut ProxyConfig| c.defer_for = std::time::Duration::ZERO),
+            "no token for it appeared within 0 s",
+        ),
+    ] {
+        let (_, report) = run_with(
+            Setup::OneAddress,
+            App::ConfigFirst,
+            &["--violate", "user-token-reaches-client-services"],
+            bound,
+        )
+        .await;
+        assert_eq!(
+            cell(&report, "getClientConfiguration", Principal::User),
+            None,
+            "{why}"
+        );
+        let note = waited(&report);
+        assert_eq!(note.sent, 0, "{note:?}");
+        assert_eq!(note.never_sent.get(why), Some(&1), "{note:?}");
+    }
 }
 
 /// A fake finAPI that refuses one operation with 401 for a user token it accepts elsewhere

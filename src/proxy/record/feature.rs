@@ -67,6 +67,12 @@ fn steps(
     if r.operation.starts_with("lifecycle:") {
         return Err("a lifecycle scenario the feature vocabulary does not state".into());
     }
+    if crate::model::operation_of_cell(&r.operation) != r.operation {
+        return Err(
+            "an id cell (an id in a query): features/ids.feature states these between named users"
+                .into(),
+        );
+    }
     let op = catalogue
         .get(version, &r.operation)
         .ok_or_else(|| format!("not in the {version} catalogue"))?;

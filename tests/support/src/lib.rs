@@ -5,10 +5,9 @@
 //! - [`grant`]: finAPI's token request spelled once (path per version, each grant's form);
 //! - [`client`]: a client for the loopback mocks and helpers over it (token grants, JSON calls);
 //! - [`served`]: the `serve` binary in a child process;
-//! - [`split`]: finAPI's two hosts (Access, Web Form 2.0) split out of one mock;
+//! - [`split`]: finAPI's two hosts (Access, Web Form 2.0) split out of one mock, for the
+//!   runner's and the proxy's truth tests;
 //! - [`temp`]: a temp directory that removes itself;
-//! - [`proxy_split`]: finAPI's two hosts (Access, Web Form 2.0) in front of one mock, for the
-//!   proxy's truth tests;
 //! - [`pairs`]: the pair property's cases, targets and checker (`tests/testsuite/properties.rs`
 //!   runs them as a property, `benches/properties.rs` times them).
 //!
@@ -19,7 +18,6 @@
 pub mod client;
 pub mod grant;
 pub mod pairs;
-pub mod proxy_split;
 pub mod served;
 pub mod split;
 pub mod temp;

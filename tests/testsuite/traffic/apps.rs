@@ -6,7 +6,8 @@
 //! - [`failing_logins_app`]: its users mistype passwords, log in before they are verified, get
 //!   locked out and refresh with a revoked and an unknown refresh token; its test moves the
 //!   mock's clock past token expiry and carries on with fresh tokens; optionally with Web Form
-//!   calls.
+//!   calls;
+//! - [`config_first_app`] reads its client configuration before any user logs in.
 //!
 //! Each keeps going when a step fails, and returns every answer in order.
 
@@ -405,5 +406,30 @@ pub async fn failing_logins_app(bases: Bases, webform: bool) -> Client {
         )
         .await;
     }
+    c
+}
+
+/// The user of [`config_first_app`].
+pub const FIRST: (&str, &str) = ("truth-first", "truth-first-password-1");
+
+/// An app that reads its client configuration before any user logs in (as an app does at
+/// start), then signs a user up, logs them in and reads as them. Returns the client.
+pub async fn config_first_app(bases: Bases) -> Client {
+    let mut c = Client::new(bases);
+    let (app, _) = c.grant("app token", Grant::Client(demo::APP_CLIENT)).await;
+    c.get(
+        "app reads its configuration",
+        "/api/v2/clientConfiguration",
+        app.as_deref(),
+    )
+    .await;
+    c.sign_up("sign up", app.as_deref(), FIRST, true).await;
+    let (user, _) = c
+        .grant("user logs in", Grant::Password(demo::APP_CLIENT, FIRST))
+        .await;
+    c.get("user reads self", "/api/v2/users", user.as_deref())
+        .await;
+    c.get("user lists banks", "/api/v2/banks", user.as_deref())
+        .await;
     c
 }
