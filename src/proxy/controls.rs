@@ -80,6 +80,19 @@ pub(crate) fn control_op(
         Principal::OtherMandatorUser | Principal::OtherUser => Principal::User,
         p => p,
     };
+    shortest_inert_read(catalogue, version, |o| {
+        expect(o, p).outcome == Outcome::Allowed
+    })
+}
+
+/// The shortest inert Access read without path parameters (then the first by id) that `keep`
+/// accepts: what a control or an identifying read sends, so it names no resource and changes
+/// nothing.
+pub(crate) fn shortest_inert_read(
+    catalogue: &Catalogue,
+    version: ApiVersion,
+    keep: impl Fn(&Operation) -> bool,
+) -> Option<&Operation> {
     catalogue
         .operations(version)
         .filter(|o| {
@@ -88,7 +101,7 @@ pub(crate) fn control_op(
                 && o.method == http::Method::GET
                 && o.safety == Safety::Read
                 && o.path_params().next().is_none()
-                && expect(o, p).outcome == Outcome::Allowed
+                && keep(o)
         })
         .min_by(|a, b| a.path.len().cmp(&b.path.len()).then(a.id.cmp(&b.id)))
 }

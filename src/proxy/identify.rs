@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::judge::Judge;
 use super::state::{Holder, State};
-use crate::model::{CallerKind, Catalogue, Operation, Principal, Safety};
+use crate::model::{CallerKind, Catalogue, Operation, Principal};
 use crate::runner::http::{Http, HttpRequest};
 
 /// The inert Access read without path parameters that only `kind` may make (the shortest
@@ -33,24 +33,16 @@ fn only_read_in(
     version: crate::model::ApiVersion,
     kind: CallerKind,
 ) -> Option<&Operation> {
-    catalogue
-        .operations(version)
-        .filter(|o| {
-            !o.is_webform()
-                && !o.is_token_endpoint()
-                && o.method == http::Method::GET
-                && o.safety == Safety::Read
-                && o.path_params().next().is_none()
-                && [
-                    CallerKind::AppClient,
-                    CallerKind::MandatorAdmin,
-                    CallerKind::User,
-                    CallerKind::None,
-                ]
-                .into_iter()
-                .all(|k| o.callers.contains(k) == (k == kind))
-        })
-        .min_by(|a, b| a.path.len().cmp(&b.path.len()).then(a.id.cmp(&b.id)))
+    super::controls::shortest_inert_read(catalogue, version, |o| {
+        [
+            CallerKind::AppClient,
+            CallerKind::MandatorAdmin,
+            CallerKind::User,
+            CallerKind::None,
+        ]
+        .into_iter()
+        .all(|k| o.callers.contains(k) == (k == kind))
+    })
 }
 
 /// What one identifying read got.

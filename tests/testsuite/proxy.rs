@@ -160,19 +160,15 @@ impl App {
             .await
     }
 
-    /// The whole flow; returns every answer in order.
-    async fn run(mut self) -> Vec<Answer> {
+    /// The app creates `user`, verifies it and reads its verification status.
+    async fn create_and_verify(&mut self, user: (&str, &str), app: Option<&str>) {
         use reqwest::Method;
-        let app = self.client("app token", demo::APP_CLIENT).await;
-        let _app2 = self.client("app2 token", demo::APP_CLIENT2).await;
-        let admin = self.client("admin token", demo::ADMIN_CLIENT).await;
-        let user = ("proxy-app-user", "proxy-app-user-password-1");
         let body = json!({ "id": user.0, "password": user.1 });
         self.send(
             "app creates a user",
             Method::POST,
             "/api/v2/users",
-            app.as_deref(),
+            app,
             None,
             Some(&body),
         )
@@ -181,7 +177,7 @@ impl App {
             "app verifies the user",
             Method::POST,
             &format!("/api/v2/users/verify/{}", user.0),
-            app.as_deref(),
+            app,
             None,
             None,
         )
@@ -189,9 +185,19 @@ impl App {
         self.get(
             "app reads the verification status",
             &format!("/api/v2/users/verificationStatus?userId={}", user.0),
-            app.as_deref(),
+            app,
         )
         .await;
+    }
+
+    /// The whole flow; returns every answer in order.
+    async fn run(mut self) -> Vec<Answer> {
+        use reqwest::Method;
+        let app = self.client("app token", demo::APP_CLIENT).await;
+        let _app2 = self.client("app2 token", demo::APP_CLIENT2).await;
+        let admin = self.client("admin token", demo::ADMIN_CLIENT).await;
+        let user = ("proxy-app-user", "proxy-app-user-password-1");
+        self.create_and_verify(user, app.as_deref()).await;
         let (via1, refresh1) = self.login("user via app", demo::APP_CLIENT, user).await;
         let (_via2, _) = self.login("user via app2", demo::APP_CLIENT2, user).await;
         let (alice, _) = self
@@ -234,8 +240,6 @@ impl App {
                 alice.as_deref(),
             )
             .await;
-        }
-        if let Some(id) = ids.first() {
             // A list filtered by the caller's own resource: replayed as another user, it must
             // list none of alice's items.
             self.get(
@@ -316,7 +320,6 @@ impl App {
     /// creates and verifies a user and reads its verification status, alice reads herself, her
     /// accounts, one account and its transactions, bob lists his accounts.
     async fn run_with(mut self, t: &EarlyTokens) -> Vec<Answer> {
-        use reqwest::Method;
         self.get(
             "admin lists users",
             "/api/v2/mandatorAdmin/getUserList",
@@ -330,31 +333,7 @@ impl App {
         )
         .await;
         let user = ("proxy-early-user", "proxy-early-user-password-1");
-        let body = json!({ "id": user.0, "password": user.1 });
-        self.send(
-            "app creates a user",
-            Method::POST,
-            "/api/v2/users",
-            Some(&t.app),
-            None,
-            Some(&body),
-        )
-        .await;
-        self.send(
-            "app verifies the user",
-            Method::POST,
-            &format!("/api/v2/users/verify/{}", user.0),
-            Some(&t.app),
-            None,
-            None,
-        )
-        .await;
-        self.get(
-            "app reads the verification status",
-            &format!("/api/v2/users/verificationStatus?userId={}", user.0),
-            Some(&t.app),
-        )
-        .await;
+        self.create_and_verify(user, Some(&t.app)).await;
         self.get("alice reads self", "/api/v2/users", Some(&t.alice))
             .await;
         let accounts = self
@@ -455,6 +434,24 @@ fn violations(report: &ProxyReport) -> Vec<String> {
         .collect()
 }
 
+/// Every step of the app's flow got a 2xx (the flow worked; not a run of refusals).
+fn assert_all_2xx(answers: &[Answer]) {
+    let statuses: Vec<(&str, u16)> = answers.iter().map(|a| (a.step, a.status)).collect();
+    assert!(
+        answers.iter().all(|a| (200..300).contains(&a.status)),
+        "{statuses:?}"
+    );
+}
+
+/// The report holds a passing cell for `op` as `p`.
+fn passed(report: &ProxyReport, op: &str, p: Principal) -> bool {
+    report
+        .report
+        .results
+        .iter()
+        .any(|r| r.operation == op && r.principal == p && r.verdict == Verdict::Pass)
+}
+
 #[tokio::test]
 async fn the_app_gets_the_answers_it_gets_directly_and_the_faithful_mock_holds() {
     let direct = {
@@ -467,11 +464,7 @@ async fn the_app_gets_the_answers_it_gets_directly_and_the_faithful_mock_holds()
         assert_eq!(d.masked(), p.masked(), "step {}", d.step);
     }
     // The flow itself worked (not a run of refusals).
-    let statuses: Vec<(&str, u16)> = proxied.iter().map(|a| (a.step, a.status)).collect();
-    assert!(
-        proxied.iter().all(|a| (200..300).contains(&a.status)),
-        "{statuses:?}"
-    );
+    assert_all_2xx(&proxied);
     assert_eq!(violations(&report), Vec::<String>::new());
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(
@@ -482,13 +475,7 @@ async fn the_app_gets_the_answers_it_gets_directly_and_the_faithful_mock_holds()
     assert_eq!(report.calls, proxied.len());
     assert_eq!(report.unknown_callers, 0);
     // Every call was judged as the principal it came from.
-    let cell = |op: &str, p: Principal| {
-        report
-            .report
-            .results
-            .iter()
-            .any(|r| r.operation == op && r.principal == p && r.verdict == Verdict::Pass)
-    };
+    let cell = |op: &str, p: Principal| passed(&report, op, p);
     assert!(cell("getUserList", Principal::AdminClient));
     assert!(cell("getToken.password", Principal::SecondAppClient));
     assert!(cell("getToken.refresh_token", Principal::AppClient));
@@ -592,24 +579,11 @@ async fn replays_of_the_faithful_mock_find_nothing() {
 #[tokio::test]
 async fn tokens_got_before_the_proxy_started_are_identified_and_their_calls_judged() {
     let (answers, report) = early_tokens_through_proxy(&[]).await;
-    assert!(
-        answers.iter().all(|a| (200..300).contains(&a.status)),
-        "{:?}",
-        answers
-            .iter()
-            .map(|a| (a.step, a.status))
-            .collect::<Vec<_>>()
-    );
+    assert_all_2xx(&answers);
     assert_eq!(violations(&report), Vec::<String>::new());
     // Every call was judged as its caller.
     assert_eq!(report.unknown_callers, 0);
-    let judged = |op: &str, p: Principal| {
-        report
-            .report
-            .results
-            .iter()
-            .any(|r| r.operation == op && r.principal == p && r.verdict == Verdict::Pass)
-    };
+    let judged = |op: &str, p: Principal| passed(&report, op, p);
     assert!(judged("getUserList", Principal::AdminClient));
     assert!(judged("createUser", Principal::AppClient));
     assert!(judged("getAccount", Principal::User));
