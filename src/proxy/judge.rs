@@ -53,6 +53,19 @@ pub(crate) struct Judged {
     pub judged: bool,
 }
 
+impl Judged {
+    /// A call the proxy does not judge, with the line saying why.
+    fn not_judged(line: String, op: Option<Operation>) -> Judged {
+        Judged {
+            line,
+            op,
+            caller: Caller::Unknown,
+            grant: None,
+            judged: false,
+        }
+    }
+}
+
 /// The order a proxied target checks role and validity in is not known: a denied caller's
 /// 4xx other than 401/403 is inconclusive, as in `check` against an uncalibrated target.
 fn unknown_order() -> Order {
@@ -129,16 +142,13 @@ impl Judge {
         let Some(routed) = routed else {
             state.not_in_catalogue += 1;
             follow_clock_call(state, call, status, body);
-            return Judged {
-                line: format!(
+            return Judged::not_judged(
+                format!(
                     "{} -> {status}: not in the catalogue, not judged",
                     shown_request(state, call)
                 ),
-                op: None,
-                caller: Caller::Unknown,
-                grant: None,
-                judged: false,
-            };
+                None,
+            );
         };
         let op = routed.op.clone();
         let path_user = routed
@@ -149,17 +159,14 @@ impl Judge {
         if op.is_webform() {
             state.webform_calls += 1;
             if let Err(why) = webform_presence(state) {
-                return Judged {
-                    line: format!(
+                return Judged::not_judged(
+                    format!(
                         "{} -> {status}: {}: Web Form 2.0 call not judged: {why}",
                         shown_request(state, call),
                         op.id
                     ),
-                    op: Some(op),
-                    caller: Caller::Unknown,
-                    grant: None,
-                    judged: false,
-                };
+                    Some(op),
+                );
             }
         }
         if complete && status != 0 {
@@ -339,31 +346,25 @@ impl Judge {
             .map(str::to_string)
             .or_else(|| basic.map(|(_, s)| s));
         let Some(grant) = grant else {
-            return Judged {
-                line: format!(
+            return Judged::not_judged(
+                format!(
                     "{} -> {status}: getToken with an unknown grant: not judged",
                     shown_request(state, call)
                 ),
-                op: Some(endpoint.clone()),
-                caller: Caller::Unknown,
-                grant: None,
-                judged: false,
-            };
+                Some(endpoint.clone()),
+            );
         };
         let op = self.catalogue.grant(endpoint.version, grant).clone();
         let Some(p) = client_id.as_deref().and_then(|id| self.client_role(id)) else {
             state.unknown_callers += 1;
-            return Judged {
-                line: format!(
+            return Judged::not_judged(
+                format!(
                     "{} -> {status}: {} by a client the proxy has no credentials for: not judged",
                     shown_request(state, call),
                     op.id
                 ),
-                op: Some(op),
-                caller: Caller::Unknown,
-                grant: None,
-                judged: false,
-            };
+                Some(op),
+            );
         };
         if let Some(query) = call.query() {
             if form_urlencoded::parse(query.as_bytes())

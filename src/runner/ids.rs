@@ -16,7 +16,6 @@
 
 use serde_json::json;
 
-use super::evidence::Evidence;
 use super::http::HttpRequest;
 use super::probe::{inert_body, Skip};
 use super::session::{first_own_id, Session};
@@ -24,7 +23,7 @@ use super::{CheckConfig, CheckResult, Filters};
 use crate::model::ids::is_filter;
 use crate::model::{
     cell_name, expect_id, judge_id, read_of, ApiVersion, Catalogue, IdEvidence, IdField, IdPlace,
-    Mode, Names, Observed, Operation, Outcome, Principal, Safety, Verdict,
+    Mode, Names, Observed, Operation, Outcome, Principal, Safety,
 };
 use crate::sim::state::UNKNOWN_ID;
 
@@ -271,16 +270,7 @@ pub async fn probe_id(
         };
         ((unknown != 0).then_some(unknown), after)
     };
-    result.latency_ms = resp.latency.as_millis() as u64;
-    result.evidence = Some(Evidence::capture(
-        &named,
-        principal,
-        &resp,
-        &session.redactor(),
-    ));
-    if resp.status == 0 {
-        result.verdict = Verdict::Inconclusive;
-        result.reason = resp.error.unwrap_or_else(|| "no response".into());
+    if !result.took_answer(&named, principal, &resp, &session.redactor()) {
         return result;
     }
     result.observed_status = Some(resp.status);

@@ -261,6 +261,28 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// Puts the answer's latency and redacted evidence on the result. Without an answer at
+    /// all (status 0) the result is inconclusive with the transport's reason, and `false` says
+    /// there is nothing to judge.
+    pub(crate) fn took_answer(
+        &mut self,
+        request: &http::HttpRequest,
+        principal: Principal,
+        resp: &http::HttpResponse,
+        redactor: &redact::Redactor,
+    ) -> bool {
+        self.latency_ms = resp.latency.as_millis() as u64;
+        self.evidence = Some(evidence::Evidence::capture(
+            request, principal, resp, redactor,
+        ));
+        if resp.status == 0 {
+            self.verdict = Verdict::Inconclusive;
+            self.reason = resp.error.clone().unwrap_or_else(|| "no response".into());
+            return false;
+        }
+        true
+    }
+
     /// The cell `name` (an operation id, or an id cell's name) of `op` as `principal`, not run
     /// yet: skipped, with no reason, until it is probed and judged.
     pub fn not_run(
@@ -854,16 +876,7 @@ pub async fn check_one_judged(
     if op.probe == ProbeStyle::WrongSecret && resp.is_success() {
         restore_after_wrong_secret(session, &probe).await;
     }
-    result.latency_ms = resp.latency.as_millis() as u64;
-    result.evidence = Some(evidence::Evidence::capture(
-        &probe.request,
-        principal,
-        &resp,
-        &session.redactor(),
-    ));
-    if resp.status == 0 {
-        result.verdict = Verdict::Inconclusive;
-        result.reason = resp.error.unwrap_or_else(|| "no response".into());
+    if !result.took_answer(&probe.request, principal, &resp, &session.redactor()) {
         return result;
     }
     result.observed_status = Some(resp.status);
