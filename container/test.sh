@@ -160,16 +160,17 @@ set -- $summary
 [ "$1" = 0 ] || fail "check found $1 violations on the faithful mock"
 pass "check from a second container: $2 checks, $1 violations, exit 0, report in the mounted directory"
 
+# The target is named, not numbered: the image resolves names (nsswitch, the runtime's hosts).
 serve_args=(--violate admin-gets-user-token)
 broken_port=$(free_port)
 start_serve fc-broken "$broken_port"
 set +e
 "$tool" run --rm "${run_flags[@]}" "${check_env[@]}" "$image" \
-    check --base-url "http://127.0.0.1:$broken_port" --rate 0 --only user-tokens-via-app-clients >"$work/broken.log" 2>&1
+    check --base-url "http://localhost:$broken_port" --rate 0 --only user-tokens-via-app-clients >"$work/broken.log" 2>&1
 code=$?
 set -e
 [ "$code" -eq 1 ] || { cat "$work/broken.log" >&2; fail "check against --violate admin-gets-user-token exited $code, expected 1"; }
-pass "check against --violate admin-gets-user-token: exit 1"
+pass "check against --violate admin-gets-user-token: exit 1 (its target named as localhost: the image resolves names)"
 
 # --- a world file mounted read-only ---------------------------------------------------------------
 cat >"$work/world.toml" <<'TOML'
