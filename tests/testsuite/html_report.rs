@@ -190,16 +190,10 @@ async fn the_faithful_runs_page_marks_no_violation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_works_in_a_headless_browser() {
-    let (chromium, driver) = match browser::find() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and the browser test cannot run: {why}"
-            );
-            eprintln!("skipped the_page_works_in_a_headless_browser: {why}");
-            return;
-        }
+    let Some((chromium, driver)) =
+        browser::or_skip("the_page_works_in_a_headless_browser", browser::find())
+    else {
+        return;
     };
     let (report, secrets) = small_run(broken()).await;
     let dir = TempDir::new("html");
@@ -333,16 +327,10 @@ async fn proxy_page() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxys_page_fits_a_1400_pixel_window() {
-    let (chromium, driver) = match browser::find() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and the browser test cannot run: {why}"
-            );
-            eprintln!("skipped the_proxys_page_fits_a_1400_pixel_window: {why}");
-            return;
-        }
+    let Some((chromium, driver)) =
+        browser::or_skip("the_proxys_page_fits_a_1400_pixel_window", browser::find())
+    else {
+        return;
     };
     let page = proxy_page().await;
     let dir = TempDir::new("proxy-html");

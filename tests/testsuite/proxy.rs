@@ -416,23 +416,7 @@ async fn config_first_through_proxy(serve_args: &[&str]) -> (Vec<Answer>, ProxyR
     (Vec::new(), report)
 }
 
-fn violations(report: &ProxyReport) -> Vec<String> {
-    report
-        .report
-        .results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Violation)
-        .map(|r| {
-            format!(
-                "{} as {}: {} [{}]",
-                r.operation,
-                r.principal,
-                r.reason,
-                r.rule.id()
-            )
-        })
-        .collect()
-}
+use crate::common::proxy_violations as violations;
 
 /// Every step of the app's flow got a 2xx (the flow worked; not a run of refusals).
 fn assert_all_2xx(answers: &[Answer]) {
@@ -950,16 +934,14 @@ fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String
     let dir = TempDir::new(&format!("proxy-bin-{format}"));
     let creds = dir.join("creds.env");
     let c = credentials();
-    let line = |k: &str, v: &Option<finapi_conformance::runner::ClientCredentials>| {
-        let v = v.as_ref().unwrap();
-        format!("FINAPI_{k}_ID={}\nFINAPI_{k}_SECRET={}\n", v.id, v.secret)
-    };
     std::fs::write(
         &creds,
-        line("APP_CLIENT", &c.app)
-            + &line("APP_CLIENT2", &c.app2)
-            + &line("ADMIN_CLIENT", &c.admin)
-            + &line("OTHER_APP_CLIENT", &c.other_app),
+        crate::common::credentials_env(&[
+            ("APP_CLIENT", &c.app),
+            ("APP_CLIENT2", &c.app2),
+            ("ADMIN_CLIENT", &c.admin),
+            ("OTHER_APP_CLIENT", &c.other_app),
+        ]),
     )
     .unwrap();
     let report = dir.join("report");

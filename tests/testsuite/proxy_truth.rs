@@ -71,23 +71,7 @@ async fn run_with(
     (client, report)
 }
 
-fn violations(report: &ProxyReport) -> Vec<String> {
-    report
-        .report
-        .results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Violation)
-        .map(|r| {
-            format!(
-                "{} as {}: {} [{}]",
-                r.operation,
-                r.principal,
-                r.reason,
-                r.rule.id()
-            )
-        })
-        .collect()
-}
+use crate::common::proxy_violations as violations;
 
 /// The figures of a run, for the eye (`--nocapture`).
 fn figures(name: &str, report: &ProxyReport) {

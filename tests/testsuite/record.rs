@@ -532,21 +532,19 @@ fn the_committed_example_passes_on_its_world_with_the_binary() {
 /// and says so on stderr.
 #[test]
 fn the_binary_records_when_stopped() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufReader, Read};
     use std::process::{Command, Stdio};
     let served = Served::start(&[]);
     let dir = TempDir::new("record-bin");
     let creds = dir.join("creds.env");
     let c = Credentials::demo();
-    let line = |k: &str, v: &Option<finapi_conformance::runner::ClientCredentials>| {
-        let v = v.as_ref().unwrap();
-        format!("FINAPI_{k}_ID={}\nFINAPI_{k}_SECRET={}\n", v.id, v.secret)
-    };
     std::fs::write(
         &creds,
-        line("APP_CLIENT", &c.app)
-            + &line("APP_CLIENT2", &c.app2)
-            + &line("ADMIN_CLIENT", &c.admin),
+        crate::common::credentials_env(&[
+            ("APP_CLIENT", &c.app),
+            ("APP_CLIENT2", &c.app2),
+            ("ADMIN_CLIENT", &c.admin),
+        ]),
     )
     .unwrap();
     let recording = dir.join("recorded");
@@ -564,13 +562,7 @@ fn the_binary_records_when_stopped() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
+    let url = finapi_conformance_test_support::served::url_on_first_line(&mut stdout);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -179,16 +179,11 @@ async fn end_by_control_api(base: &str, id: &str, status: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finapis_npm_loader_embeds_the_form_and_hears_how_it_ends() {
     let found = browser::find().and_then(|b| loader().map(|l| (b, l)));
-    let ((chromium, driver), loader) = match found {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true and the web form loader test cannot run: {why}"
-            );
-            eprintln!("skipped finapis_npm_loader_embeds_the_form_and_hears_how_it_ends: {why}");
-            return;
-        }
+    let Some(((chromium, driver), loader)) = browser::or_skip(
+        "finapis_npm_loader_embeds_the_form_and_hears_how_it_ends",
+        found,
+    ) else {
+        return;
     };
     let server = Server::start(
         Simulator::new(&World::demo()),

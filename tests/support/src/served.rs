@@ -54,17 +54,25 @@ impl Served {
             .spawn()
             .expect("serve starts");
         // Readiness: the first line names the address, printed once the server accepts.
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut first)
-            .expect("serve prints its address");
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .to_string();
+        let url = url_on_first_line(&mut BufReader::new(
+            child.stdout.take().expect("piped stdout"),
+        ));
         Served { child, url }
     }
+}
+
+/// The URL a `serve` or `proxy` process names on its first line of output, which it prints
+/// once it accepts connections (its readiness). The rest of the output stays in `stdout`.
+pub fn url_on_first_line(stdout: &mut impl BufRead) -> String {
+    let mut first = String::new();
+    stdout
+        .read_line(&mut first)
+        .expect("the process prints its address");
+    first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string()
 }
 
 impl Drop for Served {

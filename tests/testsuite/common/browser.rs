@@ -15,6 +15,22 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// What a browser test needs, or `None` when it cannot run here: then it says so on stderr, and
+/// under `CI=true` (where CI installs the browser) it fails instead of skipping.
+pub fn or_skip<T>(test: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(found) => Some(found),
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and {test} cannot run: {why}"
+            );
+            eprintln!("skipped {test}: {why}");
+            None
+        }
+    }
+}
+
 /// The browser and its driver, or why the test cannot run.
 pub fn find() -> Result<(PathBuf, PathBuf), String> {
     let chromium = std::env::var_os("CHROMIUM")

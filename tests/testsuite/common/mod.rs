@@ -52,3 +52,37 @@ pub fn scenarios_in(dir: &Path) -> usize {
     }
     count
 }
+
+/// A proxy report's violations, one line each: `operation as principal: reason [rule]`.
+pub fn proxy_violations(report: &finapi_conformance::proxy::ProxyReport) -> Vec<String> {
+    use finapi_conformance::model::Verdict;
+    report
+        .report
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Violation)
+        .map(|r| {
+            format!(
+                "{} as {}: {} [{}]",
+                r.operation,
+                r.principal,
+                r.reason,
+                r.rule.id()
+            )
+        })
+        .collect()
+}
+
+/// A credentials file (`--credentials FILE`) naming the given clients, by their variable
+/// prefix: `("APP_CLIENT", &c.app)` gives `FINAPI_APP_CLIENT_ID` and `FINAPI_APP_CLIENT_SECRET`.
+pub fn credentials_env(
+    clients: &[(&str, &Option<finapi_conformance::runner::ClientCredentials>)],
+) -> String {
+    clients
+        .iter()
+        .map(|(k, v)| {
+            let v = v.as_ref().expect("the client's credentials");
+            format!("FINAPI_{k}_ID={}\nFINAPI_{k}_SECRET={}\n", v.id, v.secret)
+        })
+        .collect()
+}

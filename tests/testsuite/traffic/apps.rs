@@ -17,6 +17,7 @@ use finapi_conformance::ApiVersion;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::first_id;
 use crate::common::{token_path, Grant};
 
 /// The app's two finAPI base URLs.
@@ -180,16 +181,6 @@ impl Client {
             .map(|a| a.status)
             .collect()
     }
-}
-
-/// The first record id of a list answer (its one array, whatever its name).
-fn first_id(body: &Value) -> Option<u64> {
-    body.as_object()?
-        .values()
-        .find_map(Value::as_array)?
-        .first()?
-        .get("id")?
-        .as_u64()
 }
 
 /// An app that tests isolation itself: alice creates a web form, bob reads alice's account and
