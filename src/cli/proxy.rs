@@ -41,7 +41,7 @@ pub struct ProxyArgs {
     /// `on`: a token the proxy never saw issued (got before it started) is identified by an
     /// inert read with it, once, and its calls are judged; `off`: its calls get only a shape
     /// check.
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_switch)]
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
     pub identify: bool,
     /// When stopped, also keep the session in DIR: `world.toml` (for `serve --world`),
     /// `session.feature` (the boundary facts, for `features`), `README.md`, and `shapes.json`

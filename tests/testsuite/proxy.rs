@@ -13,6 +13,7 @@ use finapi_conformance::runner::Limits;
 use finapi_conformance::world::demo;
 use serde_json::{json, Value};
 
+use crate::common::proxy_violations as violations;
 use crate::common::served::{Served, BIN};
 use crate::common::{client_token, token_path, user_token, Grant, TempDir};
 
@@ -415,8 +416,6 @@ async fn config_first_through_proxy(serve_args: &[&str]) -> (Vec<Answer>, ProxyR
     drop(served);
     (Vec::new(), report)
 }
-
-use crate::common::proxy_violations as violations;
 
 /// Every step of the app's flow got a 2xx (the flow worked; not a run of refusals).
 fn assert_all_2xx(answers: &[Answer]) {
@@ -1055,6 +1054,86 @@ fn bad_configuration_is_one_line_and_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// `--identify on|off` on the command line: a user token got before the proxy started is
+/// identified with one read (`on`, the default) or stays an unknown caller (`off`); any other
+/// value is one line and exit 2.
+#[tokio::test]
+async fn the_binary_identifies_early_tokens_unless_told_off() {
+    let served = Served::start(&[]);
+    let alice = user_token(
+        &served.url,
+        ApiVersion::V2,
+        demo::APP_CLIENT,
+        demo::USERS[0],
+    )
+    .await;
+    let dir = TempDir::new("proxy-identify");
+    let creds = dir.join("creds.env");
+    let c = credentials();
+    std::fs::write(
+        &creds,
+        crate::common::credentials_env(&[
+            ("APP_CLIENT", &c.app),
+            ("APP_CLIENT2", &c.app2),
+            ("ADMIN_CLIENT", &c.admin),
+        ]),
+    )
+    .unwrap();
+    for (switch, reads, unknown) in [(None, 1, 0), (Some("on"), 1, 0), (Some("off"), 0, 1)] {
+        let report = dir.join(format!("report-{switch:?}.json"));
+        let mut cmd = Command::new(BIN);
+        cmd.args(["proxy", "--upstream", &served.url, "--addr", "127.0.0.1:0"])
+            .args(["--format", "json", "--rate", "0"])
+            .arg("--credentials")
+            .arg(&creds)
+            .arg("--output")
+            .arg(&report)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(switch) = switch {
+            cmd.args(["--identify", switch]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let url = finapi_conformance_test_support::served::url_on_first_line(&mut stdout);
+        let r = crate::common::http()
+            .get(format!("{url}/api/v2/users"))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{switch:?}");
+        // SAFETY: signalling a child process this test started.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(
+            child.wait().unwrap().code(),
+            Some(0),
+            "{switch:?}: {stderr}"
+        );
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(json["identify_reads"], reads, "{switch:?}: {json:#}");
+        assert_eq!(json["unknown_callers"], unknown, "{switch:?}: {json:#}");
+    }
+    let out = Command::new(BIN)
+        .args(["proxy", "--upstream", &served.url, "--identify", "maybe"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`maybe` is neither on nor off"), "{stderr}");
 }
 
 #[tokio::test]
