@@ -209,6 +209,11 @@ impl Proxy {
         let replaying = config.replay == ReplayMode::Reads;
         let catalogue = Catalogue::embedded().with_readings(&config.readings);
         let router = Router::new(&catalogue);
+        let recorder = config
+            .record
+            .as_deref()
+            .map(|dir| record::Recorder::new(dir, config.version, config.credentials.clone()))
+            .transpose()?;
         let listener = Listener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -256,10 +261,7 @@ impl Proxy {
             lines: config.lines.clone(),
             max_request_bytes: usize::try_from(config.transport.max_body_bytes)
                 .unwrap_or(usize::MAX),
-            recorder: config
-                .record
-                .as_deref()
-                .map(|dir| record::Recorder::new(dir, config.version, config.credentials.clone())),
+            recorder,
         });
         let serving = listener.serve({
             let shared = shared.clone();

@@ -1042,17 +1042,40 @@ fn the_binary_exits_1_on_a_violation_in_every_format() {
     }
 }
 
-#[test]
-fn bad_configuration_is_one_line_and_exit_2() {
+#[tokio::test]
+async fn bad_configuration_is_one_line_and_exit_2() {
+    // A recording's directory that cannot be made (under a file) is refused before the proxy
+    // starts, not found out when it stops and the session is gone.
+    let dir = TempDir::new("proxy-bad-record");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_a_file = file.join("recording").display().to_string();
     for args in [
         vec!["--upstream", "http://example.com"],
         vec!["--upstream", "not a url"],
         vec!["--upstream", "http://127.0.0.1:9", "--replay", "all"],
+        vec![
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--record",
+            &under_a_file,
+        ],
     ] {
-        let out = Command::new(BIN).arg("proxy").args(&args).output().unwrap();
+        // A proxy that starts instead of refusing would run until stopped: bounded, it fails.
+        let run = tokio::process::Command::new(BIN)
+            .arg("proxy")
+            .args(&args)
+            .args(["--addr", "127.0.0.1:0"])
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+            .await
+            .unwrap_or_else(|_| panic!("{args:?}: the proxy started instead of refusing"))
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.lines().any(|l| l.starts_with("error: ")), "{stderr}");
     }
 }
 

@@ -68,13 +68,26 @@ pub(crate) struct Recorder {
 const SCAN_MIN: usize = 8;
 
 impl Recorder {
-    pub fn new(dir: &Path, version: ApiVersion, credentials: Credentials) -> Recorder {
-        Recorder {
+    /// A recorder for `dir`, which is created now and must take files: a session is not to
+    /// be lost to a directory found unwritable only when the proxy stops.
+    pub fn new(
+        dir: &Path,
+        version: ApiVersion,
+        credentials: Credentials,
+    ) -> Result<Recorder, String> {
+        let shown = dir.display();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the recording's directory {shown}: {e}"))?;
+        let probe = dir.join(format!(".finapi-conformance-{}", std::process::id()));
+        std::fs::write(&probe, b"")
+            .and_then(|()| std::fs::remove_file(&probe))
+            .map_err(|e| format!("cannot write in the recording's directory {shown}: {e}"))?;
+        Ok(Recorder {
             dir: dir.to_path_buf(),
             version,
             credentials,
             capture: Mutex::new(capture::Capture::default()),
-        }
+        })
     }
 
     /// Keep what one of the app's calls shows.
