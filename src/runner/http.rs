@@ -196,8 +196,9 @@ impl TargetUrl {
     /// Check `base_url`; the error is one line that says why it is refused.
     pub fn parse(base_url: &str, transport: &Transport) -> Result<TargetUrl, String> {
         let shown = super::redact::url_for_display(base_url);
-        let url = reqwest::Url::parse(base_url.trim())
-            .map_err(|_| format!("`{shown}` is not a valid URL"))?;
+        let url = reqwest::Url::parse(base_url.trim()).map_err(|e| {
+            format!("not a valid URL ({e}; the value is not shown: it may hold a secret)")
+        })?;
         match url.scheme() {
             "https" => {}
             "http" if transport.allow_plain_http => {}
