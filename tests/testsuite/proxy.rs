@@ -3,8 +3,7 @@
 //! traffic or its replays can show is reported under its rule; a break no replay can reach is
 //! listed as such; no secret reaches any output.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use finapi_conformance::model::{ApiVersion, Principal, Verdict};
 use finapi_conformance::proxy::{Proxy, ProxyConfig, ProxyReport, ReplayMode};
@@ -13,6 +12,7 @@ use finapi_conformance::runner::Limits;
 use finapi_conformance::world::demo;
 use serde_json::{json, Value};
 
+use crate::common::proxy_process::{ProxyProcess, Stopped};
 use crate::common::proxy_violations as violations;
 use crate::common::served::{Served, BIN};
 use crate::common::{client_token, token_path, user_token, Grant, TempDir};
@@ -944,45 +944,32 @@ fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String
     )
     .unwrap();
     let report = dir.join("report");
-    let mut child = Command::new(BIN)
-        .args(["proxy", "--upstream", &served.url, "--addr", "127.0.0.1:0"])
-        .args(["--replay", "reads", "--rate", "0", "--format", format])
-        .arg("--credentials")
-        .arg(&creds)
-        .arg("--output")
-        .arg(&report)
-        .env_remove("FINAPI_APP_CLIENT_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
+    let proxy = ProxyProcess::start(
+        &served.url,
+        &creds,
+        &[
+            "--replay",
+            "reads",
+            "--rate",
+            "0",
+            "--format",
+            format,
+            "--output",
+            report.to_str().unwrap(),
+        ],
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let answers = rt.block_on(App::new(&url).run());
+    let answers = rt.block_on(App::new(&proxy.url).run());
     // SIGTERM: the proxy writes its report and exits.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let code = child.wait().unwrap().code().unwrap_or(-1);
+    let Stopped {
+        code,
+        stdout,
+        stderr,
+    } = proxy.stop();
+    let code = code.unwrap_or(-1);
     let report = std::fs::read_to_string(&report).unwrap_or_default();
     // Every secret the app used or got: client secrets, user passwords, tokens.
     let mut secrets: Vec<String> = [
@@ -1005,11 +992,11 @@ fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String
         }
     }
     assert!(secrets.len() > 10);
-    let all = format!("{first}{rest}{stderr}{report}");
+    let all = format!("{stdout}{stderr}{report}");
     for s in &secrets {
         assert!(!all.contains(s.as_str()), "a secret in the output: {all}");
     }
-    (code, first + &rest, stderr, report)
+    (code, stdout, stderr, report)
 }
 
 #[test]
@@ -1106,46 +1093,21 @@ async fn the_binary_identifies_early_tokens_unless_told_off() {
     .unwrap();
     for (switch, reads, unknown) in [(None, 1, 0), (Some("on"), 1, 0), (Some("off"), 0, 1)] {
         let report = dir.join(format!("report-{switch:?}.json"));
-        let mut cmd = Command::new(BIN);
-        cmd.args(["proxy", "--upstream", &served.url, "--addr", "127.0.0.1:0"])
-            .args(["--format", "json", "--rate", "0"])
-            .arg("--credentials")
-            .arg(&creds)
-            .arg("--output")
-            .arg(&report)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut args = vec!["--format", "json", "--rate", "0"];
+        args.extend(["--output", report.to_str().unwrap()]);
         if let Some(switch) = switch {
-            cmd.args(["--identify", switch]);
+            args.extend(["--identify", switch]);
         }
-        let mut child = cmd.spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let url = finapi_conformance_test_support::served::url_on_first_line(&mut stdout);
+        let proxy = ProxyProcess::start(&served.url, &creds, &args);
         let r = crate::common::http()
-            .get(format!("{url}/api/v2/users"))
+            .get(format!("{}/api/v2/users", proxy.url))
             .bearer_auth(&alice)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "{switch:?}");
-        // SAFETY: signalling a child process this test started.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).unwrap();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        assert_eq!(
-            child.wait().unwrap().code(),
-            Some(0),
-            "{switch:?}: {stderr}"
-        );
+        let stopped = proxy.stop();
+        assert_eq!(stopped.code, Some(0), "{switch:?}: {}", stopped.stderr);
         let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         assert_eq!(json["identify_reads"], reads, "{switch:?}: {json:#}");
         assert_eq!(json["unknown_callers"], unknown, "{switch:?}: {json:#}");

@@ -532,8 +532,7 @@ fn the_committed_example_passes_on_its_world_with_the_binary() {
 /// and says so on stderr.
 #[test]
 fn the_binary_records_when_stopped() {
-    use std::io::{BufReader, Read};
-    use std::process::{Command, Stdio};
+    use crate::common::proxy_process::ProxyProcess;
     let served = Served::start(&[]);
     let dir = TempDir::new("record-bin");
     let creds = dir.join("creds.env");
@@ -548,39 +547,31 @@ fn the_binary_records_when_stopped() {
     )
     .unwrap();
     let recording = dir.join("recorded");
-    let mut child = Command::new(BIN)
-        .args(["proxy", "--upstream", &served.url, "--addr", "127.0.0.1:0"])
-        .args(["--replay", "reads", "--rate", "0", "--format", "json"])
-        .arg("--credentials")
-        .arg(&creds)
-        .arg("--output")
-        .arg(dir.join("report.json"))
-        .arg("--record")
-        .arg(&recording)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let url = finapi_conformance_test_support::served::url_on_first_line(&mut stdout);
+    let report = dir.join("report.json");
+    let proxy = ProxyProcess::start(
+        &served.url,
+        &creds,
+        &[
+            "--replay",
+            "reads",
+            "--rate",
+            "0",
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+            "--record",
+            recording.to_str().unwrap(),
+        ],
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(App::new(&url).session());
-    // SAFETY: signalling a child process this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let code = child.wait().unwrap().code();
-    assert_eq!(code, Some(0), "{stderr}");
+    rt.block_on(App::new(&proxy.url).session());
+    let stopped = proxy.stop();
+    let stderr = stopped.stderr;
+    assert_eq!(stopped.code, Some(0), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("recorded 3 files ("), "{last}");
     let names: Vec<String> = files(&recording).into_keys().collect();

@@ -54,30 +54,24 @@ impl Served {
             .spawn()
             .expect("serve starts");
         // Readiness: the first line names the address, printed once the server accepts.
-        let url = url_on_first_line(&mut BufReader::new(
+        let (_, url) = first_line(&mut BufReader::new(
             child.stdout.take().expect("piped stdout"),
         ));
         Served { child, url }
     }
 }
 
-/// The URL a `serve` or `proxy` process names on its first line of output, which it prints
-/// once it accepts connections (its readiness). The rest of the output stays in `stdout`.
-pub fn url_on_first_line(stdout: &mut impl BufRead) -> String {
+/// The first line a `serve` or `proxy` process prints, which it does once it accepts
+/// connections (its readiness), and the URL it names. The rest of the output stays in `stdout`.
+pub fn first_line(stdout: &mut impl BufRead) -> (String, String) {
     let mut first = String::new();
     stdout
         .read_line(&mut first)
         .expect("the process prints its address");
-    first
+    let url = first
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_string()
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        .to_string();
+    (first, url)
 }

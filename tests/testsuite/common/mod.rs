@@ -6,6 +6,7 @@
 #![allow(unused_imports)]
 
 pub mod browser;
+pub mod proxy_process;
 
 pub use finapi_conformance_test_support::client::*;
 pub use finapi_conformance_test_support::grant::*;
