@@ -933,16 +933,7 @@ fn run_binary(serve_args: &[&str], format: &str) -> (i32, String, String, String
     let dir = TempDir::new(&format!("proxy-bin-{format}"));
     let creds = dir.join("creds.env");
     let c = credentials();
-    std::fs::write(
-        &creds,
-        crate::common::credentials_env(&[
-            ("APP_CLIENT", &c.app),
-            ("APP_CLIENT2", &c.app2),
-            ("ADMIN_CLIENT", &c.admin),
-            ("OTHER_APP_CLIENT", &c.other_app),
-        ]),
-    )
-    .unwrap();
+    crate::common::write_credentials(&creds, &c);
     let report = dir.join("report");
     let proxy = ProxyProcess::start(
         &served.url,
@@ -1082,15 +1073,13 @@ async fn the_binary_identifies_early_tokens_unless_told_off() {
     let dir = TempDir::new("proxy-identify");
     let creds = dir.join("creds.env");
     let c = credentials();
-    std::fs::write(
+    crate::common::write_credentials(
         &creds,
-        crate::common::credentials_env(&[
-            ("APP_CLIENT", &c.app),
-            ("APP_CLIENT2", &c.app2),
-            ("ADMIN_CLIENT", &c.admin),
-        ]),
-    )
-    .unwrap();
+        &Credentials {
+            other_app: None,
+            ..c
+        },
+    );
     for (switch, reads, unknown) in [(None, 1, 0), (Some("on"), 1, 0), (Some("off"), 0, 1)] {
         let report = dir.join(format!("report-{switch:?}.json"));
         let mut args = vec!["--format", "json", "--rate", "0"];

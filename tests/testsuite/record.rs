@@ -537,15 +537,13 @@ fn the_binary_records_when_stopped() {
     let dir = TempDir::new("record-bin");
     let creds = dir.join("creds.env");
     let c = Credentials::demo();
-    std::fs::write(
+    crate::common::write_credentials(
         &creds,
-        crate::common::credentials_env(&[
-            ("APP_CLIENT", &c.app),
-            ("APP_CLIENT2", &c.app2),
-            ("ADMIN_CLIENT", &c.admin),
-        ]),
-    )
-    .unwrap();
+        &Credentials {
+            other_app: None,
+            ..c
+        },
+    );
     let recording = dir.join("recorded");
     let report = dir.join("report.json");
     let proxy = ProxyProcess::start(

@@ -74,16 +74,18 @@ pub fn proxy_violations(report: &finapi_conformance::proxy::ProxyReport) -> Vec<
         .collect()
 }
 
-/// A credentials file (`--credentials FILE`) naming the given clients, by their variable
-/// prefix: `("APP_CLIENT", &c.app)` gives `FINAPI_APP_CLIENT_ID` and `FINAPI_APP_CLIENT_SECRET`.
-pub fn credentials_env(
-    clients: &[(&str, &Option<finapi_conformance::runner::ClientCredentials>)],
-) -> String {
-    clients
-        .iter()
-        .map(|(k, v)| {
-            let v = v.as_ref().expect("the client's credentials");
-            format!("FINAPI_{k}_ID={}\nFINAPI_{k}_SECRET={}\n", v.id, v.secret)
-        })
-        .collect()
+/// Write a credentials file (`--credentials FILE`, the variables a user sets) naming every
+/// client `c` holds: `FINAPI_APP_CLIENT_ID`, `FINAPI_APP_CLIENT_SECRET` and so on.
+pub fn write_credentials(path: &Path, c: &finapi_conformance::runner::Credentials) {
+    let text: String = [
+        ("APP_CLIENT", &c.app),
+        ("APP_CLIENT2", &c.app2),
+        ("ADMIN_CLIENT", &c.admin),
+        ("OTHER_APP_CLIENT", &c.other_app),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    .map(|(k, v)| format!("FINAPI_{k}_ID={}\nFINAPI_{k}_SECRET={}\n", v.id, v.secret))
+    .collect();
+    std::fs::write(path, text).expect("the credentials file is written");
 }
