@@ -16,7 +16,6 @@ use crate::model::{
     cell_name, expect_id, judge_id, list_items, IdEvidence, IdField, IdPlace, Mode, Observed,
     Operation, Principal,
 };
-use crate::runner::evidence::Evidence;
 use crate::runner::http::{HttpRequest, HttpResponse};
 use crate::runner::redact::Redactor;
 use crate::runner::CheckResult;
@@ -125,20 +124,10 @@ pub(crate) fn judge_cells(
             j.reason,
             e.rule.id()
         );
-        let result = CheckResult {
-            operation: name,
-            section: op.section.clone(),
-            method: op.method.to_string(),
-            path: op.path.clone(),
-            principal: p,
-            expected: e.outcome.name().into(),
-            observed_status: (response.status != 0).then_some(response.status),
-            verdict: j.verdict,
-            reason: format!("{}: {}", field.label(), j.reason),
-            rule: e.rule,
-            latency_ms: response.latency.as_millis() as u64,
-            evidence: Some(Evidence::capture(request, p, response, redactor)),
-        };
+        let mut result = CheckResult::not_run(name, op, p, &e);
+        result.took_answer(request, p, response, redactor);
+        result.verdict = j.verdict;
+        result.reason = format!("{}: {}", field.label(), j.reason);
         out.push((result, line));
     }
     out

@@ -12,7 +12,6 @@ use super::clock::UpstreamClock;
 use super::deferred::Waiting;
 use super::upstream::Presence;
 use crate::model::{Expectation, Judgement, Operation, Principal, Verdict};
-use crate::runner::evidence::Evidence;
 use crate::runner::http::{HttpRequest, HttpResponse};
 use crate::runner::redact::Redactor;
 use crate::runner::CheckResult;
@@ -320,21 +319,11 @@ pub(crate) fn result_of(
     request: &HttpRequest,
     response: &HttpResponse,
 ) -> CheckResult {
-    let status = response.status;
-    CheckResult {
-        operation: op.id.clone(),
-        section: op.section.clone(),
-        method: op.method.to_string(),
-        path: op.path.clone(),
-        principal: p,
-        expected: e.outcome.name().to_string(),
-        observed_status: (status != 0).then_some(status),
-        verdict: judgement.verdict,
-        reason: judgement.reason,
-        rule: e.rule,
-        latency_ms: response.latency.as_millis() as u64,
-        evidence: Some(Evidence::capture(request, p, response, &state.redactor)),
-    }
+    let mut result = CheckResult::not_run(op.id.clone(), op, p, e);
+    result.took_answer(request, p, response, &state.redactor);
+    result.verdict = judgement.verdict;
+    result.reason = judgement.reason;
+    result
 }
 
 /// Keep one result per operation x principal, the worst verdict seen: merge `result` in,

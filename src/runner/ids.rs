@@ -273,7 +273,6 @@ pub async fn probe_id(
     if !result.took_answer(&named, principal, &resp, &session.redactor()) {
         return result;
     }
-    result.observed_status = Some(resp.status);
     fn observed(r: &super::http::HttpResponse) -> Observed<'_> {
         Observed {
             status: r.status,

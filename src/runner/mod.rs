@@ -261,9 +261,9 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// Puts the answer's latency and redacted evidence on the result. Without an answer at
-    /// all (status 0) the result is inconclusive with the transport's reason, and `false` says
-    /// there is nothing to judge.
+    /// Puts the answer's status, latency and redacted evidence on the result. Without an
+    /// answer at all (status 0) the result is inconclusive with the transport's reason, and
+    /// `false` says there is nothing to judge.
     pub(crate) fn took_answer(
         &mut self,
         request: &http::HttpRequest,
@@ -280,6 +280,7 @@ impl CheckResult {
             self.reason = resp.error.clone().unwrap_or_else(|| "no response".into());
             return false;
         }
+        self.observed_status = Some(resp.status);
         true
     }
 
@@ -879,7 +880,6 @@ pub async fn check_one_judged(
     if !result.took_answer(&probe.request, principal, &resp, &session.redactor()) {
         return result;
     }
-    result.observed_status = Some(resp.status);
     let mut evidence = crate::model::expect::Evidence {
         order: judging.calibration.order,
         control: None,
